@@ -10,3 +10,7 @@ export { tf };
 export * from "./backend";
 export * from "./course";
 export * from "./display";
+export * from "./io";          // safetensors, atomic file writes
+export * from "./data";        // chapter 1: corpus, cleaning, JSONL samples
+export * from "./tokenizer";   // chapter 2: BPE, WordPiece, Unigram, character BPE
+export * from "./model";       // chapters 3–4: embeddings, positions, the decoder

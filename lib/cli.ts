@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/**
+ * `npx tiaoyu <command>`: the course's long-running jobs, outside the notebooks.
+ * Each command lives in the file of its chapter and registers itself in COMMANDS below.
+ */
+import { initBackend } from "./backend";
+
+interface Command {
+  readonly summary: string;
+  run(args: string[]): Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  backend: {
+    summary: "print which TensorFlow.js backend would be used, and why",
+    async run() {
+      await initBackend();
+    },
+  },
+};
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...args] = argv;
+  const cmd = name ? COMMANDS[name] : undefined;
+  if (!cmd) {
+    console.log("usage: npx tiaoyu <command> [options]\n\ncommands:");
+    for (const [n, c] of Object.entries(COMMANDS)) console.log(`  ${n.padEnd(12)} ${c.summary}`);
+    process.exitCode = name ? 2 : 0;
+    return;
+  }
+  await cmd.run(args);
+}
+
+main(process.argv.slice(2)).catch((e: Error) => {
+  console.error(`tiaoyu: ${e.message}`);
+  process.exit(1);
+});

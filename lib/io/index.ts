@@ -1,0 +1,2 @@
+// Re-exports of lib/io (filled in as the chapter is written).
+export {};

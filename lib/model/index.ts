@@ -1,0 +1,2 @@
+// Re-exports of lib/model (filled in as the chapter is written).
+export {};
