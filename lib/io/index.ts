@@ -1,2 +1,3 @@
-// Re-exports of lib/io (filled in as the chapter is written).
-export {};
+// Files that must never be left half-written: atomic writes, and the safetensors checkpoint format.
+export * from "./atomic";
+export * from "./safetensors";

@@ -1,0 +1,2 @@
+// Atomic file writes (filled in with chapter 1).
+export {};
