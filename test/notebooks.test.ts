@@ -4,6 +4,7 @@
  * Executed copies go to build/notebooks/. Without Jupyter the tests are skipped with a message, except in CI.
  */
 import * as assert from "assert";
+import * as fs from "fs";
 import * as path from "path";
 import { listNotebooks, runNotebook } from "../lib/setup/jupyter";
 import { findNotebookPython, INSTALL_HINT } from "../lib/setup/jupyterEnv";
@@ -20,6 +21,26 @@ describe("notebooks run headless in quick mode", function () {
       this.skip();
     }
   });
+  it("the runner fails on a cell with an error, and never runs the cells after it", function () {
+    // A notebook test that cannot fail proves nothing: check the runner on a notebook that must fail.
+    const dir = path.join(root, "build", "runner-check");
+    fs.mkdirSync(dir, { recursive: true });
+    const cell = (source: string) => ({ cell_type: "code", metadata: {}, outputs: [], execution_count: null, source });
+    const nb = {
+      nbformat: 4, nbformat_minor: 5,
+      metadata: { kernelspec: { name: "tslab", display_name: "TypeScript (TIAOYU)", language: "typescript" } },
+      cells: [cell('import { isQuick } from "tiaoyu";\nconsole.log("quick=" + isQuick());'), cell("const s: string = 42;"), cell('console.log("after");')],
+    };
+    const input = path.join(dir, "broken.ipynb");
+    fs.writeFileSync(input, JSON.stringify(nb));
+    const out = path.join(dir, "broken.out.ipynb");
+    assert.strictEqual(runNotebook(input, out, { TIAOYU_QUICK: "1" }), 1);
+    const ran = JSON.parse(fs.readFileSync(out, "utf8")) as { cells: { outputs: { text?: string }[] }[] };
+    assert.match(ran.cells[0].outputs.map((o) => o.text ?? "").join(""), /quick=true/);
+    assert.match(ran.cells[1].outputs.map((o) => o.text ?? "").join(""), /not assignable to type 'string'/);
+    assert.deepStrictEqual(ran.cells[2].outputs, []);
+  });
+
   for (const nb of listNotebooks()) {
     const rel = path.relative(root, nb);
     it(`${rel} runs top to bottom`, function () {
