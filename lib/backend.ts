@@ -63,10 +63,13 @@ async function tryCandidate(c: BackendCandidate): Promise<string | null> {
   if (c === "wasm") {
     const why = tryRequire("@tensorflow/tfjs-backend-wasm");
     if (why) return why;
-    const { registerWasmKernels } = require("./kernels") as typeof import("./kernels");
-    registerWasmKernels();
+    const { registerKernels } = require("./kernels") as typeof import("./kernels");
+    registerKernels("wasm");
+    registerKernels("cpu"); // tf.setBackend("cpu") later, e.g. to compare, gets the fixed kernels too
     return (await tf.setBackend("wasm")) ? null : "the wasm backend failed to initialise";
   }
+  const { registerKernels } = require("./kernels") as typeof import("./kernels");
+  registerKernels("cpu");
   return (await tf.setBackend("cpu")) ? null : "the cpu backend failed to initialise";
 }
 

@@ -1,11 +1,33 @@
 /**
- * Kernels TIAOYU adds to the wasm backend. tfjs-backend-wasm 4.22 lacks some that a language model needs
- * in training (see issue "Fast training on a laptop CPU"); they are registered here, once, before the
- * backend is first used.
+ * Kernels TIAOYU adds to (or replaces in) the `wasm` and `cpu` backends. tfjs-backend-wasm 4.22 lacks some that a
+ * language model needs in training, and some it has are slow on the shapes a GPT uses (see the issue "Fast
+ * training on a laptop CPU" and test/bench/train.bench.ts). Each one lives in lib/kernels/ with its reasons.
+ *
+ * Only `wasm` and `cpu` are touched: tfjs-node's `tensorflow` backend already has fast versions of all of them.
  */
-let registered = false;
+import * as tf from "@tensorflow/tfjs";
+import { unsortedSegmentSumConfig } from "./kernels/segment_sum";
 
+const done = new Set<string>();
+
+/** Registers `config`, replacing the backend's own kernel of that name if it has one (without tfjs's warning). */
+function replaceKernel(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, config.backendName)) tf.unregisterKernel(config.kernelName, config.backendName);
+  tf.registerKernel(config);
+}
+
+/**
+ * Registers our kernels for `backendName` ("wasm" or "cpu"), once. Call it after the backend's package is loaded
+ * (its own kernels are registered on import) and before `tf.setBackend`, so that kernels needing a setup step
+ * get it when the backend starts.
+ */
+export function registerKernels(backendName: "wasm" | "cpu"): void {
+  if (done.has(backendName)) return;
+  done.add(backendName);
+  replaceKernel(unsortedSegmentSumConfig(backendName));
+}
+
+/** @deprecated kept for the call in lib/backend.ts; same as `registerKernels("wasm")`. */
 export function registerWasmKernels(): void {
-  if (registered) return;
-  registered = true;
+  registerKernels("wasm");
 }

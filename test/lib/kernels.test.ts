@@ -1,0 +1,127 @@
+/**
+ * TIAOYU's own kernels (lib/kernels/) against independent references, on every backend they are registered for.
+ */
+import * as assert from "assert";
+import { initBackend, tf } from "tiaoyu";
+import { unsortedSegmentSum } from "tiaoyu/dist/lib/kernels/segment_sum";
+
+/** Deterministic pseudo-random numbers, so a failure can be reproduced. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function randomArray(n: number, rand: () => number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rand() * 2 - 1;
+  return a;
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.strictEqual(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (d > tol * (1 + Math.abs(expected[i]))) {
+      assert.fail(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]} (tolerance ${tol})`);
+    }
+  }
+}
+
+/** Runs `fn` once to warm up, then again, and checks it leaves no tensor behind. */
+function assertNoLeak(fn: () => void): void {
+  fn();
+  const before = tf.memory().numTensors;
+  fn();
+  assert.strictEqual(tf.memory().numTensors, before, "tensor count grew");
+}
+
+/** Plain-loop reference: out[ids[i]] += x[i] over rows; ids out of range dropped. */
+function segmentSumReference(x: Float32Array, ids: Int32Array, rowSize: number, numSegments: number): Float32Array {
+  const out = new Float32Array(numSegments * rowSize);
+  ids.forEach((s, i) => {
+    if (s < 0 || s >= numSegments) return;
+    for (let j = 0; j < rowSize; j++) out[s * rowSize + j] += x[i * rowSize + j];
+  });
+  return out;
+}
+
+const BACKENDS = ["wasm", "cpu"] as const;
+
+for (const backend of BACKENDS) {
+  describe(`kernels on ${backend}`, () => {
+    let previous = "";
+    before(async function () {
+      previous = tf.getBackend();
+      try {
+        await initBackend({ force: backend, quiet: true });
+      } catch {
+        this.skip(); // e.g. tfjs-backend-wasm not installed
+      }
+    });
+    after(async () => {
+      if (previous) await tf.setBackend(previous);
+    });
+
+    describe("UnsortedSegmentSum", () => {
+      it("is ours (a one-pass scatter-add), not the backend's own", () => {
+        assert.strictEqual(tf.getKernel("UnsortedSegmentSum", backend)?.kernelFunc, unsortedSegmentSum);
+      });
+
+      it("adds rows into their segments (hand-checked example)", () => {
+        const out = tf.tidy(() =>
+          tf.unsortedSegmentSum(tf.tensor2d([[1, 1], [2, 2], [3, 3]]), tf.tensor1d([2, 0, 2], "int32"), 3),
+        );
+        assert.deepStrictEqual(out.shape, [3, 2]);
+        assert.deepStrictEqual(Array.from(out.dataSync()), [2, 2, 0, 0, 4, 4]);
+        out.dispose();
+      });
+
+      it("matches a plain loop on random shapes with repeated and out-of-range ids", () => {
+        const rand = rng(7);
+        // [rows, rowShape, numSegments]: size-1 cases, rows > segments (many repeats), odd widths, rank-3 x.
+        const cases: [number, number[], number][] = [
+          [1, [1], 1], [5, [], 3], [17, [3], 4], [64, [7], 100], [300, [13], 9], [33, [2, 5], 6], [768, [128], 5757],
+        ];
+        for (const [rows, rowShape, numSegments] of cases) {
+          const rowSize = rowShape.reduce((a, b) => a * b, 1);
+          const x = randomArray(rows * rowSize, rand);
+          const ids = Int32Array.from({ length: rows }, () => Math.floor(rand() * (numSegments + 2)) - 1);
+          const out = tf.tidy(() =>
+            tf.unsortedSegmentSum(tf.tensor(x, [rows, ...rowShape]), tf.tensor1d(ids, "int32"), numSegments),
+          );
+          assert.deepStrictEqual(out.shape, [numSegments, ...rowShape]);
+          assertClose(out.dataSync(), segmentSumReference(x, ids, rowSize, numSegments), 1e-6, `rows ${rows}`);
+          out.dispose();
+        }
+      });
+
+      it("accepts int32 data and 2-D segment ids (ids' shape a prefix of x's)", () => {
+        const out = tf.tidy(() =>
+          tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4]], [2, 2], "int32"), tf.tensor1d([1, 1], "int32"), 2),
+        );
+        assert.strictEqual(out.dtype, "int32");
+        assert.deepStrictEqual(Array.from(out.dataSync()), [0, 0, 4, 6]);
+        out.dispose();
+      });
+
+      it("gives tf.gather (an embedding lookup) the same gradient as a one-hot product", () => {
+        const rand = rng(11);
+        const [vocab, width, n] = [37, 9, 50];
+        const table = tf.tensor2d(randomArray(vocab * width, rand), [vocab, width]);
+        const ids = tf.tensor1d(Int32Array.from({ length: n }, () => Math.floor(rand() * vocab)), "int32");
+        const w = tf.tensor2d(randomArray(n * width, rand), [n, width]);
+        const loss = (emb: tf.Tensor2D) => tf.sum(tf.mul(emb, w));
+        const viaGather = tf.grad((t: tf.Tensor2D) => loss(tf.gather(t, ids)));
+        const viaOneHot = tf.grad((t: tf.Tensor2D) => loss(tf.matMul(tf.oneHot(ids, vocab).toFloat(), t)));
+        const [g1, g2] = [viaGather(table), viaOneHot(table)];
+        assertClose(g1.dataSync(), g2.dataSync(), 1e-5, "gradient");
+        tf.dispose([g1, g2]);
+        assertNoLeak(() => tf.dispose(viaGather(table)));
+        tf.dispose([table, ids, w]);
+      });
+    });
+  });
+}
