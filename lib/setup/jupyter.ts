@@ -46,6 +46,8 @@ function main(argv: string[]): void {
     const args = hasLab
       ? ["lab", `--ServerApp.root_dir=${root}`, ...rest]
       : ["notebook", `--notebook-dir=${root}`, ...rest];
+    // Jupyter refuses to start as root (containers, CI images) unless told it is deliberate.
+    if (process.getuid?.() === 0 && !rest.includes("--allow-root")) args.push("--allow-root");
     console.log(`Starting Jupyter ${hasLab ? "Lab" : "Notebook"}: open notebooks/01-data.ipynb and pick the kernel "TypeScript (TIAOYU)".`);
     const child = spawn(jupyter, args, { stdio: "inherit", env: jupyterEnv(), cwd: root });
     child.on("exit", (code) => process.exit(code ?? 0));
