@@ -1,0 +1,185 @@
+/**
+ * A model on disk, in Hugging Face's GPT-2 format (the weights and config part of a checkpoint).
+ *
+ *   runs/base/config.json          GPT-2's config fields (vocab_size, n_positions, n_embd, …) + our options
+ *   runs/base/model.safetensors    every weight under its GPT-2 name, float32
+ *   runs/base/meta.json            (optional) whatever the caller wants to remember: step, tokenizer, loss …
+ *
+ * In the default configuration the folder loads in PyTorch with `GPT2LMHeadModel.from_pretrained(folder)`,
+ * and a GPT-2 folder from the Hugging Face hub loads here. Loading checks names, shapes and dtypes and lists
+ * exactly what is missing, unexpected or mismatched, instead of half-loading a model.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as tf from "@tensorflow/tfjs";
+import { writeFileAtomic } from "../io/atomic";
+import { readSafetensors, SafeTensor, SafeTensorInput, writeSafetensors } from "../io/safetensors";
+import { GPT2_DEFAULTS, GPTConfig, validateConfig } from "./config";
+import { GPT, GPTOptions } from "./gpt";
+
+/** True when Hugging Face's GPT2LMHeadModel can run this config (only sizes and tying differ from GPT-2). */
+export function isGPT2Compatible(config: GPTConfig): boolean {
+  return config.positional === "learned" && config.mlp === "gelu" && config.norm === "layernorm" && config.bias;
+}
+
+/** The `config.json` of a checkpoint: Hugging Face GPT2Config fields, plus a `tiaoyu` block with our options. */
+export function configToHF(config: GPTConfig): Record<string, unknown> {
+  const c = validateConfig(config);
+  const gpt2 = isGPT2Compatible(c);
+  return {
+    // A config that GPT-2 code cannot run must not claim to be GPT-2: transformers would load it wrongly.
+    model_type: gpt2 ? "gpt2" : "tiaoyu",
+    architectures: gpt2 ? ["GPT2LMHeadModel"] : [],
+    vocab_size: c.vocabSize,
+    n_positions: c.blockSize,
+    n_ctx: c.blockSize,
+    n_embd: c.nEmbd,
+    n_layer: c.nLayer,
+    n_head: c.nHead,
+    n_inner: null,
+    activation_function: c.mlp === "gelu" ? "gelu_new" : "swiglu",
+    layer_norm_epsilon: c.normEps,
+    tie_word_embeddings: c.tieEmbeddings,
+    resid_pdrop: c.dropout,
+    embd_pdrop: c.dropout,
+    attn_pdrop: c.dropout,
+    tiaoyu: { positional: c.positional, mlp: c.mlp, norm: c.norm, bias: c.bias },
+  };
+}
+
+/**
+ * Reads a GPT-2 style config.json (ours or Hugging Face's). Fields GPT-2 code reads but we do not implement
+ * are refused rather than ignored, so a model never silently computes something else than its checkpoint.
+ */
+export function configFromHF(json: Record<string, unknown>, source = "config.json"): GPTConfig {
+  const bad = (field: string, why: string): never => {
+    throw new Error(`${source}: ${field} = ${JSON.stringify(json[field])}: ${why}`);
+  };
+  if (json.model_type !== undefined && json.model_type !== "gpt2" && json.model_type !== "tiaoyu") bad("model_type", "only gpt2 (or tiaoyu) checkpoints are supported");
+  const num = (field: string, fallback?: number): number => {
+    const v = json[field] ?? fallback;
+    if (typeof v !== "number") return bad(field, "must be a number");
+    return v;
+  };
+  const ours = (json.tiaoyu ?? {}) as Partial<Pick<GPTConfig, "positional" | "mlp" | "norm" | "bias">>;
+  const mlp = ours.mlp ?? "gelu";
+  const act = json.activation_function ?? "gelu_new";
+  if (mlp === "gelu" && act !== "gelu_new" && act !== "gelu_pytorch_tanh") bad("activation_function", "only GELU with the tanh approximation (gelu_new) is supported");
+  const nEmbd = num("n_embd");
+  if (json.n_inner != null && json.n_inner !== 4 * nEmbd) bad("n_inner", `only 4·n_embd = ${4 * nEmbd} (or null) is supported`);
+  if (json.scale_attn_weights === false) bad("scale_attn_weights", "attention is always scaled by 1/sqrt(head size)");
+  if (json.scale_attn_by_inverse_layer_idx === true) bad("scale_attn_by_inverse_layer_idx", "not supported");
+  if (json.add_cross_attention === true) bad("add_cross_attention", "not supported (decoder only)");
+  const tie = json.tie_word_embeddings ?? true;
+  if (typeof tie !== "boolean") bad("tie_word_embeddings", "must be true or false");
+  try {
+    return validateConfig({
+      vocabSize: num("vocab_size"),
+      blockSize: num("n_positions", json.n_ctx as number | undefined),
+      nLayer: num("n_layer"),
+      nHead: num("n_head"),
+      nEmbd,
+      dropout: num("resid_pdrop", GPT2_DEFAULTS.dropout),
+      bias: ours.bias ?? true,
+      positional: ours.positional ?? "learned",
+      mlp,
+      norm: ours.norm ?? "layernorm",
+      normEps: num("layer_norm_epsilon", GPT2_DEFAULTS.normEps),
+      tieEmbeddings: tie as boolean,
+    });
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
+}
+
+/** The model's weights as safetensors input (float32 copies read from the backend). */
+export function modelTensors(model: GPT): Map<string, SafeTensorInput> {
+  const out = new Map<string, SafeTensorInput>();
+  for (const [name, v] of model.parameters()) out.set(name, { shape: v.shape, data: v.dataSync() as Float32Array });
+  return out;
+}
+
+/**
+ * Copies tensors (by Hugging Face name) into the model's weights. Everything is checked before anything is
+ * assigned; on any problem the error lists every missing, unexpected and mismatched tensor.
+ * Tolerated: GPT-2's non-weight buffers (`attn.bias`, `attn.masked_bias`), `lm_head.weight` of a tied model, and
+ * the hub's `gpt2` naming without the `transformer.` prefix.
+ */
+export function loadWeights(model: GPT, tensors: ReadonlyMap<string, SafeTensor>, source = "weights"): void {
+  const params = model.parameters();
+  const prefixed = [...tensors.keys()].some((n) => n.startsWith("transformer."));
+  const byName = new Map<string, SafeTensor>();
+  for (const [raw, t] of tensors) {
+    const name = !prefixed && !raw.startsWith("lm_head.") ? `transformer.${raw}` : raw;
+    if (/^transformer\.h\.\d+\.attn\.(bias|masked_bias)$/.test(name)) continue; // causal-mask buffers, not weights
+    if (name === "lm_head.weight" && model.config.tieEmbeddings) continue; // the tied copy of wte
+    byName.set(name, t);
+  }
+  const missing = [...params.keys()].filter((n) => !byName.has(n));
+  const unexpected = [...byName.keys()].filter((n) => !params.has(n));
+  const mismatched: string[] = [];
+  for (const [name, v] of params) {
+    const t = byName.get(name);
+    if (!t) continue;
+    if (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i])) {
+      mismatched.push(`${name}: shape [${t.shape.join(", ")}] in the file, the model expects [${v.shape.join(", ")}]`);
+    } else if (!(t.data instanceof Float32Array)) {
+      mismatched.push(`${name}: dtype ${t.dtype}, the model expects a float (F32, F16 or BF16)`);
+    }
+  }
+  if (missing.length || unexpected.length || mismatched.length) {
+    const parts = [
+      missing.length ? `missing ${missing.length}: ${missing.join(", ")}` : "",
+      unexpected.length ? `unexpected ${unexpected.length}: ${unexpected.join(", ")}` : "",
+      mismatched.length ? `mismatched ${mismatched.length}: ${mismatched.join("; ")}` : "",
+    ].filter(Boolean);
+    throw new Error(`${source} does not fit the model (${model.config.nLayer} layers, nEmbd ${model.config.nEmbd}, vocabSize ${model.config.vocabSize}): ${parts.join("; ")}`);
+  }
+  for (const [name, v] of params) {
+    const t = byName.get(name)!;
+    tf.tidy(() => v.assign(tf.tensor(t.data, v.shape, "float32")));
+  }
+}
+
+export interface LoadedModel {
+  readonly model: GPT;
+  readonly config: GPTConfig;
+  /** meta.json's contents, or null when the folder has none (e.g. a Hugging Face folder). */
+  readonly meta: Record<string, unknown> | null;
+}
+
+/**
+ * Writes `dir/config.json`, `dir/model.safetensors` and, if given, `dir/meta.json`. Each file is written
+ * atomically: a crash leaves the previous version of that file, never a torn one.
+ */
+export async function saveModel(dir: string, model: GPT, meta?: Record<string, unknown>): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  await writeSafetensors(path.join(dir, "model.safetensors"), modelTensors(model), { format: "pt" });
+  await writeFileAtomic(path.join(dir, "config.json"), JSON.stringify(configToHF(model.config), null, 2) + "\n");
+  if (meta) await writeFileAtomic(path.join(dir, "meta.json"), JSON.stringify(meta, null, 2) + "\n");
+}
+
+/** Reads a checkpoint folder (ours or a Hugging Face GPT-2 one) into a new model; the caller disposes it. */
+export function loadModel(dir: string, options: GPTOptions = {}): LoadedModel {
+  const configFile = path.join(dir, "config.json");
+  const weightsFile = path.join(dir, "model.safetensors");
+  for (const f of [configFile, weightsFile]) if (!fs.existsSync(f)) throw new Error(`checkpoint ${dir}: ${path.basename(f)} is missing`);
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(fs.readFileSync(configFile, "utf8")) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`${configFile}: not valid JSON (${(e as Error).message})`);
+  }
+  const config = configFromHF(json, configFile);
+  const { tensors } = readSafetensors(weightsFile); // checked before a model is built
+  const model = new GPT(config, options);
+  try {
+    loadWeights(model, tensors, weightsFile);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  const metaFile = path.join(dir, "meta.json");
+  const meta = fs.existsSync(metaFile) ? (JSON.parse(fs.readFileSync(metaFile, "utf8")) as Record<string, unknown>) : null;
+  return { model, config, meta };
+}

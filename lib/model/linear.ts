@@ -1,0 +1,31 @@
+/**
+ * The linear layer (线性层): y = x·W + b, applied to every token's vector independently.
+ *
+ * W is stored [in, out], as GPT-2's `Conv1D` stores it (and as a tfjs dense kernel), so a checkpoint's
+ * `c_attn.weight` [768, 2304] is used as is. (PyTorch's nn.Linear would store the transpose, [out, in].)
+ */
+import * as tf from "@tensorflow/tfjs";
+import { ParamStore } from "./params";
+
+export class Linear {
+  readonly weight: tf.Variable; // [in, out]
+  readonly bias: tf.Variable | null; // [out]
+
+  /** `std` is the standard deviation of the initial weights (GPT-2: 0.02, smaller for residual projections). */
+  constructor(store: ParamStore, name: string, inDim: number, outDim: number, bias: boolean, std = 0.02) {
+    this.weight = store.create(`${name}.weight`, [inDim, outDim], { kind: "normal", std });
+    this.bias = bias ? store.create(`${name}.bias`, [outDim], { kind: "zeros" }) : null;
+  }
+
+  /** x [..., in] → [..., out]. */
+  forward<T extends tf.Tensor>(x: T): T {
+    return tf.tidy(() => {
+      const [inDim, outDim] = this.weight.shape as [number, number];
+      const lead = x.shape.slice(0, -1); // e.g. [B, T]
+      const flat = x.reshape([-1, inDim]); // [B·T, in]: one 2-D product instead of a batched one
+      const y = tf.matMul(flat, this.weight); // [B·T, out]
+      const withBias = this.bias ? tf.add(y, this.bias) : y; // [B·T, out]
+      return withBias.reshape([...lead, outDim]) as T; // [..., out]
+    });
+  }
+}
