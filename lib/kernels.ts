@@ -6,6 +6,8 @@
  * Only `wasm` and `cpu` are touched: tfjs-node's `tensorflow` backend already has fast versions of all of them.
  */
 import * as tf from "@tensorflow/tfjs";
+import { wasmBatchMatMulConfig } from "./kernels/matmul";
+import { nativeKernels, nativeStatus } from "./kernels/native";
 import { unsortedSegmentSumConfig } from "./kernels/segment_sum";
 
 const done = new Set<string>();
@@ -25,6 +27,16 @@ export function registerKernels(backendName: "wasm" | "cpu"): void {
   if (done.has(backendName)) return;
   done.add(backendName);
   replaceKernel(unsortedSegmentSumConfig(backendName));
+  if (backendName === "wasm") {
+    const matMul = wasmBatchMatMulConfig();
+    if (matMul) replaceKernel(matMul);
+  }
+}
+
+/** One line for people: how matrix products run on wasm, e.g. "OpenBLAS, 2 threads". */
+export function kernelSummary(): string {
+  const native = nativeKernels();
+  return native ? `matrix products: ${nativeStatus()}` : `matrix products: XNNPACK per batch (native: ${nativeStatus()})`;
 }
 
 /** @deprecated kept for the call in lib/backend.ts; same as `registerKernels("wasm")`. */

@@ -16,9 +16,18 @@ export type NumericArray = Float32Array | Int32Array | Uint8Array;
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` we rely on (4.22; see its backend_wasm.d.ts). */
 export interface WasmBackendLike extends KernelBackend {
-  wasm: { HEAPU8: Uint8Array; _malloc(bytes: number): number; _free(ptr: number): void };
-  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  wasm: {
+    HEAPU8: Uint8Array;
+    _malloc(bytes: number): number;
+    _free(ptr: number): void;
+    tfjs: { disposeData(id: number): void };
+  };
+  dataIdMap: {
+    get(dataId: object): { id: number; memoryOffset: number } | undefined;
+    delete(dataId: object): boolean;
+  };
+  /** With `memoryOffset`, registers a tensor over memory allocated elsewhere instead of allocating. */
+  makeOutput(shape: number[], dtype: DataType, memoryOffset?: number): TensorInfo;
 }
 
 /** The parts of tfjs-backend-cpu's `MathBackendCPU` we rely on. */

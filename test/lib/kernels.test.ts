@@ -2,7 +2,8 @@
  * TIAOYU's own kernels (lib/kernels/) against independent references, on every backend they are registered for.
  */
 import * as assert from "assert";
-import { initBackend, tf } from "tiaoyu";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "tiaoyu/dist/lib/backend";
 import { unsortedSegmentSum } from "tiaoyu/dist/lib/kernels/segment_sum";
 
 /** Deterministic pseudo-random numbers, so a failure can be reproduced. */

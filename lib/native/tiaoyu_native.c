@@ -1,0 +1,124 @@
+/*
+ * TIAOYU's optional native kernels: float32 matrix products through the system's OpenBLAS, computed in place on
+ * the memory of tfjs-backend-wasm's WebAssembly heap.
+ *
+ * Why: tfjs-backend-wasm multiplies matrices fast (XNNPACK, ~20 GFLOP/s) only without transposes and with a batch
+ * of 1, and runs on one thread under Node. OpenBLAS's sgemm reaches ~85 GFLOP/s on one core of a laptop-class
+ * CPU and uses the others too. The wasm heap is an ordinary ArrayBuffer to Node, so its bytes can be handed to
+ * sgemm directly: no copy in, no copy out.
+ *
+ * JS side: lib/kernels/native.ts loads this module (when it was built at install) and lib/kernels/matmul.ts calls
+ * it. Build: `node lib/native/build.js` (run by `npm install`); a failed build only means the slower fallback.
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <stddef.h>
+
+/* Declared here rather than through cblas.h, whose location and contents differ between distributions. */
+enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+extern void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a,
+                        int lda, const float *b, int ldb, float beta, float *c, int ldc);
+extern void openblas_set_num_threads(int n);
+extern int openblas_get_num_threads(void);
+
+#define CHECK(call)                                                          \
+  do {                                                                       \
+    if ((call) != napi_ok) {                                                 \
+      napi_throw_error(env, NULL, "tiaoyu_native: N-API call failed: " #call); \
+      return NULL;                                                           \
+    }                                                                        \
+  } while (0)
+
+static int get_int(napi_env env, napi_value v, int64_t *out) {
+  return napi_get_value_int64(env, v, out) == napi_ok;
+}
+
+/*
+ * sgemm(heap: ArrayBuffer, offsets: Float64Array, m, n, k, transA, transB): for each batch i,
+ *   C_i[m, n] = op(A_i) · op(B_i), with op(X) = X or Xᵀ,
+ * where A_i, B_i, C_i start at byte offsets offsets[3i], offsets[3i + 1], offsets[3i + 2] of heap and are dense
+ * row-major: A_i is [m, k] ([k, m] when transA), B_i is [k, n] ([n, k] when transB), C_i is [m, n].
+ * Every block is checked to lie inside the heap, so a wrong offset throws instead of corrupting memory.
+ */
+static napi_value sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 7) {
+    napi_throw_type_error(env, NULL, "tiaoyu_native.sgemm: expected 7 arguments");
+    return NULL;
+  }
+  void *heap = NULL;
+  size_t heap_bytes = 0;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes));
+
+  napi_typedarray_type type;
+  size_t count = 0;
+  void *data = NULL;
+  CHECK(napi_get_typedarray_info(env, argv[1], &type, &count, &data, NULL, NULL));
+  if (type != napi_float64_array || count % 3 != 0) {
+    napi_throw_type_error(env, NULL, "tiaoyu_native.sgemm: offsets must be a Float64Array of 3 per batch");
+    return NULL;
+  }
+  const double *offsets = (const double *)data;
+
+  int64_t m, n, k;
+  bool trans_a, trans_b;
+  if (!get_int(env, argv[2], &m) || !get_int(env, argv[3], &n) || !get_int(env, argv[4], &k)) {
+    napi_throw_type_error(env, NULL, "tiaoyu_native.sgemm: m, n, k must be numbers");
+    return NULL;
+  }
+  CHECK(napi_get_value_bool(env, argv[5], &trans_a));
+  CHECK(napi_get_value_bool(env, argv[6], &trans_b));
+  if (m <= 0 || n <= 0 || k < 0 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
+    napi_throw_range_error(env, NULL, "tiaoyu_native.sgemm: sizes out of range");
+    return NULL;
+  }
+  const uint64_t a_bytes = (uint64_t)m * (uint64_t)k * 4, b_bytes = (uint64_t)k * (uint64_t)n * 4,
+                 c_bytes = (uint64_t)m * (uint64_t)n * 4;
+  const size_t batches = count / 3;
+  for (size_t i = 0; i < batches; i++) {
+    const double oa = offsets[3 * i], ob = offsets[3 * i + 1], oc = offsets[3 * i + 2];
+    if (oa < 0 || ob < 0 || oc < 0 || oa + a_bytes > heap_bytes || ob + b_bytes > heap_bytes ||
+        oc + c_bytes > heap_bytes || ((uint64_t)oa | (uint64_t)ob | (uint64_t)oc) % 4 != 0) {
+      napi_throw_range_error(env, NULL, "tiaoyu_native.sgemm: a block lies outside the heap or is misaligned");
+      return NULL;
+    }
+  }
+  const int lda = trans_a ? (int)m : (int)k, ldb = trans_b ? (int)k : (int)n, ldc = (int)n;
+  for (size_t i = 0; i < batches; i++) {
+    const float *a = (const float *)((char *)heap + (uint64_t)offsets[3 * i]);
+    const float *b = (const float *)((char *)heap + (uint64_t)offsets[3 * i + 1]);
+    float *c = (float *)((char *)heap + (uint64_t)offsets[3 * i + 2]);
+    if (k == 0) {
+      for (int64_t j = 0; j < m * n; j++) c[j] = 0.0f;  /* sgemm with k = 0 leaves C alone; we want zeros */
+      continue;
+    }
+    cblas_sgemm(RowMajor, trans_a ? Trans : NoTrans, trans_b ? Trans : NoTrans, (int)m, (int)n, (int)k, 1.0f, a,
+                lda, b, ldb, 0.0f, c, ldc);
+  }
+  return NULL;
+}
+
+/* setThreads(n): how many threads OpenBLAS may use; returns the number now in effect. */
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t n = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc == 1 && get_int(env, argv[0], &n) && n > 0) openblas_set_num_threads((int)n);
+  napi_value result;
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &result));
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_default, NULL},
+      {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
