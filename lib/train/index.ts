@@ -1,2 +1,7 @@
-// Re-exports of lib/train (the one training loop and its stages; filled in from chapter 5).
-export {};
+// Re-exports of lib/train: the one training loop and what it is made of (chapter 5), reused by every later stage.
+export * from "./rng";
+export * from "./schedule";
+export * from "./optimizer";
+export * from "./checkpoint";
+export * from "./progress";
+export * from "./loop";

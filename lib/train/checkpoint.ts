@@ -1,0 +1,408 @@
+/**
+ * Checkpoints: a training run's complete state in one folder, written so that a crash never destroys the last one.
+ *
+ * A stage's run folder (`runs/pretrain`, `runs/sft`, …) holds
+ *
+ *   runs/pretrain/
+ *     latest                  "step-00001200": which checkpoint is current (replaced atomically)
+ *     step-00001200/
+ *       config.json           the model's configuration (Hugging Face GPT-2 fields for GPT models)
+ *       model.safetensors     the weights under Hugging Face names: PyTorch users can load this folder
+ *       optimizer.safetensors AdamW's m and v for every trained weight
+ *       meta.json             step, stage, RNG state, data position, tokenizer identity, training options,
+ *                             and the size and SHA-256 of every file above
+ *     log.jsonl               the loss curves (written by the training loop)
+ *
+ * Why a pointer file and new folders, instead of overwriting `model.safetensors` in place: a save that is killed
+ * halfway (Ctrl-C, a closed laptop lid, the kernel restarted by an impatient reader) would otherwise leave half a
+ * file where the only copy of hours of training used to be. Instead a save
+ *   1. writes every file into a hidden temporary folder and fsyncs them,
+ *   2. renames the folder to `step-N` (one atomic step; the folder is complete before it has its real name),
+ *   3. replaces `latest` atomically (temporary file + fsync + rename),
+ *   4. only then deletes the checkpoints it replaces.
+ * Killed before 3, `latest` still names the previous checkpoint, which nothing has touched; killed after 3, the new
+ * one is complete. Temporary folders of dead processes are swept at the next save.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as tf from "@tensorflow/tfjs";
+import { runsDir } from "../course";
+import { writeFileAtomic } from "../io/atomic";
+import type { NamedVariables, OptimizerState } from "./optimizer";
+import { decodeSafetensors, encodeSafetensors, type SafeTensorInput } from "../io/safetensors";
+import type { RngState } from "./rng";
+
+/** A value that survives `JSON.stringify` → `JSON.parse` unchanged. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+export type JsonObject = { readonly [key: string]: JsonValue };
+
+/** Which tokenizer produced the ids a model was trained on: a model is meaningless with another one. */
+export interface TokenizerIdentity {
+  /** A hash of the tokenizer's full definition (vocabulary, merges, special tokens). */
+  readonly hash: string;
+  readonly vocabSize: number;
+  /** For messages only, e.g. "byte-level BPE, 6400 tokens". */
+  readonly name?: string;
+}
+
+/** Everything a checkpoint holds, as handed to {@link saveTrainingCheckpoint}. */
+export interface CheckpointState {
+  /** The stage that wrote it: "pretrain", "sft", … */
+  readonly stage: string;
+  /** The stage whose checkpoint this run started from, if any (the lineage, for people reading meta.json). */
+  readonly from?: string | null;
+  /** Optimizer steps taken (the number the next run continues from). */
+  readonly step: number;
+  /** Training tokens seen so far. */
+  readonly tokens?: number;
+  /** config.json's contents. */
+  readonly config: JsonObject;
+  /** The weights, by checkpoint name. */
+  readonly weights: NamedVariables;
+  /** AdamW's state and settings; absent for a checkpoint made without training (e.g. a converted model). */
+  readonly optimizer?: OptimizerState & { readonly config?: JsonObject };
+  /** The training loop's random stream, so dropout seeds continue where they stopped. */
+  readonly rng?: RngState;
+  /** The batch sampler's position (its own JSON). */
+  readonly data?: JsonValue;
+  readonly tokenizer?: TokenizerIdentity | null;
+  /** The training options of the run (learning rate, batch size, …), for the record and for resuming. */
+  readonly train?: JsonObject;
+  /** Anything else the stage wants to keep (e.g. the final validation loss). */
+  readonly extra?: JsonObject;
+}
+
+/** meta.json: everything but the tensors, plus an inventory of the files. */
+export interface CheckpointMeta {
+  readonly format: "tiaoyu-checkpoint";
+  readonly version: 1;
+  readonly stage: string;
+  readonly from: string | null;
+  readonly step: number;
+  readonly tokens: number;
+  readonly rng: RngState | null;
+  readonly data: JsonValue;
+  readonly tokenizer: TokenizerIdentity | null;
+  readonly optimizer: { readonly step: number; readonly config: JsonObject | null } | null;
+  readonly train: JsonObject | null;
+  readonly extra: JsonObject | null;
+  readonly createdAt: string;
+  /** Size and SHA-256 of every other file of the checkpoint, checked on load. */
+  readonly files: { readonly [file: string]: { readonly bytes: number; readonly sha256: string } };
+}
+
+/** The points of a save, in order; tests stop a child process at each one to prove the save is crash-safe. */
+export type SavePhase = "temp-folder-written" | "folder-renamed" | "pointer-written" | "done";
+
+export interface SaveOptions {
+  /** How many checkpoints to keep in the run folder, newest first (default 1: the previous one goes once the new one is current). */
+  readonly keep?: number;
+  /** Called (and awaited) after each phase of the save. */
+  readonly onPhase?: (phase: SavePhase, dir: string) => void | Promise<void>;
+}
+
+const POINTER = "latest";
+const TEMP_PREFIX = ".tmp-";
+const STEP_DIR = /^step-(\d+)(?:\.(\d+))?$/; // step-00000200, or step-00000200.1 when that step was saved again
+
+/** The folder name of the checkpoint at `step`: zero-padded so that folders sort by step. */
+export function checkpointName(step: number): string {
+  return `step-${String(step).padStart(8, "0")}`;
+}
+
+async function writeAndSync(file: string, chunks: readonly Uint8Array[]): Promise<{ bytes: number; sha256: string }> {
+  const hash = crypto.createHash("sha256");
+  const fh = await fs.promises.open(file, "wx");
+  let bytes = 0;
+  try {
+    for (const c of chunks) {
+      hash.update(c);
+      let off = 0;
+      while (off < c.length) off += (await fh.write(c, off, c.length - off)).bytesWritten;
+      bytes += c.length;
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return { bytes, sha256: hash.digest("hex") };
+}
+
+/** Copies tensors to host memory, awaiting each so that the GPU or wasm heap is read without blocking the event loop. */
+async function toHost(tensors: Iterable<[string, tf.Tensor]>): Promise<Map<string, SafeTensorInput>> {
+  const out = new Map<string, SafeTensorInput>();
+  for (const [name, t] of tensors) {
+    if (t.dtype !== "float32" && t.dtype !== "int32") throw new Error(`tensor '${name}': dtype ${t.dtype} cannot be saved (float32 or int32 only)`);
+    out.set(name, { shape: [...t.shape], data: (await t.data()) as Float32Array | Int32Array });
+  }
+  return out;
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, "r");
+    fs.fsyncSync(fd);
+  } catch {
+    // Folders cannot be opened on some platforms (Windows); the renames stay atomic, only less durable.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes temporary folders of saves whose process is gone (a kill leaves them behind). */
+function sweepTemps(runDir: string): void {
+  for (const name of fs.existsSync(runDir) ? fs.readdirSync(runDir) : []) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const pid = Number(name.slice(TEMP_PREFIX.length).split("-")[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) continue;
+    if (pid === process.pid) continue; // our own save in progress (not possible in one loop, but never delete it)
+    fs.rmSync(path.join(runDir, name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Saves a checkpoint into `runDir` as `step-N/` and makes it the current one; see the file comment for why it is
+ * crash-safe. Returns the checkpoint's folder.
+ */
+export async function saveTrainingCheckpoint(runDir: string, state: CheckpointState, options: SaveOptions = {}): Promise<string> {
+  const keep = options.keep ?? 1;
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`saveTrainingCheckpoint: keep = ${keep} must be an integer ≥ 1`);
+  if (!Number.isInteger(state.step) || state.step < 0) throw new Error(`saveTrainingCheckpoint: step ${state.step} is not an integer ≥ 0`);
+  await fs.promises.mkdir(runDir, { recursive: true });
+  sweepTemps(runDir);
+
+  const name = checkpointName(state.step);
+  const tmp = path.join(runDir, `${TEMP_PREFIX}${process.pid}-${crypto.randomBytes(4).toString("hex")}-${name}`);
+  await fs.promises.mkdir(tmp);
+  try {
+    const files: Record<string, { bytes: number; sha256: string }> = {};
+    const json = (x: unknown) => [Buffer.from(JSON.stringify(x, null, 2) + "\n", "utf8")];
+    files["config.json"] = await writeAndSync(path.join(tmp, "config.json"), json(state.config));
+    const weights = await toHost(state.weights);
+    files["model.safetensors"] = await writeAndSync(
+      path.join(tmp, "model.safetensors"),
+      [encodeSafetensors(weights, { format: "pt", stage: state.stage, step: String(state.step) })],
+    );
+    if (state.optimizer) {
+      const opt = await toHost(Object.entries(state.optimizer.tensors));
+      files["optimizer.safetensors"] = await writeAndSync(path.join(tmp, "optimizer.safetensors"), [encodeSafetensors(opt)]);
+    }
+    const meta: CheckpointMeta = {
+      format: "tiaoyu-checkpoint",
+      version: 1,
+      stage: state.stage,
+      from: state.from ?? null,
+      step: state.step,
+      tokens: state.tokens ?? 0,
+      rng: state.rng ?? null,
+      data: state.data ?? null,
+      tokenizer: state.tokenizer ?? null,
+      optimizer: state.optimizer ? { step: state.optimizer.step, config: state.optimizer.config ?? null } : null,
+      train: state.train ?? null,
+      extra: state.extra ?? null,
+      createdAt: new Date().toISOString(),
+      files,
+    };
+    await writeAndSync(path.join(tmp, "meta.json"), json(meta)); // last: a folder with meta.json is complete
+    fsyncDir(tmp);
+    await options.onPhase?.("temp-folder-written", tmp);
+
+    // Saving the same step twice (e.g. a stage re-saved with new extras) must not touch the folder `latest` may
+    // name, so the second one gets a generation suffix: step-00000200.1.
+    let final = path.join(runDir, name);
+    for (let gen = 1; fs.existsSync(final); gen++) final = path.join(runDir, `${name}.${gen}`);
+    await fs.promises.rename(tmp, final);
+    fsyncDir(runDir);
+    await options.onPhase?.("folder-renamed", final);
+
+    await writeFileAtomic(path.join(runDir, POINTER), path.basename(final) + "\n");
+    await options.onPhase?.("pointer-written", final);
+
+    const older = listCheckpoints(runDir).filter((c) => c.dir !== final);
+    for (const c of older.slice(0, Math.max(0, older.length - (keep - 1)))) {
+      await fs.promises.rm(c.dir, { recursive: true, force: true });
+    }
+    await options.onPhase?.("done", final);
+    return final;
+  } catch (e) {
+    await fs.promises.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** The complete checkpoints in a run folder (those with meta.json), oldest first. */
+export function listCheckpoints(runDir: string): { name: string; dir: string; step: number }[] {
+  if (!fs.existsSync(runDir)) return [];
+  return fs
+    .readdirSync(runDir)
+    .map((name) => ({ name, m: STEP_DIR.exec(name) }))
+    .filter((x) => x.m && fs.existsSync(path.join(runDir, x.name, "meta.json")))
+    .map((x) => ({ name: x.name, dir: path.join(runDir, x.name), step: Number(x.m![1]), gen: Number(x.m![2] ?? 0) }))
+    .sort((a, b) => a.step - b.step || a.gen - b.gen)
+    .map(({ name, dir, step }) => ({ name, dir, step }));
+}
+
+/**
+ * The current checkpoint folder of a run: the one `latest` names, or (if `latest` is missing or names a folder
+ * that is gone) the newest complete one. Null when the run has none.
+ */
+export function latestCheckpoint(runDir: string): string | null {
+  const pointer = path.join(runDir, POINTER);
+  if (fs.existsSync(pointer)) {
+    const name = fs.readFileSync(pointer, "utf8").trim();
+    const dir = path.join(runDir, name);
+    if (STEP_DIR.test(name) && fs.existsSync(path.join(dir, "meta.json"))) return dir;
+  }
+  const all = listCheckpoints(runDir);
+  return all.length ? all[all.length - 1].dir : null;
+}
+
+/** A checkpoint read back: its tensors live in memory until {@link LoadedCheckpoint.dispose}. */
+export interface LoadedCheckpoint {
+  readonly dir: string;
+  readonly meta: CheckpointMeta;
+  readonly config: JsonObject;
+  /** Weights by checkpoint name. */
+  readonly weights: ReadonlyMap<string, tf.Tensor>;
+  /** AdamW's state, or null when the checkpoint has none or it was not asked for. */
+  readonly optimizer: OptimizerState | null;
+  dispose(): void;
+}
+
+export interface LoadOptions {
+  /** Fail unless the checkpoint was trained with this tokenizer. */
+  readonly tokenizer?: TokenizerIdentity;
+  /** Fail unless config.json has these values (e.g. the config of the model about to receive the weights). */
+  readonly config?: JsonObject;
+  /** Also load optimizer.safetensors (to resume training). Default false. */
+  readonly optimizer?: boolean;
+}
+
+function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function readJson<T>(file: string): T {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as T;
+  } catch (e) {
+    throw new Error(`cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Loads a checkpoint: `dir` is a checkpoint folder, or a run folder (its current checkpoint is loaded).
+ * Checks every file against meta.json's size and hash, and the tokenizer and config against `options`; any
+ * disagreement throws with both values, because weights silently loaded into the wrong setting produce nonsense.
+ *
+ * @example const ckpt = loadTrainingCheckpoint("runs/pretrain", { tokenizer: tok.identity() });
+ */
+export function loadTrainingCheckpoint(dir: string, options: LoadOptions = {}): LoadedCheckpoint {
+  const found = fs.existsSync(path.join(dir, "meta.json")) ? dir : latestCheckpoint(dir);
+  if (!found) throw new Error(`no checkpoint in ${dir}: it has neither meta.json nor a complete step-N folder`);
+  const meta = readJson<CheckpointMeta>(path.join(found, "meta.json"));
+  if (meta.format !== "tiaoyu-checkpoint") throw new Error(`${found}/meta.json: format '${meta.format}' is not a TIAOYU checkpoint`);
+  if (meta.version !== 1) throw new Error(`${found}/meta.json: version ${meta.version} is newer than this code (1)`);
+
+  const bytesOf = (file: string): Buffer => {
+    const p = path.join(found, file);
+    const info = meta.files[file];
+    if (!info) throw new Error(`${found}/meta.json does not list ${file}`);
+    const buf = fs.readFileSync(p);
+    if (buf.length !== info.bytes) throw new Error(`${p}: ${buf.length} bytes, meta.json says ${info.bytes} (truncated or replaced)`);
+    const sha = crypto.createHash("sha256").update(buf).digest("hex");
+    if (sha !== info.sha256) throw new Error(`${p}: SHA-256 ${sha.slice(0, 12)}… differs from meta.json's ${info.sha256.slice(0, 12)}… (corrupted)`);
+    return buf;
+  };
+
+  const config = JSON.parse(bytesOf("config.json").toString("utf8")) as JsonObject;
+  if (options.tokenizer) {
+    const t = meta.tokenizer;
+    const want = options.tokenizer;
+    if (!t) throw new Error(`${found} does not record its tokenizer, so it cannot be checked against ${want.name ?? want.hash}`);
+    if (t.hash !== want.hash || t.vocabSize !== want.vocabSize) {
+      throw new Error(
+        `${found} was trained with tokenizer ${t.name ?? ""} ${t.hash.slice(0, 12)} (${t.vocabSize} tokens), but the current ` +
+          `tokenizer is ${want.name ?? ""} ${want.hash.slice(0, 12)} (${want.vocabSize} tokens): token ids would mean different ` +
+          `things. Retrain from this tokenizer, or load the tokenizer the checkpoint was trained with.`,
+      );
+    }
+  }
+  if (options.config) {
+    const diffs = Object.keys(options.config)
+      .filter((k) => !jsonEqual(config[k], options.config![k]))
+      .map((k) => `${k}: checkpoint ${JSON.stringify(config[k])}, expected ${JSON.stringify(options.config![k])}`);
+    if (diffs.length) throw new Error(`${found}/config.json does not match the model: ${diffs.join("; ")}`);
+  }
+
+  const toTensors = (file: string): Map<string, tf.Tensor> => {
+    const { tensors } = decodeSafetensors(bytesOf(file), path.join(found, file));
+    return new Map([...tensors].map(([n, t]) => [n, tf.tensor(t.data, [...t.shape], t.data instanceof Int32Array ? "int32" : "float32")]));
+  };
+  const weights = toTensors("model.safetensors");
+  let optimizer: OptimizerState | null = null;
+  if (options.optimizer && meta.optimizer) {
+    optimizer = { step: meta.optimizer.step, tensors: Object.fromEntries(toTensors("optimizer.safetensors")) };
+  }
+  return {
+    dir: found,
+    meta,
+    config,
+    weights,
+    optimizer,
+    dispose() {
+      for (const t of weights.values()) t.dispose();
+      if (optimizer) for (const t of Object.values(optimizer.tensors)) t.dispose();
+    },
+  };
+}
+
+/**
+ * Copies loaded weights into a model's variables. Every variable must be in the checkpoint with the same shape;
+ * extra tensors in the checkpoint are an error too (they usually mean a different architecture).
+ */
+export function assignWeights(target: NamedVariables, weights: ReadonlyMap<string, tf.Tensor>, where = "checkpoint"): void {
+  const missing = [...target.keys()].filter((n) => !weights.has(n));
+  const extra = [...weights.keys()].filter((n) => !target.has(n));
+  if (missing.length || extra.length) {
+    throw new Error(
+      `${where} does not fit the model:` +
+        (missing.length ? ` missing ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""};` : "") +
+        (extra.length ? ` unexpected ${extra.slice(0, 5).join(", ")}${extra.length > 5 ? ` and ${extra.length - 5} more` : ""}` : ""),
+    );
+  }
+  for (const [name, v] of target) {
+    const w = weights.get(name)!;
+    if (!tf.util.arraysEqual(v.shape, w.shape)) throw new Error(`${where}: '${name}' has shape [${w.shape}], the model has [${v.shape}]`);
+  }
+  for (const [name, v] of target) v.assign(weights.get(name)!);
+}
+
+/**
+ * The current checkpoint of a named stage, from `runs/<stage>` (or `TIAOYU_RUNS_DIR`): how a later chapter
+ * finds the model an earlier one trained, by name.
+ * @example const base = loadStage("pretrain", { tokenizer: tok.identity() });
+ */
+export function loadStage(stage: string, options: LoadOptions = {}): LoadedCheckpoint {
+  const dir = runsDir(stage);
+  if (!latestCheckpoint(dir)) {
+    throw new Error(`no checkpoint for stage '${stage}' in ${dir}: train that stage first (its chapter's notebook, or npx tiaoyu ${stage})`);
+  }
+  return loadTrainingCheckpoint(dir, options);
+}
+
+/** Whether a stage has a checkpoint (a notebook trains only when it has none, or when asked to). */
+export function hasStage(stage: string): boolean {
+  return latestCheckpoint(runsDir(stage)) !== null;
+}
