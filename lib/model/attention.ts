@@ -44,7 +44,8 @@ export function causalMask(T: number, offset = 0): tf.Tensor2D {
     const S = offset + T;
     const queryPos = tf.range(offset, S, 1, "int32").reshape([T, 1]); // [T, 1]
     const keyPos = tf.range(0, S, 1, "int32").reshape([1, S]); // [1, S]
-    return tf.mul(tf.cast(tf.greater(keyPos, queryPos), "float32"), MASKED) as tf.Tensor2D; // [T, S]
+    const future = tf.greater(keyPos, queryPos); // [T, S] bool
+    return tf.where(future, tf.fill([T, S], MASKED), tf.zeros([T, S])) as tf.Tensor2D; // [T, S]
   });
 }
 
