@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { wasmBatchMatMulConfig } from "./kernels/matmul";
 import { nativeKernels, nativeStatus } from "./kernels/native";
 import { unsortedSegmentSumConfig } from "./kernels/segment_sum";
+import { wasmUnaryConfigs } from "./kernels/unary";
 
 const done = new Set<string>();
 
@@ -30,6 +31,7 @@ export function registerKernels(backendName: "wasm" | "cpu"): void {
   if (backendName === "wasm") {
     const matMul = wasmBatchMatMulConfig();
     if (matMul) replaceKernel(matMul);
+    for (const config of wasmUnaryConfigs()) replaceKernel(config);
   }
 }
 

@@ -14,7 +14,9 @@ export interface NativeKernels {
    * [k, n] (or [n, k]) and [m, n].
    */
   sgemm(heap: ArrayBufferLike, offsets: Float64Array, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
-  /** Sets OpenBLAS's thread count (n > 0) and returns the count in effect. */
+  /** y[i] = op(x[i]) over n floats at byte offsets xOffset and yOffset of `heap`; ops in lib/native/elementwise.h. */
+  unary(heap: ArrayBufferLike, op: number, xOffset: number, yOffset: number, n: number, param: number): void;
+  /** Sets the thread count of OpenBLAS and of the elementwise kernels (n > 0); returns the count in effect. */
   setThreads(n: number): number;
 }
 

@@ -14,6 +14,9 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "elementwise.h"
+#include "pool.h"
+
 /* Declared here rather than through cblas.h, whose location and contents differ between distributions. */
 enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
 extern void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a,
@@ -100,13 +103,56 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* setThreads(n): how many threads OpenBLAS may use; returns the number now in effect. */
+/* Reads argv[i] as a byte offset of a float32 block of `count` floats inside the heap; NULL (and throws) if not. */
+static float *heap_floats(napi_env env, void *heap, size_t heap_bytes, napi_value v, uint64_t count) {
+  double off = 0;
+  if (napi_get_value_double(env, v, &off) != napi_ok || off < 0 || (uint64_t)off % 4 != 0 ||
+      (uint64_t)off + 4 * count > heap_bytes) {
+    napi_throw_range_error(env, NULL, "tiaoyu_native: a block lies outside the heap or is misaligned");
+    return NULL;
+  }
+  return (float *)((char *)heap + (uint64_t)off);
+}
+
+/* unary(heap, op, xOffset, yOffset, n, param): y[i] = op(x[i]), ops as in elementwise.h. */
+static napi_value unary_js(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 6) {
+    napi_throw_type_error(env, NULL, "tiaoyu_native.unary: expected 6 arguments");
+    return NULL;
+  }
+  void *heap = NULL;
+  size_t heap_bytes = 0;
+  int64_t op = 0, n = 0;
+  double param = 0;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes));
+  if (!get_int(env, argv[1], &op) || !get_int(env, argv[4], &n) || n < 0 ||
+      napi_get_value_double(env, argv[5], &param) != napi_ok) {
+    napi_throw_type_error(env, NULL, "tiaoyu_native.unary: op, n and param must be numbers");
+    return NULL;
+  }
+  const float *x = heap_floats(env, heap, heap_bytes, argv[2], (uint64_t)n);
+  if (!x) return NULL;
+  float *y = heap_floats(env, heap, heap_bytes, argv[3], (uint64_t)n);
+  if (!y) return NULL;
+  if (unary((int)op, x, y, (size_t)n, (float)param) != 0) {
+    napi_throw_range_error(env, NULL, "tiaoyu_native.unary: unknown op");
+  }
+  return NULL;
+}
+
+/* setThreads(n): how many threads OpenBLAS and our elementwise kernels may use; returns the number in effect. */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   int64_t n = 0;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc == 1 && get_int(env, argv[0], &n) && n > 0) openblas_set_num_threads((int)n);
+  if (argc == 1 && get_int(env, argv[0], &n) && n > 0) {
+    openblas_set_num_threads((int)n);
+    pool_set_threads((int)n);
+  }
   napi_value result;
   CHECK(napi_create_int32(env, openblas_get_num_threads(), &result));
   return result;
@@ -115,6 +161,7 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_default, NULL},
+      {"unary", NULL, unary_js, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
