@@ -15,3 +15,4 @@ export * from "./data";        // chapter 1: corpus, cleaning, JSONL samples
 export * from "./tokenizer";   // chapter 2: BPE, WordPiece, Unigram, character BPE
 export * from "./model";       // chapters 3–4: embeddings, positions, the decoder
 export * from "./train";         // chapters 5–10: the training loop and its stages
+export * from "./generate";      // chapter 5: greedy, temperature, top-k and top-p generation with the KV cache

@@ -1,0 +1,76 @@
+/**
+ * Small things the training and generation tests share: a character-level tokenizer with <s> and </s>, and a
+ * handful of poems as sample JSONL. Hermetic: no corpus build and no trained tokenizer needed.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import type { AllowedSpecial } from "tiaoyu";
+
+export const POEMS = [
+  "床前明月光，疑是地上霜。举头望明月，低头思故乡。",
+  "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。",
+  "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
+  "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。",
+  "红豆生南国，春来发几枝。愿君多采撷，此物最相思。",
+  "松下问童子，言师采药去。只在此山中，云深不知处。",
+];
+
+/** One id per character of `alphabet`, then <s> and </s>. Implements what lib/train and lib/generate use. */
+export class CharTokenizer {
+  readonly kind = "char";
+  private readonly chars: string[];
+  private readonly index: Map<string, number>;
+  readonly specials = ["<s>", "</s>"];
+
+  constructor(alphabet: string) {
+    this.chars = [...new Set(alphabet)].sort();
+    this.index = new Map(this.chars.map((c, i) => [c, i]));
+  }
+
+  get vocabSize(): number {
+    return this.chars.length + this.specials.length;
+  }
+
+  encode(text: string, options: { allowedSpecial?: AllowedSpecial } = {}): number[] {
+    const allowed = options.allowedSpecial ?? "none_raise";
+    const ids: number[] = [];
+    for (let i = 0; i < text.length; ) {
+      const sp = this.specials.findIndex((s) => text.startsWith(s, i));
+      if (sp >= 0 && (allowed === "all" || (Array.isArray(allowed) && allowed.includes(this.specials[sp])))) {
+        ids.push(this.chars.length + sp);
+        i += this.specials[sp].length;
+        continue;
+      }
+      if (sp >= 0 && allowed === "none_raise") throw new Error(`special token ${this.specials[sp]} in text`);
+      const id = this.index.get(text[i]);
+      if (id === undefined) throw new Error(`character ${text[i]} not in the alphabet`);
+      ids.push(id);
+      i++;
+    }
+    return ids;
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    return Array.from(ids, (id) => (id < this.chars.length ? this.chars[id] : this.specials[id - this.chars.length])).join("");
+  }
+
+  tokenToId(token: string): number | undefined {
+    const sp = this.specials.indexOf(token);
+    return sp >= 0 ? this.chars.length + sp : this.index.get(token);
+  }
+
+  toJSON(): object {
+    return { chars: this.chars, specials: this.specials };
+  }
+}
+
+export function poemTokenizer(): CharTokenizer {
+  return new CharTokenizer(POEMS.join(""));
+}
+
+/** Writes `poems` as sample JSONL (`{"text": "<s>…</s>"}` per line) into `dir/name` and returns the path. */
+export function writeSamples(dir: string, name: string, poems: readonly string[]): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, poems.map((p) => JSON.stringify({ text: `<s>${p}</s>` }) + "\n").join(""));
+  return file;
+}
