@@ -1,7 +1,11 @@
 /**
  * Kernels TIAOYU adds to (or replaces in) the `wasm` and `cpu` backends. tfjs-backend-wasm 4.22 lacks some that a
  * language model needs in training, and some it has are slow on the shapes a GPT uses (see the issue "Fast
- * training on a laptop CPU" and test/bench/train.bench.ts). Each one lives in lib/kernels/ with its reasons.
+ * training on a laptop CPU" and test/bench/train.bench.ts). Each one lives in lib/kernels/ with its reasons:
+ *
+ *   segment   UnsortedSegmentSum (gradient of tf.gather) as a scatter-add          wasm (missing there), cpu
+ *   matmul    BatchMatMul: OpenBLAS on the wasm heap, else XNNPACK per batch        wasm
+ *   unary     exp, log, tanh, sqrt, rsqrt, sigmoid, square, pow: vectorised native  wasm (needs the addon)
  *
  * Only `wasm` and `cpu` are touched: tfjs-node's `tensorflow` backend already has fast versions of all of them.
  */
@@ -11,12 +15,19 @@ import { nativeKernels, nativeStatus } from "./kernels/native";
 import { unsortedSegmentSumConfig } from "./kernels/segment_sum";
 import { wasmUnaryConfigs } from "./kernels/unary";
 
-const done = new Set<string>();
+export type KernelGroup = "segment" | "matmul" | "unary";
+type Backend = "wasm" | "cpu";
+
+const done = new Set<Backend>();
+/** What each of our kernels replaced (null: the backend had none), to put it back with {@link useKernelGroup}. */
+const replaced = new Map<string, { group: KernelGroup; ours: tf.KernelConfig; theirs: tf.KernelConfig | null }>();
 
 /** Registers `config`, replacing the backend's own kernel of that name if it has one (without tfjs's warning). */
-function replaceKernel(config: tf.KernelConfig): void {
-  if (tf.getKernel(config.kernelName, config.backendName)) tf.unregisterKernel(config.kernelName, config.backendName);
+function replaceKernel(group: KernelGroup, config: tf.KernelConfig): void {
+  const theirs = tf.getKernel(config.kernelName, config.backendName) ?? null;
+  if (theirs) tf.unregisterKernel(config.kernelName, config.backendName);
   tf.registerKernel(config);
+  replaced.set(`${config.backendName}/${config.kernelName}`, { group, ours: config, theirs });
 }
 
 /**
@@ -24,24 +35,37 @@ function replaceKernel(config: tf.KernelConfig): void {
  * (its own kernels are registered on import) and before `tf.setBackend`, so that kernels needing a setup step
  * get it when the backend starts.
  */
-export function registerKernels(backendName: "wasm" | "cpu"): void {
+export function registerKernels(backendName: Backend): void {
   if (done.has(backendName)) return;
   done.add(backendName);
-  replaceKernel(unsortedSegmentSumConfig(backendName));
+  replaceKernel("segment", unsortedSegmentSumConfig(backendName));
   if (backendName === "wasm") {
     const matMul = wasmBatchMatMulConfig();
-    if (matMul) replaceKernel(matMul);
-    for (const config of wasmUnaryConfigs()) replaceKernel(config);
+    if (matMul) replaceKernel("matmul", matMul);
+    for (const config of wasmUnaryConfigs()) replaceKernel("unary", config);
   }
+}
+
+/**
+ * Turns a group of our kernels off (the backend's own come back; a kernel the backend lacks is removed) or on
+ * again. For benchmarks that measure what each group brings: `useKernelGroup("unary", false)`.
+ */
+export function useKernelGroup(group: KernelGroup, on: boolean): void {
+  for (const { group: g, ours, theirs } of replaced.values()) {
+    if (g !== group) continue;
+    if (tf.getKernel(ours.kernelName, ours.backendName)) tf.unregisterKernel(ours.kernelName, ours.backendName);
+    const config = on ? ours : theirs;
+    if (config) tf.registerKernel(config);
+  }
+}
+
+/** @deprecated kept for callers of the first version; same as `registerKernels("wasm")`. */
+export function registerWasmKernels(): void {
+  registerKernels("wasm");
 }
 
 /** One line for people: how matrix products run on wasm, e.g. "OpenBLAS, 2 threads". */
 export function kernelSummary(): string {
   const native = nativeKernels();
-  return native ? `matrix products: ${nativeStatus()}` : `matrix products: XNNPACK per batch (native: ${nativeStatus()})`;
-}
-
-/** @deprecated kept for the call in lib/backend.ts; same as `registerKernels("wasm")`. */
-export function registerWasmKernels(): void {
-  registerKernels("wasm");
+  return native ? `native kernels: ${nativeStatus()}` : `matrix products: XNNPACK per batch (native kernels: ${nativeStatus()})`;
 }

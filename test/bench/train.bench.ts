@@ -1,0 +1,243 @@
+/**
+ * `npm run bench -- train [--vs-pytorch] [--config=nanogpt-baby,course] [--steps=N] [--batch=N]
+ *  [--backend=wasm|cpu|tensorflow] [--no-native] [--without=matmul,unary,segment] [--profile]`
+ *
+ * Training speed of TIAOYU's GPT (lib/model) with tf.train.adam, per named configuration:
+ *   - training: ms per step (forward + backward + Adam update + reading the loss) and tokens/s, the median of
+ *     several steps after warm-up;
+ *   - forward only (evaluation, no gradients): tokens/s;
+ *   - generation with the KV cache, batch 1, greedy: tokens/s;
+ *   - peak memory (process RSS; the wasm heap is part of it) and the backend in use.
+ * With --vs-pytorch it runs test/bench/nanogpt_ref.py (our own PyTorch version of the same model) with the same
+ * shapes, float32, PyTorch's default threads, in the same run, and prints ours / PyTorch.
+ *
+ * Configurations:
+ *   nanogpt-baby  nanoGPT's Shakespeare-char "baby GPT" shape on the Tang poems' 5,757 characters: 4 layers,
+ *                 4 heads, 128 wide, block 64, batch 12, no biases, no dropout (the numbers in issue 5)
+ *   course        PRESETS.course (chapter 5's model) at batch 16
+ * This is a benchmark, not a test: nothing asserts a time.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { GPT, type GPTConfig, gptConfig, initBackend, PRESETS, tf } from "tiaoyu";
+import { type KernelGroup, kernelSummary, useKernelGroup } from "tiaoyu/dist/lib/kernels";
+import { pauseNative } from "tiaoyu/dist/lib/kernels/native";
+
+interface BenchConfig {
+  readonly model: GPTConfig;
+  readonly batch: number;
+  readonly note: string;
+}
+
+const CONFIGS: Record<string, BenchConfig> = {
+  "nanogpt-baby": {
+    model: gptConfig({ vocabSize: 5757, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0, bias: false }),
+    batch: 12,
+    note: "nanoGPT baby GPT on Tang characters",
+  },
+  course: { model: PRESETS.course, batch: 16, note: "PRESETS.course, chapter 5" },
+};
+
+const PYTHON = "/usr/bin/python3"; // Debian's python3-torch; the pyenv python3 on PATH has no torch
+
+interface Figures {
+  msPerStep: number;
+  trainTokensPerSec: number;
+  forwardTokensPerSec: number;
+  generateTokensPerSec: number;
+  peakRssMiB: number;
+  params: number;
+  firstLoss: number;
+  lastLoss: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i >= 0) return args[i + 1];
+  const eq = args.find((a) => a.startsWith(`${name}=`));
+  return eq?.slice(name.length + 1);
+}
+
+/** Deterministic token ids in [0, vocab): benchmark batches do not need real text. */
+function randomIds(B: number, T: number, vocab: number, seed: number): tf.Tensor2D {
+  let s = seed >>> 0;
+  const ids = new Int32Array(B * T);
+  for (let i = 0; i < ids.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    ids[i] = s % vocab;
+  }
+  return tf.tensor2d(ids, [B, T], "int32");
+}
+
+let peakRss = 0;
+function sampleRss(): void {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}
+
+async function timeOurs(cfg: BenchConfig, steps: number, profile: boolean): Promise<Figures> {
+  const { model: c, batch: B } = cfg;
+  const T = c.blockSize;
+  const model = new GPT(c, { seed: 1337 });
+  const optimizer = tf.train.adam(1e-3, 0.9, 0.99);
+  const vars = model.trainableVariables();
+  const batches = Array.from({ length: 4 }, (_, i) => [randomIds(B, T, c.vocabSize, 2 * i + 1), randomIds(B, T, c.vocabSize, 2 * i + 2)]);
+  const trainStep = (i: number): number => {
+    const [x, y] = batches[i % batches.length];
+    const loss = optimizer.minimize(() => model.loss(x, y, { training: true }), true, vars) as tf.Scalar;
+    const value = loss.dataSync()[0];
+    loss.dispose();
+    sampleRss();
+    return value;
+  };
+  const warmup = 2;
+  const times: number[] = [];
+  const losses: number[] = [];
+  for (let i = 0; i < warmup + steps; i++) {
+    const t0 = performance.now();
+    losses.push(trainStep(i));
+    if (i >= warmup) times.push(performance.now() - t0);
+  }
+  if (profile) await printProfile(() => trainStep(0));
+
+  // Forward only: the loss without gradients, as in evaluation.
+  const fwd: number[] = [];
+  for (let i = 0; i < 1 + steps; i++) {
+    const [x, y] = batches[i % batches.length];
+    const t0 = performance.now();
+    const l = tf.tidy(() => model.loss(x, y));
+    l.dataSync();
+    l.dispose();
+    if (i > 0) fwd.push(performance.now() - t0);
+    sampleRss();
+  }
+
+  // Generation: batch 1, greedy, one token at a time through the KV cache, to the end of the context.
+  const genTimes: number[] = [];
+  for (let rep = 0; rep < 2; rep++) {
+    const cache = model.newCache();
+    let next = [[1]];
+    const t0 = performance.now();
+    const n = Math.min(T, 64);
+    for (let t = 0; t < n; t++) {
+      const logits = model.forward(next, { cache }); // [1, 1, V]
+      const id = tf.tidy(() => tf.argMax(logits.reshape([-1]))).dataSync()[0];
+      tf.dispose(logits);
+      next = [[id]];
+    }
+    if (rep > 0) genTimes.push((performance.now() - t0) / n);
+    cache.dispose();
+    sampleRss();
+  }
+
+  batches.flat().forEach((t) => t.dispose());
+  optimizer.dispose();
+  const params = model.numParameters();
+  model.dispose();
+  const ms = median(times);
+  return {
+    msPerStep: ms,
+    trainTokensPerSec: (B * T * 1000) / ms,
+    forwardTokensPerSec: (B * T * 1000) / median(fwd),
+    generateTokensPerSec: 1000 / median(genTimes),
+    peakRssMiB: peakRss / 2 ** 20,
+    params,
+    firstLoss: losses[0],
+    lastLoss: losses[losses.length - 1],
+  };
+}
+
+/** Per-kernel time of one training step, largest first (tf.profile). */
+async function printProfile(step: () => void): Promise<void> {
+  const info = await tf.profile(step);
+  const byName = new Map<string, { ms: number; n: number }>();
+  for (const k of info.kernels) {
+    const e = byName.get(k.name) ?? { ms: 0, n: 0 };
+    e.ms += Number(k.kernelTimeMs) || 0;
+    e.n++;
+    byName.set(k.name, e);
+  }
+  const rows = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  const total = rows.reduce((s, [, e]) => s + e.ms, 0);
+  console.log(`  profile of one step: ${total.toFixed(0)} ms in ${info.kernels.length} kernels`);
+  for (const [name, e] of rows.slice(0, 15)) console.log(`    ${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms  ×${e.n}`);
+}
+
+function timePyTorch(cfg: BenchConfig, steps: number): Figures | string {
+  if (!fs.existsSync(PYTHON)) return `${PYTHON} not found`;
+  const c = cfg.model;
+  const spec = {
+    vocab_size: c.vocabSize, block_size: c.blockSize, n_layer: c.nLayer, n_head: c.nHead, n_embd: c.nEmbd,
+    dropout: c.dropout, bias: c.bias, batch: cfg.batch, steps,
+  };
+  const r = spawnSync(PYTHON, [path.join(__dirname, "nanogpt_ref.py"), JSON.stringify(spec)], { encoding: "utf8", timeout: 1_800_000 });
+  if (r.status !== 0) return `nanogpt_ref.py failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}`;
+  const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, number>;
+  return {
+    msPerStep: out.ms_per_step,
+    trainTokensPerSec: out.train_tokens_per_sec,
+    forwardTokensPerSec: out.forward_tokens_per_sec,
+    generateTokensPerSec: out.generate_tokens_per_sec,
+    peakRssMiB: out.peak_rss_mib,
+    params: out.params,
+    firstLoss: out.first_loss,
+    lastLoss: out.last_loss,
+  };
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+export async function run(args: string[]): Promise<void> {
+  const names = (option(args, "--config") ?? "nanogpt-baby,course").split(",").filter(Boolean);
+  const unknown = names.filter((n) => !CONFIGS[n]);
+  if (unknown.length) throw new Error(`--config: unknown ${unknown.join(", ")}; use ${Object.keys(CONFIGS).join(", ")}`);
+  const steps = Number(option(args, "--steps") ?? 5);
+  const batchOverride = option(args, "--batch");
+  if (args.includes("--no-native")) pauseNative(true);
+  const backend = await initBackend({ force: option(args, "--backend"), quiet: true });
+  const without = (option(args, "--without") ?? "").split(",").filter(Boolean) as KernelGroup[];
+  for (const group of without) useKernelGroup(group, false);
+  console.log(`backend: ${backend.summary}`);
+  if (backend.name === "wasm") console.log(`kernels: ${kernelSummary()}${without.length ? `; without ours: ${without.join(", ")}` : ""}`);
+  for (const name of names) {
+    const base = CONFIGS[name];
+    const cfg = batchOverride ? { ...base, batch: Number(batchOverride) } : base;
+    const c = cfg.model;
+    console.log(
+      `\n${name} (${cfg.note}): nLayer ${c.nLayer}, nHead ${c.nHead}, nEmbd ${c.nEmbd}, blockSize ${c.blockSize}, ` +
+        `batch ${cfg.batch}, vocab ${c.vocabSize}, bias ${c.bias}, dropout ${c.dropout}; median of ${steps} steps after 2 warm-up`,
+    );
+    peakRss = 0;
+    const ours = await timeOurs(cfg, steps, args.includes("--profile"));
+    const rows: [string, Figures][] = [[`TIAOYU (${backend.name})`, ours]];
+    if (args.includes("--vs-pytorch")) {
+      const theirs = timePyTorch(cfg, steps);
+      if (typeof theirs === "string") console.log(`  PyTorch: skipped (${theirs})`);
+      else rows.push(["PyTorch (CPU)", theirs]);
+    }
+    console.log(`  ${"".padEnd(18)} ${"ms/step".padStart(9)} ${"train tok/s".padStart(12)} ${"fwd tok/s".padStart(10)} ${"gen tok/s".padStart(10)} ${"peak MiB".padStart(9)} ${"params".padStart(10)}  loss first→last`);
+    for (const [who, f] of rows) {
+      console.log(
+        `  ${who.padEnd(18)} ${fmt(f.msPerStep, 1).padStart(9)} ${fmt(f.trainTokensPerSec).padStart(12)} ` +
+          `${fmt(f.forwardTokensPerSec).padStart(10)} ${fmt(f.generateTokensPerSec).padStart(10)} ${fmt(f.peakRssMiB).padStart(9)} ` +
+          `${fmt(f.params).padStart(10)}  ${f.firstLoss.toFixed(3)}→${f.lastLoss.toFixed(3)}`,
+      );
+    }
+    if (rows.length === 2) {
+      const [o, p] = [rows[0][1], rows[1][1]];
+      console.log(
+        `  ours/PyTorch: training ${(o.trainTokensPerSec / p.trainTokensPerSec).toFixed(2)}×, forward ` +
+          `${(o.forwardTokensPerSec / p.forwardTokensPerSec).toFixed(2)}×, generation ${(o.generateTokensPerSec / p.generateTokensPerSec).toFixed(2)}× ` +
+          `(above 1 = we are faster)`,
+      );
+    }
+  }
+}
