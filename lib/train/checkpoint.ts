@@ -27,7 +27,6 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { runsDir } from "../course";
 import { writeFileAtomic } from "../io/atomic";
 import type { NamedVariables, OptimizerState } from "./optimizer";
 import { decodeSafetensors, encodeSafetensors, type SafeTensorInput } from "../io/safetensors";
@@ -35,7 +34,7 @@ import type { RngState } from "./rng";
 
 /** A value that survives `JSON.stringify` → `JSON.parse` unchanged. */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
-export type JsonObject = { readonly [key: string]: JsonValue };
+export type JsonRecord = { readonly [key: string]: JsonValue };
 
 /** Which tokenizer produced the ids a model was trained on: a model is meaningless with another one. */
 export interface TokenizerIdentity {
@@ -57,20 +56,20 @@ export interface CheckpointState {
   /** Training tokens seen so far. */
   readonly tokens?: number;
   /** config.json's contents. */
-  readonly config: JsonObject;
+  readonly config: JsonRecord;
   /** The weights, by checkpoint name. */
   readonly weights: NamedVariables;
   /** AdamW's state and settings; absent for a checkpoint made without training (e.g. a converted model). */
-  readonly optimizer?: OptimizerState & { readonly config?: JsonObject };
+  readonly optimizer?: OptimizerState & { readonly config?: JsonRecord };
   /** The training loop's random stream, so dropout seeds continue where they stopped. */
   readonly rng?: RngState;
   /** The batch sampler's position (its own JSON). */
   readonly data?: JsonValue;
   readonly tokenizer?: TokenizerIdentity | null;
   /** The training options of the run (learning rate, batch size, …), for the record and for resuming. */
-  readonly train?: JsonObject;
+  readonly train?: JsonRecord;
   /** Anything else the stage wants to keep (e.g. the final validation loss). */
-  readonly extra?: JsonObject;
+  readonly extra?: JsonRecord;
 }
 
 /** meta.json: everything but the tensors, plus an inventory of the files. */
@@ -84,9 +83,9 @@ export interface CheckpointMeta {
   readonly rng: RngState | null;
   readonly data: JsonValue;
   readonly tokenizer: TokenizerIdentity | null;
-  readonly optimizer: { readonly step: number; readonly config: JsonObject | null } | null;
-  readonly train: JsonObject | null;
-  readonly extra: JsonObject | null;
+  readonly optimizer: { readonly step: number; readonly config: JsonRecord | null } | null;
+  readonly train: JsonRecord | null;
+  readonly extra: JsonRecord | null;
   readonly createdAt: string;
   /** Size and SHA-256 of every other file of the checkpoint, checked on load. */
   readonly files: { readonly [file: string]: { readonly bytes: number; readonly sha256: string } };
@@ -272,7 +271,7 @@ export function latestCheckpoint(runDir: string): string | null {
 export interface LoadedCheckpoint {
   readonly dir: string;
   readonly meta: CheckpointMeta;
-  readonly config: JsonObject;
+  readonly config: JsonRecord;
   /** Weights by checkpoint name. */
   readonly weights: ReadonlyMap<string, tf.Tensor>;
   /** AdamW's state, or null when the checkpoint has none or it was not asked for. */
@@ -284,7 +283,7 @@ export interface LoadOptions {
   /** Fail unless the checkpoint was trained with this tokenizer. */
   readonly tokenizer?: TokenizerIdentity;
   /** Fail unless config.json has these values (e.g. the config of the model about to receive the weights). */
-  readonly config?: JsonObject;
+  readonly config?: JsonRecord;
   /** Also load optimizer.safetensors (to resume training). Default false. */
   readonly optimizer?: boolean;
 }
@@ -326,7 +325,7 @@ export function loadTrainingCheckpoint(dir: string, options: LoadOptions = {}): 
     return buf;
   };
 
-  const config = JSON.parse(bytesOf("config.json").toString("utf8")) as JsonObject;
+  const config = JSON.parse(bytesOf("config.json").toString("utf8")) as JsonRecord;
   if (options.tokenizer) {
     const t = meta.tokenizer;
     const want = options.tokenizer;
@@ -387,22 +386,4 @@ export function assignWeights(target: NamedVariables, weights: ReadonlyMap<strin
     if (!tf.util.arraysEqual(v.shape, w.shape)) throw new Error(`${where}: '${name}' has shape [${w.shape}], the model has [${v.shape}]`);
   }
   for (const [name, v] of target) v.assign(weights.get(name)!);
-}
-
-/**
- * The current checkpoint of a named stage, from `runs/<stage>` (or `TIAOYU_RUNS_DIR`): how a later chapter
- * finds the model an earlier one trained, by name.
- * @example const base = loadStage("pretrain", { tokenizer: tok.identity() });
- */
-export function loadStage(stage: string, options: LoadOptions = {}): LoadedCheckpoint {
-  const dir = runsDir(stage);
-  if (!latestCheckpoint(dir)) {
-    throw new Error(`no checkpoint for stage '${stage}' in ${dir}: train that stage first (its chapter's notebook, or npx tiaoyu ${stage})`);
-  }
-  return loadTrainingCheckpoint(dir, options);
-}
-
-/** Whether a stage has a checkpoint (a notebook trains only when it has none, or when asked to). */
-export function hasStage(stage: string): boolean {
-  return latestCheckpoint(runsDir(stage)) !== null;
 }

@@ -5,3 +5,6 @@ export * from "./optimizer";
 export * from "./checkpoint";
 export * from "./progress";
 export * from "./loop";
+export * from "./tokens";
+export * from "./pretrain";
+export * from "./stages";

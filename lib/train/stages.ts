@@ -1,0 +1,50 @@
+/**
+ * Stages hand off through named checkpoints: chapter 5 leaves its model in runs/pretrain, chapter 6 starts from
+ * `loadStage("pretrain")` and leaves runs/sft, and so on (nanochat's `load_model("base" | "sft" | "rl")`).
+ */
+import { runsDir } from "../course";
+import { GPT, type GPTOptions } from "../model/gpt";
+import { configFromHF } from "../model/gpt2format";
+import { assignWeights, type CheckpointMeta, latestCheckpoint, loadTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
+
+/** The stages of the course, in the order they build on each other. */
+export type StageName = "pretrain" | "sft" | "rlhf" | "lora" | "distill" | "reasoning";
+
+/** A model loaded from a stage's checkpoint. The caller disposes `model`. */
+export interface StageModel {
+  readonly model: GPT;
+  readonly meta: CheckpointMeta;
+  /** The checkpoint folder it came from. */
+  readonly dir: string;
+}
+
+/** Whether a stage has a checkpoint (a notebook trains only when it has none, or when asked to). */
+export function hasStage(stage: StageName | string): boolean {
+  return latestCheckpoint(runsDir(stage)) !== null;
+}
+
+/**
+ * The model of a stage's current checkpoint, from runs/<stage> (or `TIAOYU_RUNS_DIR`). With `tokenizer`, the
+ * checkpoint must have been trained with that tokenizer, or this throws.
+ * @example const { model } = loadStage("pretrain", { tokenizer: tokenizerIdentity(tok) });
+ */
+export function loadStage(stage: StageName | string, options: { tokenizer?: TokenizerIdentity } & GPTOptions = {}): StageModel {
+  const dir = runsDir(stage);
+  if (!latestCheckpoint(dir)) {
+    throw new Error(`no checkpoint for stage '${stage}' in ${dir}: train that stage first (its chapter's notebook, or npx tiaoyu ${stage})`);
+  }
+  const ckpt = loadTrainingCheckpoint(dir, { tokenizer: options.tokenizer });
+  try {
+    const config = configFromHF(ckpt.config as Record<string, unknown>, `${ckpt.dir}/config.json`);
+    const model = new GPT(config, { seed: options.seed });
+    try {
+      assignWeights(model.parameters(), ckpt.weights, ckpt.dir);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    return { model, meta: ckpt.meta, dir: ckpt.dir };
+  } finally {
+    ckpt.dispose();
+  }
+}
