@@ -73,6 +73,9 @@ static void unary_range(void *p, size_t begin, size_t end) {
 int unary(int op, const float *x, float *y, size_t n, float param) {
   if (op < 0 || op >= OP_COUNT) return -1;
   struct unary_ctx c = {op, x, y, param};
-  parallel_for(n, 1 << 15, unary_range, &c);
+  /* A thread is worth waking for ~16k transcendental values (tens of microseconds of work); cheap arithmetic is
+   * bound by memory and needs far more to gain anything. */
+  const int cheap = op == OP_SQUARE || op == OP_SQRT || op == OP_RSQRT || (op == OP_POW && (param == 1.0f || param == 2.0f || param == 3.0f));
+  parallel_for(n, cheap ? (size_t)1 << 18 : (size_t)1 << 14, unary_range, &c);
   return 0;
 }
