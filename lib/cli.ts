@@ -17,6 +17,12 @@ const COMMANDS: Record<string, Command> = {
       await initBackend();
     },
   },
+  pretrain: {
+    summary: "chapter 5: pretrain the model on the poems (--preset course --steps N --resume; --help)",
+    async run(args) {
+      await (await import("./train/pretrain")).pretrainCommand(args);
+    },
+  },
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -21,10 +21,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { runsDir } from "../course";
 import {
   assignWeights,
-  type JsonObject,
+  type JsonRecord,
   type JsonValue,
   latestCheckpoint,
   loadTrainingCheckpoint,
@@ -36,6 +35,7 @@ import { AdamW, clipFactor, globalNorm, type NamedVariables } from "./optimizer"
 import { type ProgressMode, TrainingProgress } from "./progress";
 import { Rng, type RngState } from "./rng";
 import { learningRate, validateSchedule } from "./schedule";
+import { stageDir } from "./stages";
 
 /** Where a stage's training batches come from. Its position is saved in checkpoints and restored on resume. */
 export interface BatchSampler<B> {
@@ -57,7 +57,7 @@ export interface LossContext {
 /** What a checkpoint needs from a model: its configuration and its weights by name. */
 export interface TrainableModel {
   /** config.json's contents (Hugging Face GPT-2 fields for GPT models). */
-  configJson(): JsonObject;
+  configJson(): JsonRecord;
   /** Every weight, by checkpoint name, in the model's order. */
   weights(): NamedVariables;
 }
@@ -79,12 +79,12 @@ export interface Stage<B> {
   /** Tokens in a batch (for tokens/s and the token count in checkpoints). */
   tokens(batch: B): number;
   /** The stage's defaults; options passed to {@link train} override them. */
-  readonly defaults?: Partial<TrainOptions>;
+  readonly defaults?: Partial<TrainingOptions>;
   /** The tokenizer the batches were made with, recorded in checkpoints and checked on resume. */
   readonly tokenizer?: TokenizerIdentity | null;
 }
 
-export interface TrainOptions {
+export interface TrainingOptions {
   /** Total optimizer steps of the run (a resumed run continues up to this number). */
   readonly steps: number;
   /** Peak learning rate. */
@@ -109,7 +109,7 @@ export interface TrainOptions {
   readonly keepCheckpoints: number;
   /** Seeds the loop's random stream (dropout). The sampler has its own seed, given when the stage is built. */
   readonly seed: number;
-  /** The run folder; null: no checkpoints and no log (quick experiments, tests). Default runs/<stage>. */
+  /** The run folder; null: no checkpoints and no log (quick experiments, tests). Default runs/<stage> (see stageDir). */
   readonly runDir: string | null;
   /** Continue from the run folder's last checkpoint if there is one (otherwise start from the model as it is). */
   readonly resume: boolean;
@@ -125,7 +125,7 @@ export interface TrainOptions {
 }
 
 /** Defaults shared by every stage (a stage's own defaults override them; nanoGPT's values where it has one). */
-export const TRAIN_DEFAULTS: Omit<TrainOptions, "steps" | "lr" | "minLr" | "runDir" | "onStep" | "onEval" | "onCheckpointPhase" | "signal"> =
+export const TRAIN_DEFAULTS: Omit<TrainingOptions, "steps" | "lr" | "minLr" | "runDir" | "onStep" | "onEval" | "onCheckpointPhase" | "signal"> =
   Object.freeze({
     warmupSteps: 0,
     beta1: 0.9,
@@ -198,11 +198,11 @@ export class NonFiniteError extends Error {
 }
 
 /** The options of a run: stage defaults, then the caller's, validated. */
-export function resolveOptions<B>(stage: Stage<B>, options: Partial<TrainOptions>): TrainOptions {
-  const merged = { ...TRAIN_DEFAULTS, runDir: runsDir(stage.name), ...stage.defaults, ...options } as Partial<TrainOptions>;
-  const o = { ...merged, minLr: merged.minLr ?? (merged.lr ?? 0) / 10 } as TrainOptions;
+export function resolveOptions<B>(stage: Stage<B>, options: Partial<TrainingOptions>): TrainingOptions {
+  const merged = { ...TRAIN_DEFAULTS, runDir: stageDir(stage.name), ...stage.defaults, ...options } as Partial<TrainingOptions>;
+  const o = { ...merged, minLr: merged.minLr ?? (merged.lr ?? 0) / 10 } as TrainingOptions;
   const where = `train(${stage.name})`;
-  const int = (k: keyof TrainOptions, min: number) => {
+  const int = (k: keyof TrainingOptions, min: number) => {
     const v = o[k] as number;
     if (!Number.isInteger(v) || v < min) throw new Error(`${where}: ${k} = ${v} must be an integer ≥ ${min}`);
   };
@@ -217,7 +217,7 @@ export function resolveOptions<B>(stage: Stage<B>, options: Partial<TrainOptions
 }
 
 /** The options worth recording in meta.json (numbers and strings; no callbacks). */
-function optionsJson(o: TrainOptions): JsonObject {
+function optionsJson(o: TrainingOptions): JsonRecord {
   const out: Record<string, JsonValue> = {};
   for (const [k, v] of Object.entries(o)) {
     if (typeof v === "number") out[k] = Number.isFinite(v) ? v : String(v);
@@ -269,7 +269,7 @@ function readLog(file: string, upTo: number): { train: StepRecord[]; val: EvalRe
  *   const result = await train(pretrainStage(model, data), { steps: 2000, resume: true });
  *   console.log(result.valLoss);
  */
-export async function train<B>(stage: Stage<B>, options: Partial<TrainOptions> = {}): Promise<TrainResult> {
+export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions> = {}): Promise<TrainResult> {
   const o = resolveOptions(stage, options);
   const weights = stage.model.weights();
   const trainable = stage.trainable ?? weights;

@@ -12,13 +12,21 @@
  *
  * This file is only the stage: its batches, its loss and its defaults. The loop (lib/train/loop.ts) does the rest.
  */
-import { isQuick } from "../course";
-import type { GPT } from "../model/gpt";
-import { configToHF } from "../model/gpt2format";
-import type { JsonRecord } from "./checkpoint";
-import type { Stage, TrainableModel, TrainingOptions } from "./loop";
-import { BlockSampler, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
 import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "util";
+import { initBackend } from "../backend";
+import { isQuick } from "../course";
+import { type CorpusInfo, ensureCorpus } from "../data/pipeline";
+import { readSamples } from "../data/sample";
+import { presetConfig, type PresetName } from "../model/config";
+import { GPT } from "../model/gpt";
+import { configToHF } from "../model/gpt2format";
+import { ByteBPETokenizer } from "../tokenizer/bpe";
+import { readTokenizerJSON } from "../tokenizer/hfjson";
+import type { Tokenizer } from "../tokenizer/types";
+import type { JsonRecord } from "./checkpoint";
+import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
+import { BlockSampler, ensureTokenStream, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
 
 /** A GPT as the training loop and checkpoints see it: config.json in Hugging Face's fields, weights by GPT-2 name. */
 export function gptTrainable(model: GPT): TrainableModel {
@@ -102,12 +110,186 @@ export function pretrainStage(
   };
 }
 
-/** Bits per character from a loss in nats per token: comparable across tokenizers (a token may hold 1–3 characters). */
-export function bitsPerCharacter(lossNatsPerToken: number, tokens: number, characters: number): number {
-  return (lossNatsPerToken * tokens) / characters / Math.LN2;
+/**
+ * Characters per token of a stream: how much text one token carries on average (each <s> or </s> counts as one
+ * character: it is one symbol the model has to predict). A character-level tokenizer gives 1; the course's BPE more.
+ */
+export function charactersPerToken(stream: TokenStream, tokenizer: Pick<Tokenizer, "decode">): number {
+  const text = tokenizer.decode(stream.tokens).replace(/<\/?s>/g, "\u0000");
+  return [...text].length / stream.tokens.length;
 }
 
-/** Whether a run uses quick-mode sizes (the `tiny` preset's few steps), as the notebooks do under TIAOYU_QUICK. */
+/**
+ * Bits per character from a loss in nats per token: loss / ln 2 gives bits per token, divided by the characters a
+ * token holds. Unlike the loss per token it compares models with different tokenizers.
+ * @example bitsPerCharacter(4.0, 1.6) ≈ 3.61 (4 nats = 5.77 bits per token, over 1.6 characters)
+ */
+export function bitsPerCharacter(lossNatsPerToken: number, charsPerToken: number): number {
+  return lossNatsPerToken / Math.LN2 / charsPerToken;
+}
+
+/** The preset the chapter trains: `tiny` in quick mode (CI), `course` otherwise. */
 export function defaultPretrainPreset(): "tiny" | "course" {
   return isQuick() ? "tiny" : "course";
+}
+
+export interface PretrainRunOptions extends Partial<TrainingOptions> {
+  /** The course's tokenizer (chapter 2). */
+  readonly tokenizer: Tokenizer;
+  /** Model preset (default: `course`, or `tiny` in quick mode). */
+  readonly preset?: PresetName;
+  /** Sequences per batch (default: the preset's). */
+  readonly batchSize?: number;
+  /** The corpus (default: `ensureCorpus()`, chapter 1's cleaned poems). */
+  readonly corpus?: CorpusInfo;
+  /** Seeds the initial weights (default 1337). */
+  readonly modelSeed?: number;
+  /** Told what is happening before training starts (data and model sizes); default: printed. */
+  readonly log?: (line: string) => void;
+}
+
+export interface PretrainRun {
+  /** The trained model (the caller disposes it). */
+  readonly model: GPT;
+  readonly result: TrainResult;
+  readonly data: { readonly train: TokenStream; readonly validation: TokenStream };
+  /** Characters per token of the validation split, for bits per character. */
+  readonly charsPerToken: number;
+}
+
+/**
+ * Chapter 5 end to end: corpus → token streams (cached) → a fresh GPT of the preset → the training loop, resuming
+ * from runs/pretrain when `resume` is set. What `npx tiaoyu pretrain` and the notebook both run.
+ *
+ * @example const { model, result } = await runPretraining({ tokenizer: tok, steps: 3000, resume: true });
+ */
+export async function runPretraining(options: PretrainRunOptions): Promise<PretrainRun> {
+  const { tokenizer, preset = defaultPretrainPreset(), batchSize, corpus: given, modelSeed = 1337, log = console.log, ...trainOptions } = options;
+  const settings0 = pretrainSettings(preset);
+  const settings = batchSize ? { ...settings0, batchSize } : settings0;
+  const corpus = given ?? (await ensureCorpus());
+  const stream = async (split: "train" | "validation") => {
+    const file = corpus.files[split];
+    const s = await ensureTokenStream(file, () => readSamples(file), tokenizer);
+    log(`${split}: ${s.samples.toLocaleString("en-US")} samples, ${s.tokens.length.toLocaleString("en-US")} tokens${s.cached ? " (cached)" : ""}`);
+    return s;
+  };
+  const data = { train: await stream("train"), validation: await stream("validation") };
+  const model = new GPT(presetConfig(preset, { vocabSize: tokenizer.vocabSize }), { seed: modelSeed });
+  try {
+    const c = model.config;
+    log(
+      `model: preset ${preset}, ${model.numParameters().toLocaleString("en-US")} parameters ` +
+        `(nLayer ${c.nLayer}, nHead ${c.nHead}, nEmbd ${c.nEmbd}, blockSize ${c.blockSize}, vocabSize ${c.vocabSize}); ` +
+        `batch ${settings.batchSize} × ${c.blockSize} tokens`,
+    );
+    const result = await train(pretrainStage(model, data, settings), trainOptions);
+    return { model, result, data, charsPerToken: charactersPerToken(data.validation, tokenizer) };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------- npx tiaoyu pretrain
+
+/** The course's tokenizer: `--tokenizer DIR` (a tokenizer.json), else chapter 2's `ensureTokenizer()`. */
+async function courseTokenizer(dir: string | undefined): Promise<Tokenizer> {
+  if (dir) return ByteBPETokenizer.fromJSON(readTokenizerJSON(dir).json, dir);
+  // Looked up at run time: chapter 2's ensureTokenizer() is the one place that knows where the course's tokenizer lives.
+  const mod = (await import("../tokenizer")) as Record<string, unknown>;
+  const ensure = mod.ensureTokenizer as (() => Promise<Tokenizer | { tokenizer: Tokenizer }>) | undefined;
+  if (typeof ensure !== "function") throw new Error("no course tokenizer yet (lib/tokenizer has no ensureTokenizer): pass --tokenizer DIR");
+  const t = await ensure();
+  return "tokenizer" in t ? t.tokenizer : t;
+}
+
+const PRETRAIN_USAGE = `usage: npx tiaoyu pretrain [options]
+
+  --preset NAME          model size: tiny, course (default; tiny in quick mode), gpu-small, gpu-base
+  --steps N              total optimizer steps of the run (default: the preset's)
+  --resume               continue from the last checkpoint in the run folder
+  --batch-size N         sequences per batch (default: the preset's)
+  --lr X                 peak learning rate
+  --accumulate N         micro-batches per step (gradient accumulation)
+  --eval-every N         validation every N steps
+  --checkpoint-every N   checkpoint every N steps (always one at the end)
+  --run-dir DIR          where checkpoints and log.jsonl go (default runs/pretrain)
+  --tokenizer DIR        a folder with tokenizer.json (default: chapter 2's tokenizer)
+
+Ctrl-C stops after the current step and writes a checkpoint; --resume continues from it.
+Environment: TIAOYU_BACKEND=wasm|cpu|tensorflow picks the backend, TIAOYU_QUICK=1 the quick sizes.`;
+
+/** `npx tiaoyu pretrain …`: the notebook's training run in a terminal, with the same checkpoints. */
+export async function pretrainCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      preset: { type: "string" },
+      steps: { type: "string" },
+      resume: { type: "boolean" },
+      "batch-size": { type: "string" },
+      lr: { type: "string" },
+      accumulate: { type: "string" },
+      "eval-every": { type: "string" },
+      "checkpoint-every": { type: "string" },
+      "run-dir": { type: "string" },
+      tokenizer: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(PRETRAIN_USAGE);
+    return;
+  }
+  const num = (flag: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const x = Number(v);
+    if (!Number.isFinite(x)) throw new Error(`--${flag} ${v}: not a number`);
+    return x;
+  };
+  const preset = (values.preset ?? defaultPretrainPreset()) as PresetName;
+  presetConfig(preset); // fails early, naming the presets, on a typo
+
+  await initBackend();
+  const tokenizer = await courseTokenizer(values.tokenizer);
+  // First Ctrl-C: finish the step, checkpoint, exit. Second: exit at once (the last checkpoint is still intact).
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130);
+    console.error("\nstopping after this step (Ctrl-C again to quit at once)…");
+    stop.abort();
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    const options: Record<string, unknown> = {
+      steps: num("steps", values.steps),
+      lr: num("lr", values.lr),
+      accumulate: num("accumulate", values.accumulate),
+      evalEvery: num("eval-every", values["eval-every"]),
+      checkpointEvery: num("checkpoint-every", values["checkpoint-every"]),
+      runDir: values["run-dir"],
+    };
+    for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
+    const run = await runPretraining({
+      tokenizer,
+      preset,
+      batchSize: num("batch-size", values["batch-size"]),
+      resume: values.resume ?? false,
+      signal: stop.signal,
+      ...(options as Partial<TrainingOptions>),
+    });
+    const r = run.result;
+    if (r.valLoss !== null) {
+      console.log(
+        `validation loss ${r.valLoss.toFixed(4)} nats/token = ${bitsPerCharacter(r.valLoss, run.charsPerToken).toFixed(3)} bits/character ` +
+          `(${run.charsPerToken.toFixed(2)} characters/token)`,
+      );
+    }
+    if (r.stopped) console.log("resume with: npx tiaoyu pretrain --resume " + args.filter((a) => a !== "--resume").join(" "));
+    run.model.dispose();
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
 }

@@ -2,7 +2,7 @@
  * Stages hand off through named checkpoints: chapter 5 leaves its model in runs/pretrain, chapter 6 starts from
  * `loadStage("pretrain")` and leaves runs/sft, and so on (nanochat's `load_model("base" | "sft" | "rl")`).
  */
-import { runsDir } from "../course";
+import { isQuick, runsDir } from "../course";
 import { GPT, type GPTOptions } from "../model/gpt";
 import { configFromHF } from "../model/gpt2format";
 import { assignWeights, type CheckpointMeta, latestCheckpoint, loadTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
@@ -18,18 +18,26 @@ export interface StageModel {
   readonly dir: string;
 }
 
+/**
+ * The run folder of a stage: runs/<stage>, or runs/<stage>-quick in quick mode, so that a quick run (CI, a reader
+ * trying a notebook quickly) never replaces the checkpoint of a full one (as datasets/poems-quick for the corpus).
+ */
+export function stageDir(stage: StageName | string): string {
+  return runsDir(isQuick() ? `${stage}-quick` : stage);
+}
+
 /** Whether a stage has a checkpoint (a notebook trains only when it has none, or when asked to). */
 export function hasStage(stage: StageName | string): boolean {
-  return latestCheckpoint(runsDir(stage)) !== null;
+  return latestCheckpoint(stageDir(stage)) !== null;
 }
 
 /**
- * The model of a stage's current checkpoint, from runs/<stage> (or `TIAOYU_RUNS_DIR`). With `tokenizer`, the
+ * The model of a stage's current checkpoint, from {@link stageDir} (runs/<stage>). With `tokenizer`, the
  * checkpoint must have been trained with that tokenizer, or this throws.
  * @example const { model } = loadStage("pretrain", { tokenizer: tokenizerIdentity(tok) });
  */
 export function loadStage(stage: StageName | string, options: { tokenizer?: TokenizerIdentity } & GPTOptions = {}): StageModel {
-  const dir = runsDir(stage);
+  const dir = stageDir(stage);
   if (!latestCheckpoint(dir)) {
     throw new Error(`no checkpoint for stage '${stage}' in ${dir}: train that stage first (its chapter's notebook, or npx tiaoyu ${stage})`);
   }

@@ -18,7 +18,7 @@ import {
   PRETRAIN_PRESETS,
   pretrainStage,
   readSamples,
-  runsDir,
+  stageDir,
   tokenCachePath,
   tokenizerIdentity,
   train,
@@ -161,7 +161,7 @@ describe("train/pretrain (tiny GPT)", function () {
     assert.strictEqual(hasStage("pretrain"), false);
     const model = new GPT(config, { seed: 3 });
     const r = await train(pretrainStage(model, data, settings), { steps: 3, progress: "none" });
-    assert.strictEqual(path.dirname(r.checkpoint!), runsDir("pretrain"));
+    assert.strictEqual(path.dirname(r.checkpoint!), stageDir("pretrain"));
     assert.ok(hasStage("pretrain"));
     const loaded = loadStage("pretrain", { tokenizer: tokenizerIdentity(tok) });
     assert.strictEqual(loaded.meta.step, 3);
