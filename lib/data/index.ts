@@ -1,2 +1,12 @@
-// Re-exports of lib/data (filled in as the chapter is written).
-export {};
+// Chapter 1 (数据收集与处理): the poetry corpus, cleaned, deduplicated and split into JSONL samples.
+export * from "./poetry";    // reading the collections of chinese-poetry
+export * from "./convert";   // traditional → simplified, variant characters
+export * from "./clean";     // the cleaning rules
+export * from "./form";      // 五言/七言, 绝句/律诗 from the shape of the lines
+export * from "./dedup";     // exact and near-duplicate removal (MinHash + LSH)
+export * from "./hash";      // FNV-1a and a bit mixer: stable numbers from text
+export * from "./split";     // deterministic train/validation/test split by hash
+export * from "./sample";    // the sample format {"text": "<s>…</s>"}
+export * from "./jsonl";     // streaming JSONL reader and atomic writer
+export * from "./pipeline";  // the whole pipeline, ensureCorpus, readPoems
+export * from "./stats";     // statistics with danfojs for tables and charts
