@@ -1,0 +1,88 @@
+import * as assert from "assert";
+import {
+  GPT, gptConfig, layerNorm as libLayerNorm, mergeHeads as libMergeHeads, scaledDotProductAttention, splitHeads as libSplitHeads, tf,
+} from "tiaoyu";
+import { exercise, target } from "../grading";
+
+const ex = target<typeof import("../../solutions/04-decoder")>("04-decoder");
+
+function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
+  assert.deepStrictEqual(a.shape, b.shape, `shape [${a.shape}] should be [${b.shape}]`);
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
+
+/** Runs `fn` and checks it left no intermediate tensor behind (only its result). */
+function noLeak<T extends tf.Tensor>(fn: () => T): T {
+  const before = tf.memory().numTensors;
+  const out = fn();
+  assert.strictEqual(tf.memory().numTensors, before + 1, "leaves intermediate tensors alive: wrap the body in tf.tidy(() => ...)");
+  return out;
+}
+
+describe("chapter 04 — 解码器模块", () => {
+  exercise("4.1 splitHeads", { points: 1, hint: "x.reshape([B, T, nHead, D / nHead]).transpose([0, 2, 1, 3]),其中 [B, T, D] = x.shape" }, () => {
+    const x = tf.tensor3d([[[1, 2, 3, 4], [5, 6, 7, 8]]]);
+    assert.deepStrictEqual(ex().splitHeads(x, 2).arraySync(), [[[[1, 2], [5, 6]], [[3, 4], [7, 8]]]]);
+    const big = tf.randomNormal([2, 5, 12], 0, 1, "float32", 1) as tf.Tensor3D;
+    for (const nh of [1, 3, 4]) assert.strictEqual(maxDiff(noLeak(() => ex().splitHeads(big, nh)), libSplitHeads(big, nh)), 0, `nHead ${nh}`);
+    tf.dispose([x, big]);
+  });
+
+  exercise("4.2 mergeHeads", { points: 1, hint: "先 transpose([0, 2, 1, 3]) 变回 [B, T, nHead, hs],再 reshape 成 [B, T, nHead * hs]" }, () => {
+    const big = tf.randomNormal([2, 5, 12], 0, 1, "float32", 2) as tf.Tensor3D;
+    for (const nh of [2, 3, 6]) {
+      const heads = libSplitHeads(big, nh);
+      const merged = noLeak(() => ex().mergeHeads(heads));
+      assert.strictEqual(maxDiff(merged, big), 0, `mergeHeads(splitHeads(x, ${nh})) must give x back`);
+      tf.dispose([heads, merged]);
+    }
+    const h = tf.randomNormal([1, 4, 3, 2], 0, 1, "float32", 3) as tf.Tensor4D;
+    assert.strictEqual(maxDiff(ex().mergeHeads(h), libMergeHeads(h)), 0);
+    tf.dispose([big, h]);
+  });
+
+  exercise("4.3 causalAttention", { points: 3, hint: "scores = tf.matMul(q, k, false, true) 再除以 Math.sqrt(hs);用 tf.linalg.bandPart(tf.ones([T, T]), -1, 0) 得到下三角,tf.where 把其余位置换成 -1e9;最后 tf.matMul(tf.softmax(scores), v)" }, () => {
+    const q = tf.tensor4d([[[[1], [1]]]]), v = tf.tensor4d([[[[10], [20]]]]);
+    const small = ex().causalAttention(q, q, v);
+    const got = small.dataSync();
+    assert.ok(Math.abs(got[0] - 10) < 1e-4 && Math.abs(got[1] - 15) < 1e-4, `expected [10, 15], got [${Array.from(got)}]`);
+    const [qq, kk, vv] = [11, 12, 13].map((s) => tf.randomNormal([2, 3, 6, 4], 0, 1, "float32", s) as tf.Tensor4D);
+    const mine = noLeak(() => ex().causalAttention(qq, kk, vv));
+    const ref = scaledDotProductAttention(qq, kk, vv);
+    const d = maxDiff(mine, ref);
+    assert.ok(d < 1e-4, `differs from the reference by ${d}: check the scaling by √hs and that the mask hides j > i`);
+    tf.dispose([q, v, small, qq, kk, vv, mine, ref]);
+  });
+
+  exercise("4.4 layerNorm", { points: 2, hint: "const { mean, variance } = tf.moments(x, -1, true);然后 (x - mean) / sqrt(variance + eps) * gamma + beta" }, () => {
+    const x = tf.tensor2d([[1, 2, 3, 6]]);
+    const y = ex().layerNorm(x, tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D).dataSync();
+    [-2, -1, 0, 3].forEach((c, i) => assert.ok(Math.abs(y[i] - c / Math.sqrt(3.5 + 1e-5)) < 1e-5, `y[${i}] = ${y[i]}`));
+    const big = tf.randomNormal([2, 3, 8], 2, 3, "float32", 4);
+    const gamma = tf.randomNormal([8], 1, 0.5, "float32", 5) as tf.Tensor1D;
+    const beta = tf.randomNormal([8], 0, 0.5, "float32", 6) as tf.Tensor1D;
+    for (const eps of [1e-5, 0.1]) {
+      const mine = noLeak(() => ex().layerNorm(big, gamma, beta, eps));
+      const ref = libLayerNorm(big, gamma, beta, eps);
+      assert.ok(maxDiff(mine, ref) < 1e-4, `eps ${eps}: differs from the reference by ${maxDiff(mine, ref)}`);
+      tf.dispose([mine, ref]);
+    }
+    tf.dispose([x, big, gamma, beta]);
+  });
+
+  exercise("4.5 countParameters", { points: 2, hint: "wte V·D + wpe P·D + 每层 (2 个 LayerNorm + c_attn D·3D+3D + c_proj D·D+D + c_fc D·4D+4D + c_proj 4D·D+D) × nLayer + ln_f;不共享输出层时再加 V·D" }, () => {
+    assert.strictEqual(ex().countParameters(gptConfig()), 124_439_808, "GPT-2 small has 124,439,808 parameters");
+    for (const overrides of [
+      { vocabSize: 97, blockSize: 32, nLayer: 2, nHead: 4, nEmbd: 48 },
+      { vocabSize: 50, blockSize: 8, nLayer: 3, nHead: 2, nEmbd: 16, bias: false },
+      { vocabSize: 64, blockSize: 16, nLayer: 1, nHead: 1, nEmbd: 8, tieEmbeddings: false },
+    ]) {
+      const model = new GPT(gptConfig(overrides));
+      try {
+        assert.strictEqual(ex().countParameters(model.config), model.numParameters(), `config ${JSON.stringify(overrides)}`);
+      } finally {
+        model.dispose();
+      }
+    }
+  });
+});
