@@ -82,6 +82,8 @@ export interface Stage<B> {
   readonly defaults?: Partial<TrainingOptions>;
   /** The tokenizer the batches were made with, recorded in checkpoints and checked on resume. */
   readonly tokenizer?: TokenizerIdentity | null;
+  /** Facts about the stage worth keeping in meta.json (batch size, preset, data files, …). */
+  readonly info?: JsonRecord;
 }
 
 export interface TrainingOptions {
@@ -357,7 +359,7 @@ export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions
           data: stage.batches.state(),
           tokenizer: stage.tokenizer ?? null,
           train: optionsJson(o),
-          extra: { trainLoss: Number.isFinite(lastLoss) ? lastLoss : null, valLoss: lastVal },
+          extra: { ...stage.info, trainLoss: Number.isFinite(lastLoss) ? lastLoss : null, valLoss: lastVal },
         },
         { keep: o.keepCheckpoints, onPhase: o.onCheckpointPhase },
       );

@@ -107,6 +107,13 @@ export function pretrainStage(
     tokens: (batch) => batch.batchSize * batch.blockSize,
     defaults: { ...settings.train, progress: "auto" },
     tokenizer: data.train.tokenizer,
+    info: {
+      batchSize: settings.batchSize,
+      blockSize: T,
+      trainTokens: data.train.tokens.length,
+      validationTokens: data.validation.tokens.length,
+      dataSeed: settings.dataSeed,
+    },
   };
 }
 

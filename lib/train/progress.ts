@@ -58,6 +58,7 @@ export class TrainingProgress {
   private lastDraw = 0;
   private last: ProgressSnapshot | null = null;
   private barShown = false;
+  private lastLine = "";
 
   constructor(
     mode: ProgressMode,
@@ -108,10 +109,12 @@ export class TrainingProgress {
   }
 
   private draw(): void {
-    this.lastDraw = Date.now();
     const p = this.last;
     if (!p || this.mode === "none") return;
     const line = statusLine(p);
+    if (line === this.lastLine) return; // nothing new since the last draw (e.g. finish right after the last step)
+    this.lastLine = line;
+    this.lastDraw = Date.now();
     if (this.mode === "notebook") {
       this.live ??= new LiveDisplay();
       this.live.plot(this.traces(), this.layout(line));

@@ -13,6 +13,7 @@ import {
   GPT,
   hasStage,
   initBackend,
+  loadModel,
   loadStage,
   presetConfig,
   PRETRAIN_PRESETS,
@@ -169,6 +170,11 @@ describe("train/pretrain (tiny GPT)", function () {
     for (const [name, v] of model.parameters()) {
       assert.deepStrictEqual(Array.from(loaded.model.parameters().get(name)!.dataSync()), Array.from(v.dataSync()), name);
     }
+    assert.strictEqual(loaded.meta.extra?.batchSize, 4);
+    // The checkpoint folder is also a plain GPT-2-format model folder (what PyTorch users load).
+    const plain = loadModel(r.checkpoint!);
+    assert.deepStrictEqual(Array.from(plain.model.parameters().get("transformer.wte.weight")!.dataSync()), Array.from(model.parameters().get("transformer.wte.weight")!.dataSync()));
+    plain.model.dispose();
     const other = tokenizerIdentity(new CharTokenizer(POEMS.join("") + "乙"));
     assert.throws(() => loadStage("pretrain", { tokenizer: other }), /trained with tokenizer/);
     assert.throws(() => loadStage("sft"), /no checkpoint for stage 'sft'/);
