@@ -17,6 +17,12 @@ const COMMANDS: Record<string, Command> = {
       await initBackend();
     },
   },
+  data: {
+    summary: "chapter 1: build the cleaned poetry corpus in datasets/ (--quick for the small subset, --force to rebuild)",
+    async run(args) {
+      await (await import("./data/pipeline")).dataCommand(args);
+    },
+  },
   pretrain: {
     summary: "chapter 5: pretrain the model on the poems (--preset course --steps N --resume; --help)",
     async run(args) {
