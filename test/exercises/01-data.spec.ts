@@ -1,0 +1,61 @@
+import * as assert from "assert";
+import { assignSplit, fnv1a32 as libFnv } from "tiaoyu";
+import { exercise, target } from "../grading";
+
+const ex = target<typeof import("../../solutions/01-data")>("01-data");
+
+describe("chapter 01 — 数据收集与处理", () => {
+  exercise("1.1 wrapSample", { points: 1, hint: '先拼出文本 "<s>" + paragraphs.join("") + "</s>",再写成 `{"text": ${JSON.stringify(文本)}}`(冒号后有空格)' }, () => {
+    assert.strictEqual(
+      ex().wrapSample(["床前明月光，疑是地上霜。", "举头望明月，低头思故乡。"]),
+      '{"text": "<s>床前明月光，疑是地上霜。举头望明月，低头思故乡。</s>"}',
+    );
+    assert.strictEqual(ex().wrapSample([]), '{"text": "<s></s>"}');
+    const tricky = ex().wrapSample(['他说"好"', "\\n"]);
+    assert.deepStrictEqual(JSON.parse(tricky), { text: '<s>他说"好"\\n</s>' }, "quotes and backslashes must be escaped as JSON");
+  });
+
+  exercise("1.2 normalizeLine", { points: 1, hint: "先用 line.replace(/\\s+/g, \"\") 去掉空白,再用一张 {',': '，', …} 对照表和 replace 的回调函数换标点" }, () => {
+    assert.strictEqual(ex().normalizeLine(" 床前明月光, 疑是地上霜."), "床前明月光，疑是地上霜。");
+    assert.strictEqual(ex().normalizeLine("何处?\u3000归去!\t且住;听:"), "何处？归去！且住；听：");
+    assert.strictEqual(ex().normalizeLine("春眠不觉晓，处处闻啼鸟。"), "春眠不觉晓，处处闻啼鸟。");
+    assert.strictEqual(ex().normalizeLine(""), "");
+  });
+
+  exercise("1.3 isIncomplete", { points: 1, hint: "一个正则表达式就能同时匹配这几种情况,用 .test(text);注意注里的括号是全角的（）" }, () => {
+    for (const t of ["冰□已镂津。", "■■", "白日依山尽，（缺）入海流。", "（阙）"]) assert.strictEqual(ex().isIncomplete(t), true, t);
+    for (const t of ["床前明月光，疑是地上霜。", "缺月挂疏桐", "", "（一作明月）"]) assert.strictEqual(ex().isIncomplete(t), false, t);
+  });
+
+  exercise("1.4 dedupExact", { points: 2, hint: "键只留汉字:t.match(/\\p{Script=Han}/gu) 找出所有汉字再 join;用一个 Set 记录见过的键,filter 只留第一次出现的" }, () => {
+    assert.deepStrictEqual(
+      ex().dedupExact(["床前明月光，疑是地上霜。", "床前明月光 疑是地上霜", "春眠不觉晓", "床前明月光,疑是地上霜!"]),
+      ["床前明月光，疑是地上霜。", "春眠不觉晓"],
+    );
+    assert.deepStrictEqual(ex().dedupExact(["乙", "甲", "乙", "甲。"]), ["乙", "甲"], "keep the first of each, in the original order");
+    assert.deepStrictEqual(ex().dedupExact(["床前明月光", "床前看月光"]), ["床前明月光", "床前看月光"], "one different character is not an exact duplicate");
+    assert.deepStrictEqual(ex().dedupExact([]), []);
+  });
+
+  exercise("1.5 fnv1a32", { points: 1, hint: "从 0x811c9dc5 开始,逐个处理 new TextEncoder().encode(text) 的字节:先异或,再用 Math.imul 乘;最后 >>> 0 变成无符号数" }, () => {
+    assert.strictEqual(ex().fnv1a32(""), 0x811c9dc5);
+    assert.strictEqual(ex().fnv1a32("a"), 0xe40c292c);
+    assert.strictEqual(ex().fnv1a32("foobar"), 0xbf9cf968);
+    for (const s of ["床前明月光", "静夜思|李白|床前明月光，疑是地上霜。", "🌙"]) assert.strictEqual(ex().fnv1a32(s), libFnv(s), `fnv1a32(${JSON.stringify(s)}): hash the UTF-8 bytes, not the characters`);
+  });
+
+  exercise("1.6 splitOf", { points: 2, hint: "u = mix32(fnv1a32(key)) / 2 ** 32;依次和 train、train + validation 比较" }, () => {
+    const ratios = { train: 0.9, validation: 0.05, test: 0.05 };
+    const even = { train: 0.34, validation: 0.33, test: 0.33 };
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const key = `题${i}|作者${i % 13}|首句${i * 7}`;
+      for (const r of [ratios, even]) {
+        const got = ex().splitOf(key, r);
+        assert.strictEqual(got, assignSplit(key, r), `splitOf(${JSON.stringify(key)}) should be ${assignSplit(key, r)}`);
+        seen.add(got);
+      }
+    }
+    assert.deepStrictEqual([...seen].sort(), ["test", "train", "validation"]);
+  });
+});
