@@ -23,11 +23,11 @@ import {
 
 const TOKENIZER = { hash: "a1b2c3d4e5f6a7b8", vocabSize: 8, name: "toy" };
 
-function weights(scale: number) {
-  return tf.tidy(() => new Map([
-    ["layer.weight", tf.variable(tf.tensor2d([[1, -2.5, 3.25], [Math.PI, -0, 1e-30]]).mul(scale))],
-    ["layer.bias", tf.variable(tf.tensor1d([0.1, 0.2, 0.3]))],
-  ]));
+function weights(scale: number): Map<string, tf.Variable> {
+  return new Map([
+    ["layer.weight", tf.tidy(() => tf.variable(tf.tensor2d([[1, -2.5, 3.25], [Math.PI, -0, 1e-30]]).mul(scale)))],
+    ["layer.bias", tf.tidy(() => tf.variable(tf.tensor1d([0.1, 0.2, 0.3])))],
+  ]);
 }
 
 describe("train/checkpoint", () => {

@@ -93,7 +93,7 @@ describe("train/optimizer", () => {
     //   bias:   [0.9, −1.9] − 0.1·step → [0.8, −1.9052632]
     const w = tf.variable(tf.tensor2d([[1, -2]]));
     const b = tf.variable(tf.tensor1d([1, -2]));
-    const opt = new AdamW(new Map([["w", w], ["b", b]]), { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 });
+    const opt = new AdamW(new Map<string, tf.Variable>([["w", w], ["b", b]]), { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 });
     assert.deepStrictEqual(opt.decayed(), ["w"]);
     const g1 = { w: tf.tensor2d([[0.5, -1]]), b: tf.tensor1d([0.5, -1]) };
     opt.apply(g1, 0.1);
@@ -197,7 +197,7 @@ class Toy {
     this.b = tf.tidy(() => tf.variable(tf.zeros([V])));
   }
   weights() {
-    return new Map([["bigram.weight", this.w], ["bigram.bias", this.b]]);
+    return new Map<string, tf.Variable>([["bigram.weight", this.w], ["bigram.bias", this.b]]);
   }
   configJson() {
     return { vocab_size: V, model_type: "toy-bigram" };
