@@ -25,7 +25,7 @@ import { toSimplified } from "./convert";
 import { DEFAULT_DEDUP_OPTIONS, DedupOptions, Deduplicator } from "./dedup";
 import { classifyForm, Form, FORMS } from "./form";
 import { expectObject, JsonlReader, JsonlWriter, openJsonl, readJsonl, stringArrayField, stringField } from "./jsonl";
-import { COLLECTION_NAMES, collectionInfo, CollectionName, poetryDir, poetryVersion, readCollection } from "./poetry";
+import { COLLECTION_NAMES, collectionInfo, CollectionName, poetryDir, poetryVersion, type RawPoem, readCollection, type ReadCollectionOptions } from "./poetry";
 import { sampleLine, toSample } from "./sample";
 import { assignSplit, DEFAULT_SPLIT_RATIOS, SplitName, SplitRatios, SPLITS, splitKey } from "./split";
 
@@ -186,6 +186,19 @@ function corpusPaths(dir: string): Pick<CorpusInfo, "files" | "poemsFile" | "rep
 
 const zeros = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 
+/**
+ * A collection's poems converted to simplified Chinese (title, author and lines), not yet cleaned:
+ * the first step of the pipeline, and what the notebook shows cleaning examples on.
+ * @example const [p] = readSimplified("tang", { limit: 1 }); // 帝京篇十首 一: 秦川雄帝宅，函谷壮皇居。…
+ */
+export function* readSimplified(name: CollectionName, options: ReadCollectionOptions = {}): Generator<RawPoem> {
+  for (const raw of readCollection(name, options)) {
+    // One OpenCC call per poem, not per line: its per-call cost is larger than the work on a short line.
+    const paragraphs = toSimplified(raw.paragraphs.join("\n")).split("\n");
+    yield { ...raw, title: toSimplified(raw.title), author: toSimplified(raw.author), paragraphs };
+  }
+}
+
 /** Builds the corpus (always; see {@link ensureCorpus} for the cached version). */
 export async function buildCorpus(options: CorpusOptions = {}): Promise<CorpusInfo> {
   const s = resolveSettings(options);
@@ -212,11 +225,10 @@ export async function buildCorpus(options: CorpusOptions = {}): Promise<CorpusIn
       const { label } = collectionInfo(name);
       const counts: CollectionCounts = (collections[name] = { label, in: 0, dropped: 0, duplicates: 0, out: 0 });
       const progress = (done: boolean) => options.onProgress?.({ collection: name, label, read: counts.in, kept: counts.out, done });
-      const source = readCollection(name, { stride: summary.strides[name], limit: summary.limit ?? undefined, dir: options.sourceDir ?? poetryDir() });
+      const source = readSimplified(name, { stride: summary.strides[name], limit: summary.limit ?? undefined, dir: options.sourceDir ?? poetryDir() });
       for (const raw of source) {
         if (++counts.in % 5000 === 0) progress(false);
-        // One OpenCC call per poem, not per line: its per-call cost is larger than the work on a short line.
-        const cleaned = cleanLines(toSimplified(raw.paragraphs.join("\n")).split("\n"), summary.clean);
+        const cleaned = cleanLines(raw.paragraphs, summary.clean);
         if (!cleaned.ok) {
           dropped[cleaned.reason]++;
           counts.dropped++;
@@ -224,14 +236,18 @@ export async function buildCorpus(options: CorpusOptions = {}): Promise<CorpusIn
         }
         const paragraphs = cleaned.paragraphs;
         const id = `${name}-${raw.index}`;
-        const title = cleanTitle(toSimplified(raw.title));
-        const author = cleanTitle(toSimplified(raw.author)) || "佚名";
+        const title = cleanTitle(raw.title);
+        const author = cleanTitle(raw.author) || "佚名";
         const text = paragraphs.join("");
         const dup = dedup.check(id, text);
         if (dup) {
           duplicates[dup.kind]++;
           counts.duplicates++;
-          if (examples.filter((e) => e.kind === dup.kind).length < (dup.kind === "near" ? 12 : 4)) {
+          // Keep a few examples of each kind, and of twins across collections (唐诗三百首 inside 全唐诗).
+          const collectionOf = (id: string) => id.slice(0, id.lastIndexOf("-"));
+          const cross = collectionOf(dup.of) !== name;
+          const like = examples.filter((e) => e.kind === dup.kind && (collectionOf(e.kept.id) !== collectionOf(e.dropped.id)) === cross);
+          if (like.length < (cross ? 6 : dup.kind === "near" ? 8 : 4)) {
             examples.push({ kind: dup.kind, similarity: dup.similarity, kept: keptText.get(dup.of)!, dropped: { id, title, author, text } });
           }
           continue;
@@ -356,6 +372,19 @@ export function droppedRows(report: CorpusReport): Row[] {
     reason,
     why: (CLEANING_STEPS.find((s) => s.name === reason) as DropStep).reason,
     poems: report.dropped[reason],
+  }));
+}
+
+/** The duplicate pairs the build found (a sample of them), for a table: kind, similarity, kept, dropped. */
+export function duplicateRows(report: CorpusReport, maxChars = 24): Row[] {
+  const cut = (t: string) => (t.length > maxChars ? t.slice(0, maxChars) + "……" : t);
+  return report.duplicateExamples.map((e) => ({
+    kind: e.kind,
+    similarity: Math.round(e.similarity * 100) / 100,
+    kept: `${e.kept.id} ${e.kept.title}（${e.kept.author}）`,
+    keptText: cut(e.kept.text),
+    dropped: `${e.dropped.id} ${e.dropped.title}（${e.dropped.author}）`,
+    droppedText: cut(e.dropped.text),
   }));
 }
 
