@@ -1,2 +1,7 @@
-// Re-exports of lib/tokenizer (filled in as the chapter is written).
-export {};
+// Chapter 2 (分词器模型): the four tokenizer models the book names, byte-level BPE first (the course's tokenizer).
+export * from "./types";
+export * from "./specials";
+export * from "./presplit";
+export * from "./bytes";
+export * from "./hfjson";
+export * from "./bpe";

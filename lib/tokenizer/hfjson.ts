@@ -1,0 +1,153 @@
+/**
+ * Hugging Face's tokenizer.json: one JSON file that holds a whole tokenizer (normalizer, pre-tokenizer, model,
+ * decoder, special tokens). Saving in this format makes the course's tokenizers usable outside the course:
+ * `Tokenizer.from_file("tokenizer.json")` in Python, `tokenizers` or `@huggingface/tokenizers` in JavaScript.
+ *
+ * This file reads it back with errors that say what is wrong and where: a truncated download, a file from a
+ * different kind of tokenizer, a merge that names a token missing from the vocabulary.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { writeFileAtomicSync } from "../io/atomic";
+
+/** The file name Hugging Face uses. */
+export const TOKENIZER_FILE = "tokenizer.json";
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+/** A tokenizer.json that cannot be used, with where the problem is: "tokenizer.json: model.vocab: missing". */
+export class TokenizerFileError extends Error {
+  constructor(readonly file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = "TokenizerFileError";
+  }
+}
+
+/** Parses tokenizer.json text, saying clearly when it is not JSON (often: the file was cut off). */
+export function parseTokenizerJSON(text: string, file = TOKENIZER_FILE): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    const truncated = text.trim() === "" || !/[}\]]\s*$/.test(text);
+    throw new TokenizerFileError(
+      file,
+      truncated
+        ? `not a complete JSON document (${text.length} characters, ends with ${JSON.stringify(text.slice(-20))}): the file looks truncated`
+        : `not valid JSON: ${(e as Error).message}`,
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TokenizerFileError(file, `expected a JSON object at the top, found ${Array.isArray(value) ? "an array" : typeof value}`);
+  }
+  return value as JsonObject;
+}
+
+/** Reads `dir/tokenizer.json` (or the file itself when given one). */
+export function readTokenizerJSON(dirOrFile: string): { json: JsonObject; file: string } {
+  const file = fs.existsSync(dirOrFile) && fs.statSync(dirOrFile).isDirectory() ? path.join(dirOrFile, TOKENIZER_FILE) : dirOrFile;
+  if (!fs.existsSync(file)) throw new Error(`no tokenizer at ${file}: train one first, or check the path`);
+  return { json: parseTokenizerJSON(fs.readFileSync(file, "utf8"), file), file };
+}
+
+/** Writes `dir/tokenizer.json` atomically (never half a file, even if the process dies) and returns its path. */
+export function writeTokenizerJSON(dir: string, json: object): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, TOKENIZER_FILE);
+  writeFileAtomicSync(file, JSON.stringify(json, null, 1) + "\n");
+  return file;
+}
+
+/** Typed access to a parsed tokenizer.json, each failure naming the field: "model.vocab: expected an object". */
+export class JsonReader {
+  constructor(readonly file: string) {}
+
+  fail(where: string, problem: string): never {
+    throw new TokenizerFileError(this.file, `${where}: ${problem}`);
+  }
+
+  field(obj: JsonObject, key: string, where: string): Json {
+    if (!(key in obj)) this.fail(`${where}.${key}`.replace(/^\./, ""), "missing");
+    return obj[key];
+  }
+
+  object(v: Json | undefined, where: string): JsonObject {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) this.fail(where, `expected an object, found ${describe(v)}`);
+    return v;
+  }
+
+  array(v: Json | undefined, where: string): Json[] {
+    if (!Array.isArray(v)) this.fail(where, `expected an array, found ${describe(v)}`);
+    return v;
+  }
+
+  string(v: Json | undefined, where: string): string {
+    if (typeof v !== "string") this.fail(where, `expected a string, found ${describe(v)}`);
+    return v;
+  }
+
+  number(v: Json | undefined, where: string): number {
+    if (typeof v !== "number" || !Number.isFinite(v)) this.fail(where, `expected a number, found ${describe(v)}`);
+    return v;
+  }
+
+  id(v: Json | undefined, where: string): number {
+    const n = this.number(v, where);
+    if (!Number.isInteger(n) || n < 0) this.fail(where, `expected a non-negative integer id, found ${n}`);
+    return n;
+  }
+
+  /** The model object, checking its "type" is the one expected. */
+  model(json: JsonObject, type: string): JsonObject {
+    const model = this.object(this.field(json, "model", ""), "model");
+    const t = model.type;
+    if (t !== type) this.fail("model.type", `expected "${type}", found ${describe(t)}`);
+    return model;
+  }
+
+  /**
+   * The special tokens (added_tokens), which this library numbers right after the model's vocabulary:
+   * returns their texts in id order, checking the ids are `modelSize`, `modelSize + 1`, …
+   */
+  specials(json: JsonObject, modelSize: number): string[] {
+    const list = this.array(json.added_tokens ?? [], "added_tokens");
+    const out: string[] = [];
+    const entries = list.map((t, i) => {
+      const o = this.object(t, `added_tokens[${i}]`);
+      return { id: this.id(o.id, `added_tokens[${i}].id`), content: this.string(o.content, `added_tokens[${i}].content`) };
+    });
+    entries.sort((a, b) => a.id - b.id);
+    entries.forEach((e, i) => {
+      if (e.id !== modelSize + i) {
+        this.fail("added_tokens", `token "${e.content}" has id ${e.id}, but special tokens must follow the model's ${modelSize} ids in order (expected ${modelSize + i})`);
+      }
+      out.push(e.content);
+    });
+    return out;
+  }
+}
+
+function describe(v: Json | undefined): string {
+  if (v === undefined) return "nothing";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  return `${typeof v} ${JSON.stringify(v).slice(0, 40)}`;
+}
+
+/** The kind of tokenizer a tokenizer.json holds, as this library writes them. */
+export function detectKind(json: JsonObject, file = TOKENIZER_FILE): "bpe" | "wordpiece" | "unigram" | "charbpe" {
+  const r: JsonReader = new JsonReader(file);
+  const model = r.object(r.field(json, "model", ""), "model");
+  switch (model.type) {
+    case "BPE":
+      return typeof model.end_of_word_suffix === "string" && model.end_of_word_suffix !== "" ? "charbpe" : "bpe";
+    case "WordPiece":
+      return "wordpiece";
+    case "Unigram":
+      return "unigram";
+    default:
+      return r.fail("model.type", `expected "BPE", "WordPiece" or "Unigram", found ${describe(model.type)}`);
+  }
+}
