@@ -20,6 +20,7 @@ import {
   pretrainStage,
   readSamples,
   stageDir,
+  tf,
   tokenCachePath,
   tokenizerIdentity,
   train,
@@ -161,7 +162,9 @@ describe("train/pretrain (tiny GPT)", function () {
   it("hands the trained model to the next stage by name, and refuses another tokenizer", async () => {
     assert.strictEqual(hasStage("pretrain"), false);
     const model = new GPT(config, { seed: 3 });
-    const r = await train(pretrainStage(model, data, settings), { steps: 3, progress: "none" });
+    const counts: number[] = [];
+    const r = await train(pretrainStage(model, data, settings), { steps: 3, progress: "none", onStep: () => counts.push(tf.memory().numTensors) });
+    assert.ok(counts.every((c) => c === counts[0]), `live tensors after each step: ${counts}`);
     assert.strictEqual(path.dirname(r.checkpoint!), stageDir("pretrain"));
     assert.ok(hasStage("pretrain"));
     const loaded = loadStage("pretrain", { tokenizer: tokenizerIdentity(tok) });
