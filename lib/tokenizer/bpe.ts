@@ -165,6 +165,11 @@ export class ByteBPETokenizer extends BaseTokenizer {
     return tok;
   }
 
+  /** The id merge number `rank` produces. */
+  mergeId(rank: number): number {
+    return this.mergeIds[rank];
+  }
+
   protected modelBytes(id: number): Uint8Array {
     return this.bytesOf[id];
   }
