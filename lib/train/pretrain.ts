@@ -26,6 +26,7 @@ import { readTokenizerJSON } from "../tokenizer/hfjson";
 import type { Tokenizer } from "../tokenizer/types";
 import type { JsonRecord } from "./checkpoint";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
+import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
 import { BlockSampler, ensureTokenStream, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
 
 /** A GPT as the training loop and checkpoints see it: config.json in Hugging Face's fields, weights by GPT-2 name. */
@@ -197,6 +198,28 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
     model.dispose();
     throw e;
   }
+}
+
+/**
+ * The pretrained model a later chapter starts from: chapter 5's checkpoint (runs/pretrain). When there is none, in
+ * quick mode a `tiny` one is trained on the spot (a few seconds), so that any notebook runs alone in a fresh clone
+ * and in CI; at full size that would take an hour, so it throws and says how to make one instead.
+ *
+ * @example const { model } = await ensurePretrained(tok);   // chapter 6 (SFT) starts here
+ */
+export async function ensurePretrained(
+  tokenizer: Tokenizer,
+  options: { quickSteps?: number; corpus?: CorpusInfo; log?: (line: string) => void } = {},
+): Promise<StageModel> {
+  if (hasStage("pretrain")) return loadStage("pretrain", { tokenizer });
+  if (!isQuick()) {
+    throw new Error(`no pretrained model in ${stageDir("pretrain")}: run chapter 5's notebook, or npx tiaoyu pretrain, first`);
+  }
+  const log = options.log ?? console.log;
+  log(`quick mode: no pretrained model in ${stageDir("pretrain")}, training a tiny one (${options.quickSteps ?? 60} steps)…`);
+  const run = await runPretraining({ tokenizer, preset: "tiny", steps: options.quickSteps ?? 60, progress: "none", log, corpus: options.corpus });
+  run.model.dispose();
+  return loadStage("pretrain", { tokenizer });
 }
 
 // ---------------------------------------------------------------- npx tiaoyu pretrain

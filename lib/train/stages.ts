@@ -6,6 +6,7 @@ import { isQuick, runsDir } from "../course";
 import { GPT, type GPTOptions } from "../model/gpt";
 import { configFromHF } from "../model/gpt2format";
 import { assignWeights, type CheckpointMeta, latestCheckpoint, loadTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
+import { type StreamTokenizer, tokenizerIdentity } from "./tokens";
 
 /** The stages of the course, in the order they build on each other. */
 export type StageName = "pretrain" | "sft" | "rlhf" | "lora" | "distill" | "reasoning";
@@ -33,15 +34,20 @@ export function hasStage(stage: StageName | string): boolean {
 
 /**
  * The model of a stage's current checkpoint, from {@link stageDir} (runs/<stage>). With `tokenizer`, the
- * checkpoint must have been trained with that tokenizer, or this throws.
- * @example const { model } = loadStage("pretrain", { tokenizer: tokenizerIdentity(tok) });
+ * checkpoint must have been trained with that tokenizer (the tokenizer itself, or its identity), or this throws.
+ * @example const { model } = loadStage("pretrain", { tokenizer: tok });
  */
-export function loadStage(stage: StageName | string, options: { tokenizer?: TokenizerIdentity } & GPTOptions = {}): StageModel {
+export function loadStage(
+  stage: StageName | string,
+  options: { tokenizer?: TokenizerIdentity | StreamTokenizer } & GPTOptions = {},
+): StageModel {
   const dir = stageDir(stage);
   if (!latestCheckpoint(dir)) {
     throw new Error(`no checkpoint for stage '${stage}' in ${dir}: train that stage first (its chapter's notebook, or npx tiaoyu ${stage})`);
   }
-  const ckpt = loadTrainingCheckpoint(dir, { tokenizer: options.tokenizer });
+  const t = options.tokenizer;
+  const tokenizer = t === undefined ? undefined : "hash" in t ? t : tokenizerIdentity(t);
+  const ckpt = loadTrainingCheckpoint(dir, { tokenizer });
   try {
     const config = configFromHF(ckpt.config as Record<string, unknown>, `${ckpt.dir}/config.json`);
     const model = new GPT(config, { seed: options.seed });

@@ -8,6 +8,8 @@ import * as os from "os";
 import * as path from "path";
 import {
   BlockSampler,
+  type CorpusInfo,
+  ensurePretrained,
   ensureTokenStream,
   evalBatches,
   GPT,
@@ -24,6 +26,7 @@ import {
   tokenCachePath,
   tokenizerIdentity,
   train,
+  type Tokenizer,
   type TokenStream,
 } from "tiaoyu";
 import { CharTokenizer, POEMS, poemTokenizer, writeSamples } from "./train_fixtures";
@@ -183,5 +186,28 @@ describe("train/pretrain (tiny GPT)", function () {
     assert.throws(() => loadStage("sft"), /no checkpoint for stage 'sft'/);
     loaded.model.dispose();
     model.dispose();
+  });
+
+  it("ensurePretrained: loads the stage, or in quick mode trains a tiny one when there is none", async () => {
+    const quick = process.env.TIAOYU_QUICK;
+    process.env.TIAOYU_QUICK = "1"; // quick runs live in runs/pretrain-quick: nothing there yet
+    try {
+      assert.strictEqual(hasStage("pretrain"), false);
+      const train = path.join(dir, "train.jsonl"); // (tiny blocks of 32 need more than the one validation poem)
+      const files = { train, validation: train, test: train };
+      const corpus = { files } as unknown as CorpusInfo; // only the split files are read
+      const lines: string[] = [];
+      const first = await ensurePretrained(tok as unknown as Tokenizer, { quickSteps: 2, corpus, log: (l) => lines.push(l) });
+      assert.strictEqual(first.meta.step, 2);
+      assert.strictEqual(first.model.config.nLayer, presetConfig("tiny").nLayer);
+      assert.match(lines[0], /training a tiny one/);
+      const again = await ensurePretrained(tok as unknown as Tokenizer, { corpus, log: () => assert.fail("must load, not train") });
+      assert.strictEqual(again.dir, first.dir);
+      first.model.dispose();
+      again.model.dispose();
+    } finally {
+      if (quick === undefined) delete process.env.TIAOYU_QUICK;
+      else process.env.TIAOYU_QUICK = quick;
+    }
   });
 });
