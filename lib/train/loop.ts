@@ -264,6 +264,16 @@ function readLog(file: string, upTo: number): { train: StepRecord[]; val: EvalRe
 }
 
 /**
+ * The curves of a run, from its log.jsonl: how a notebook shows a finished run without training it again.
+ * @example plotLossCurves(readTrainingLog(stageDir("pretrain")))
+ */
+export function readTrainingLog(runDir: string): { train: StepRecord[]; val: EvalRecord[] } {
+  const file = path.join(runDir, "log.jsonl");
+  if (!fs.existsSync(file)) throw new Error(`no training log in ${runDir} (log.jsonl is missing)`);
+  return readLog(file, Infinity);
+}
+
+/**
  * Trains `stage.model` for `options.steps` steps (see the file comment), resuming from the run folder's last
  * checkpoint when `options.resume` is set.
  *

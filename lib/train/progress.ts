@@ -4,7 +4,7 @@
  * A chart per step would bury a notebook under thousands of outputs, and a line per step scrolls a terminal's
  * useful information away; both are throttled and updated in place instead.
  */
-import { inNotebook, LiveDisplay } from "../display";
+import { inNotebook, LiveDisplay, plot } from "../display";
 
 /** Where progress goes: "auto" picks "notebook" inside tslab, "bar" on a terminal, "lines" when piped (CI, logs). */
 export type ProgressMode = "auto" | "notebook" | "bar" | "lines" | "none";
@@ -98,14 +98,11 @@ export class TrainingProgress {
   }
 
   private traces() {
-    return [
-      { type: "scatter", mode: "lines", name: "train", x: this.train.x, y: this.train.y },
-      { type: "scatter", mode: "lines+markers", name: "validation", x: this.val.x, y: this.val.y },
-    ];
+    return lossTraces(this.train, this.val);
   }
 
   private layout(title: string) {
-    return { title: { text: title, font: { size: 13 } }, xaxis: { title: { text: "step" } }, yaxis: { title: { text: "loss (nats/token)" } } };
+    return lossLayout(title);
   }
 
   private draw(): void {
@@ -125,4 +122,24 @@ export class TrainingProgress {
       console.log(line);
     }
   }
+}
+
+function lossTraces(train: { x: number[]; y: number[] }, val: { x: number[]; y: number[] }) {
+  return [
+    { type: "scatter", mode: "lines", name: "train", x: train.x, y: train.y },
+    { type: "scatter", mode: "lines+markers", name: "validation", x: val.x, y: val.y },
+  ];
+}
+
+function lossLayout(title: string) {
+  return { title: { text: title, font: { size: 13 } }, xaxis: { title: { text: "step" } }, yaxis: { title: { text: "loss (nats/token)" } } };
+}
+
+/** Draws a run's train and validation loss curves (e.g. from `readTrainingLog`), the chart the live display shows. */
+export function plotLossCurves(
+  history: { readonly train: readonly { step: number; loss: number }[]; readonly val: readonly { step: number; loss: number }[] },
+  title = "loss",
+): void {
+  const xy = (rs: readonly { step: number; loss: number }[]) => ({ x: rs.map((r) => r.step), y: rs.map((r) => r.loss) });
+  plot(lossTraces(xy(history.train), xy(history.val)), lossLayout(title));
 }

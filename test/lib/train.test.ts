@@ -18,6 +18,7 @@ import {
   type JsonValue,
   learningRate,
   NonFiniteError,
+  readTrainingLog,
   Rng,
   type RngState,
   type Stage,
@@ -250,6 +251,7 @@ describe("train/loop (toy bigram model)", function () {
     assert.strictEqual(log.filter((l) => l.kind === "train").length, 30);
     assert.strictEqual(log.filter((l) => l.kind === "val").length, 7);
     assert.ok(r.checkpoint && fs.existsSync(path.join(r.checkpoint, "model.safetensors")));
+    assert.deepStrictEqual(readTrainingLog(dir), { train: r.history.train, val: r.history.val });
     model.dispose();
   });
 
