@@ -78,15 +78,20 @@ export function stripNotes(text: string): string {
 }
 
 const MARK = "，。、；：？！";
+/** How strongly a mark ends what precedes it: a run of marks keeps its strongest one. */
+const MARK_RANK: Readonly<Record<string, number>> = { "，": 0, "、": 0, "；": 1, "：": 1, "。": 2, "？": 3, "！": 3 };
 
 /**
- * Collapses runs of punctuation marks into the last one, and removes marks that open a line.
- * Why: removing a note can leave two marks in a row (秋纷纷，（一作…）。 → 秋纷纷，。) and typists doubled some
- * (兵奴。。); "，。" would teach the model a pause that means nothing.
- * @example tidyPunctuation("此则是兵奴。。\n，江水流。") // "此则是兵奴。\n江水流。"
+ * Collapses a run of punctuation marks into its strongest one (？！ over 。 over ；： over ，、), and removes
+ * marks that open a line.
+ * Why: removing a note can leave two marks in a row (秋纷纷，（一作…）。 → 秋纷纷，。), and the sources double
+ * some (悲夫！。, 兵奴。。); "，。" would teach the model a pause that means nothing.
+ * @example tidyPunctuation("悲夫！。\n，江水流，。") // "悲夫！\n江水流。"
  */
 export function tidyPunctuation(text: string): string {
-  return text.replace(new RegExp(`^[${MARK}]+`, "gm"), "").replace(new RegExp(`[${MARK}]{2,}`, "g"), (run) => run.at(-1)!);
+  return text
+    .replace(new RegExp(`^[${MARK}]+`, "gm"), "")
+    .replace(new RegExp(`[${MARK}]{2,}`, "g"), (run) => [...run].reduce((best, c) => (MARK_RANK[c] > MARK_RANK[best] ? c : best)));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -211,18 +216,21 @@ export function cleanLines(paragraphs: readonly string[], options: Partial<Clean
 }
 
 /**
- * Cleans a title or an author's name: the same fixes, no drops (a title with a note still names its poem).
- * @example cleanTitle("题梵书（伯三九八六）") // "题梵书"
+ * Cleans a title or an author's name: notes stripped, punctuation normalised, no drops (a title with a note
+ * still names its poem). Spaces are kept, one at a time, because in titles they separate a series from its
+ * number: 帝京篇十首 一.
+ * @example cleanTitle("题梵书（伯三九八六） ") // "题梵书"
  */
 export function cleanTitle(title: string): string {
-  return stripNotes(normalizePunctuation(normalizeWhitespace(title)));
+  return stripNotes(normalizePunctuation(title)).replace(/[\s\u200b-\u200d\u2060\ufeff]+/gu, " ").trim();
 }
 
-export interface CleaningExample {
+/** A before/after pair; a type (not an interface) so that it is a `Row` for `table()`. */
+export type CleaningExample = {
   readonly step: string;
   readonly before: string;
   readonly after: string;
-}
+};
 
 /**
  * Real examples of what each step does: for every step, the first `perStep` poems whose lines it changes
@@ -231,9 +239,10 @@ export interface CleaningExample {
 export function cleaningExamples(poems: Iterable<{ readonly paragraphs: readonly string[] }>, perStep = 1, options: Partial<CleanOptions> = {}): CleaningExample[] {
   const o = { ...DEFAULT_CLEAN_OPTIONS, ...options };
   const found = new Map<string, CleaningExample[]>(CLEANING_STEPS.map((s) => [s.name, []]));
+  // Lines joined with " / ", so that a removed line shows; long poems cut after 60 characters.
   const short = (lines: readonly string[]) => {
-    const s = lines.join("");
-    return s.length > 60 ? s.slice(0, 60) + "……" : s;
+    const s = lines.join(" / ");
+    return s === "" ? "（空）" : s.length > 60 ? s.slice(0, 60) + "……" : s;
   };
   for (const poem of poems) {
     let lines = [...poem.paragraphs];

@@ -214,3 +214,18 @@ export async function writeJsonl<T>(file: string, items: Iterable<T> | AsyncIter
   }
   return w.count;
 }
+
+/**
+ * The first `n` records of a stream, reading no further (the file is closed at once).
+ * Handy in a notebook, where a top-level `for await` is not available.
+ * @example await head(readSamples(corpus.files.train), 3) // the first three samples
+ */
+export async function head<T>(items: AsyncIterable<T>, n: number): Promise<T[]> {
+  const out: T[] = [];
+  if (n <= 0) return out;
+  for await (const item of items) {
+    out.push(item);
+    if (out.length >= n) break;
+  }
+  return out;
+}

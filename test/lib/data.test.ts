@@ -39,6 +39,7 @@ describe("data/clean: each rule", () => {
   it("tidyPunctuation collapses runs and removes marks that open a line", () => {
     assert.strictEqual(tidyPunctuation("此则是兵奴。。"), "此则是兵奴。");
     assert.strictEqual(tidyPunctuation("秋纷纷，。\n，江水流。"), "秋纷纷。\n江水流。");
+    assert.strictEqual(tidyPunctuation("悲夫！。何哉，？"), "悲夫！何哉？"); // the strongest mark of a run stays
     assert.strictEqual(tidyPunctuation("知否，知否？应是绿肥红瘦。"), "知否，知否？应是绿肥红瘦。");
   });
   it("hasMissingCharacters finds placeholders and lacuna notes", () => {
@@ -93,11 +94,14 @@ describe("data/clean: each rule", () => {
   });
   it("cleanTitle strips notes from titles", () => {
     assert.strictEqual(cleanTitle("题梵书（伯三九八六） "), "题梵书");
+    assert.strictEqual(cleanTitle("帝京篇十首  一"), "帝京篇十首 一");
   });
   it("cleaningExamples shows a real before/after for each step that applies", () => {
     const ex = cleaningExamples([{ paragraphs: ["床前 明月光,疑是地上霜."] }, { paragraphs: ["冰□已镂津。"] }]);
     const ws = ex.find((e) => e.step === "normalizeWhitespace")!;
     assert.strictEqual(ws.after, "床前明月光,疑是地上霜.");
+    const lines = cleaningExamples([{ paragraphs: ["春眠不觉晓，", "（注）", "处处闻啼鸟。"] }]).find((e) => e.step === "dropEmptyLines")!;
+    assert.deepStrictEqual([lines.before, lines.after], ["春眠不觉晓， /  / 处处闻啼鸟。", "春眠不觉晓， / 处处闻啼鸟。"]);
     assert.strictEqual(ex.find((e) => e.step === "normalizePunctuation")!.after, "床前明月光，疑是地上霜。");
     assert.match(ex.find((e) => e.step === "missing")!.after, /丢弃/);
     assert.strictEqual(ex.find((e) => e.step === "editorial"), undefined);
