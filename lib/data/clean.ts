@@ -97,6 +97,10 @@ export function tidyPunctuation(text: string): string {
 // ---------------------------------------------------------------------------------------------------------
 // Drop tests: text → does the poem have to go?
 
+const MISSING_RE = /[□■●○◻◼◯⬜⬛囗…]|（[^（）]{0,3}[缺阙]）/u;
+const EDITORIAL_RE = /[[\]［］〖〗【】]/u;
+const UNENCODABLE_RE = /[{}⿰-⿻\ue000-\uf8ff\ufffd]|[\u{f0000}-\u{10ffff}]/u;
+
 /**
  * Placeholders for lost characters: □ ■ ● ○ (and 囗, which typists use for □), an ellipsis …, or a note
  * saying text is missing: （缺） （下缺） （阙）.
@@ -105,7 +109,7 @@ export function tidyPunctuation(text: string): string {
  * @example hasMissingCharacters("冰□已镂津。") // true
  */
 export function hasMissingCharacters(text: string): boolean {
-  return /[□■●○◻◼◯⬜⬛囗…]|（[^（）]{0,3}[缺阙]）/u.test(text);
+  return MISSING_RE.test(text);
 }
 
 /**
@@ -115,7 +119,7 @@ export function hasMissingCharacters(text: string): boolean {
  * @example hasEditorialMarks("[爽]节在重九，") // true
  */
 export function hasEditorialMarks(text: string): boolean {
-  return /[[\]［］〖〗【】]/u.test(text);
+  return EDITORIAL_RE.test(text);
 }
 
 /**
@@ -125,7 +129,7 @@ export function hasEditorialMarks(text: string): boolean {
  * @example hasUnencodable("疲{艹/尔}竟何人") // true
  */
 export function hasUnencodable(text: string): boolean {
-  return /[{}⿰-⿻\ue000-\uf8ff\ufffd]|[\u{f0000}-\u{10ffff}]/u.test(text);
+  return UNENCODABLE_RE.test(text);
 }
 
 /** The punctuation a cleaned poem may contain; every other character must be a Han character. */
@@ -162,6 +166,8 @@ export interface DropStep {
   readonly name: DropReason;
   readonly reason: string;
   readonly drops: (lines: readonly string[], options: CleanOptions) => boolean;
+  /** What the rule looks for, when it looks for characters: lets an example show where the problem is. */
+  readonly pattern?: RegExp;
 }
 
 export type CleanStep = FixStep | DropStep;
@@ -178,12 +184,12 @@ const joined = (test: (text: string) => boolean) => (lines: readonly string[]) =
 export const CLEANING_STEPS: readonly CleanStep[] = Object.freeze([
   { kind: "fix", name: "normalizeWhitespace", reason: "古诗不用空格：去掉所有空白字符", fix: eachLine(normalizeWhitespace) },
   { kind: "fix", name: "normalizePunctuation", reason: "同一个标点只用一种写法（全角）", fix: eachLine(normalizePunctuation) },
-  { kind: "drop", name: "missing", reason: "有缺字（□、（缺）等）：诗不完整，不能替诗人补字", drops: joined(hasMissingCharacters) },
-  { kind: "drop", name: "editorial", reason: "有校勘符号（[ ]、〖 〗）：括号里的字是编者补的，或是注释编号", drops: joined(hasEditorialMarks) },
+  { kind: "drop", name: "missing", reason: "有缺字（□、（缺）等）：诗不完整，不能替诗人补字", drops: joined(hasMissingCharacters), pattern: MISSING_RE },
+  { kind: "drop", name: "editorial", reason: "有校勘符号（[ ]、〖 〗）：括号里的字是编者补的，或是注释编号", drops: joined(hasEditorialMarks), pattern: EDITORIAL_RE },
   { kind: "fix", name: "stripNotes", reason: "去掉括号里的校注（一作……），注释不是诗", fix: wholePoem(stripNotes) },
   { kind: "fix", name: "tidyPunctuation", reason: "连续的标点只留一个，行首不留标点", fix: wholePoem(tidyPunctuation) },
-  { kind: "drop", name: "unencodable", reason: "有无法编码的字（{艹/尔}、⿰、私用区字符）", drops: joined(hasUnencodable) },
-  { kind: "drop", name: "foreign", reason: "有非汉字、非标点的字符（数字、字母、乱码）", drops: joined(hasForeignCharacters) },
+  { kind: "drop", name: "unencodable", reason: "有无法编码的字（{艹/尔}、⿰、私用区字符）", drops: joined(hasUnencodable), pattern: UNENCODABLE_RE },
+  { kind: "drop", name: "foreign", reason: "有非汉字、非标点的字符（数字、字母、乱码）", drops: joined(hasForeignCharacters), pattern: FOREIGN_RE },
   { kind: "fix", name: "dropEmptyLines", reason: "去掉清洗后变空的行", fix: (lines) => lines.filter((l) => l !== "") },
   { kind: "drop", name: "empty", reason: "没有正文", drops: (lines) => countHan(lines.join("")) === 0 },
   { kind: "drop", name: "tooShort", reason: "太短：残句，不成一首诗", drops: (lines, o) => countHan(lines.join("")) < o.minChars },
@@ -239,25 +245,50 @@ export type CleaningExample = {
 export function cleaningExamples(poems: Iterable<{ readonly paragraphs: readonly string[] }>, perStep = 1, options: Partial<CleanOptions> = {}): CleaningExample[] {
   const o = { ...DEFAULT_CLEAN_OPTIONS, ...options };
   const found = new Map<string, CleaningExample[]>(CLEANING_STEPS.map((s) => [s.name, []]));
-  // Lines joined with " / ", so that a removed line shows; long poems cut after 60 characters.
-  const short = (lines: readonly string[]) => {
-    const s = lines.join(" / ");
-    return s === "" ? "（空）" : s.length > 60 ? s.slice(0, 60) + "……" : s;
-  };
   for (const poem of poems) {
     let lines = [...poem.paragraphs];
     for (const step of CLEANING_STEPS) {
       const list = found.get(step.name)!;
       if (step.kind === "fix") {
         const next = step.fix(lines);
-        if (list.length < perStep && next.join("\n") !== lines.join("\n")) list.push({ step: step.name, before: short(lines), after: short(next) });
+        if (list.length < perStep && next.join("\n") !== lines.join("\n")) {
+          // Both sides cut around the first difference, so that the change is in view.
+          const [a, b] = [lines.join(" / "), next.join(" / ")];
+          let at = 0;
+          while (at < a.length && a[at] === b[at]) at++;
+          list.push({ step: step.name, before: excerpt(a, at), after: excerpt(b, at) });
+        }
         lines = next;
       } else if (step.drops(lines, o)) {
-        if (list.length < perStep) list.push({ step: step.name, before: short(lines), after: `（丢弃：${step.name}）` });
+        if (list.length < perStep) {
+          // A poem that became empty is shown as it was read; others around what the rule found.
+          const shown = lines.join("") === "" ? poem.paragraphs : lines;
+          list.push({ step: step.name, before: excerpt(shown.join(" / "), joinedIndex(shown, step.pattern)), after: `（丢弃：${step.name}）` });
+        }
         break;
       }
     }
     if ([...found.values()].every((l) => l.length >= perStep)) break;
   }
   return CLEANING_STEPS.flatMap((s) => found.get(s.name)!);
+}
+
+/** Where `pattern` first matches the lines, as an index into `lines.join(" / ")` (0 if nowhere). */
+function joinedIndex(lines: readonly string[], pattern: RegExp | undefined): number {
+  if (!pattern) return 0;
+  let offset = 0;
+  for (const line of lines) {
+    const i = line.search(pattern);
+    if (i >= 0) return offset + i;
+    offset += line.length + 3;
+  }
+  return 0;
+}
+
+/** At most 60 characters of `text`, starting a little before position `at`, with …… where it was cut. */
+function excerpt(text: string, at: number, width = 60): string {
+  if (text === "") return "（空）";
+  const start = at < width - 20 ? 0 : at - 20;
+  const end = start + width;
+  return (start > 0 ? "……" : "") + text.slice(start, end) + (end < text.length ? "……" : "");
 }
