@@ -20,7 +20,7 @@ import { BaseTokenizer, commonOptions } from "./base";
 import { bytesToTokenString, displayBytes, tokenStringToBytes, utf8Into } from "./bytes";
 import { JsonReader, type JsonObject } from "./hfjson";
 import { MergeLoop, type MergeStep } from "./merges";
-import { PairHeap, PairTable } from "./pairs";
+import { MergeRanks } from "./ranks";
 import { preSplitFromJSON, preSplitJSON } from "./presplit";
 import type { Corpus, PreSplitName, TrainOptions } from "./types";
 import { countWords, layoutWords } from "./words";
@@ -42,24 +42,17 @@ export interface BPETrainStats {
   readonly loopBytes: number;
 }
 
-/** Chunks longer than this (in bytes) are merged with a heap instead of rescanning the array each merge. */
-const LONG_CHUNK = 96;
 
 export class ByteBPETokenizer extends BaseTokenizer {
   readonly kind = "bpe" as const;
   /** merges[r] = [a, b]: the r-th merge learned (rank r) joins ids a and b. */
   readonly merges: ReadonlyArray<readonly [number, number]>;
-  /** The id each merge produces (a new id, or an earlier one when two merges spell the same bytes). */
-  private readonly mergeIds: Int32Array;
-  /** (a, b) → rank */
-  private readonly ranks: PairTable;
-  /** Ranks of byte pairs in a dense 256×256 array: the first lookups of every chunk, without hashing. */
-  private readonly byteRanks = new Int32Array(65536).fill(0x7fffffff);
+  /** The merges as the encoder applies them; each produces a new id, or an earlier one with the same bytes. */
+  private readonly ranks: MergeRanks;
   private readonly bytesOf: Uint8Array[];
   private readonly strings: string[];
   private readonly ids: Map<string, number>;
   private buf = new Int32Array(256);
-  private rankBuf = new Int32Array(256);
   /** Statistics of the training run that made this tokenizer (absent when loaded from a file). */
   stats?: BPETrainStats;
 
@@ -87,14 +80,8 @@ export class ByteBPETokenizer extends BaseTokenizer {
     });
     super(bytesOf.length, options.specialTokens ?? [], options.preSplit ?? "gpt2");
     this.merges = Object.freeze(merges.map(([a, b]) => Object.freeze([a, b] as const)));
-    this.mergeIds = mergeIds;
     this.bytesOf = bytesOf;
-    this.ranks = new PairTable(merges.length + 16);
-    merges.forEach(([a, b], r) => {
-      if (this.ranks.get(a, b) >= 0) throw new Error(`merge #${r} (${a}, ${b}) is listed twice`);
-      this.ranks.set(a, b, r);
-      if (a < 256 && b < 256) this.byteRanks[(a << 8) | b] = r;
-    });
+    this.ranks = new MergeRanks(this.merges, mergeIds);
     this.strings = bytesOf.map((b) => bytesToTokenString(b));
     this.ids = new Map(this.strings.map((s, id) => [s, id]));
     for (const [t] of this.specials.ids) {
@@ -167,7 +154,7 @@ export class ByteBPETokenizer extends BaseTokenizer {
 
   /** The id merge number `rank` produces. */
   mergeId(rank: number): number {
-    return this.mergeIds[rank];
+    return this.ranks.idOf(rank);
   }
 
   protected modelBytes(id: number): Uint8Array {
@@ -185,80 +172,9 @@ export class ByteBPETokenizer extends BaseTokenizer {
   protected encodeChunk(text: string, start: number, end: number, out: number[]): void {
     // No cache of chunk → ids (Hugging Face keeps one): hashing each chunk's string to look it up costs more
     // than merging its few bytes again, measured on the Tang poems.
-    if (this.buf.length < (end - start) * 3) {
-      this.buf = new Int32Array((end - start) * 3);
-      this.rankBuf = new Int32Array((end - start) * 3);
-    }
+    if (this.buf.length < (end - start) * 3) this.buf = new Int32Array((end - start) * 3);
     const n = utf8Into(text, this.buf, start, end);
-    this.mergeBytes(this.buf, n, out);
-  }
-
-  /** Applies the merges to `ids[0 … n)` (bytes at first) and appends the final ids to `out`. */
-  private mergeBytes(ids: Int32Array, n: number, out: number[]): void {
-    if (n > LONG_CHUNK) return this.mergeLong(ids, n, out);
-    const ranks = this.rankBuf;
-    const table = this.ranks;
-    const NONE = 0x7fffffff;
-    // ranks[i] is the rank of the merge of (ids[i], ids[i+1]), NONE if there is none.
-    const byteRanks = this.byteRanks;
-    for (let i = 0; i + 1 < n; i++) ranks[i] = byteRanks[(ids[i] << 8) | ids[i + 1]];
-    while (n > 1) {
-      let best = NONE, at = -1;
-      for (let i = 0; i + 1 < n; i++) {
-        if (ranks[i] < best) {
-          best = ranks[i];
-          at = i;
-        }
-      }
-      if (at < 0) break;
-      ids[at] = this.mergeIds[best];
-      for (let i = at + 1; i + 1 < n; i++) {
-        ids[i] = ids[i + 1];
-        ranks[i] = ranks[i + 1];
-      }
-      n--;
-      if (at > 0) {
-        const r = table.get(ids[at - 1], ids[at]);
-        ranks[at - 1] = r < 0 ? NONE : r;
-      }
-      if (at + 1 < n) {
-        const r = table.get(ids[at], ids[at + 1]);
-        ranks[at] = r < 0 ? NONE : r;
-      }
-    }
-    for (let i = 0; i < n; i++) out.push(ids[i]);
-  }
-
-  /** The same merges for a long chunk: a linked list and a heap of (rank, position), O(n log n). */
-  private mergeLong(ids: Int32Array, n: number, out: number[]): void {
-    const next = new Int32Array(n), prev = new Int32Array(n);
-    const alive = new Uint8Array(n).fill(1);
-    for (let i = 0; i < n; i++) {
-      next[i] = i + 1 < n ? i + 1 : -1;
-      prev[i] = i - 1;
-    }
-    const heap = new PairHeap(); // max-heap: priority −rank, ties to the smaller position (leftmost first)
-    const offer = (i: number) => {
-      const j = next[i];
-      if (j < 0) return;
-      const r = this.ranks.get(ids[i], ids[j]);
-      if (r >= 0) heap.push(-r, i, i);
-    };
-    for (let i = 0; i + 1 < n; i++) offer(i);
-    while (heap.size > 0) {
-      const r = -heap.topPriority();
-      const i = heap.topItem();
-      heap.pop();
-      const j = next[i];
-      if (!alive[i] || j < 0 || this.ranks.get(ids[i], ids[j]) !== r) continue; // out of date
-      ids[i] = this.mergeIds[r];
-      alive[j] = 0;
-      next[i] = next[j];
-      if (next[j] >= 0) prev[next[j]] = i;
-      if (prev[i] >= 0) offer(prev[i]);
-      offer(i);
-    }
-    for (let i = 0; i >= 0; i = next[i]) out.push(ids[i]);
+    this.ranks.apply(this.buf, n, out);
   }
 
   toJSON(): object {

@@ -5,3 +5,7 @@ export * from "./presplit";
 export * from "./bytes";
 export * from "./hfjson";
 export * from "./bpe";
+export * from "./wordpiece";
+export * from "./unigram";
+export * from "./charbpe";
+export * from "./load";
