@@ -247,7 +247,7 @@ export async function buildCorpus(options: CorpusOptions = {}): Promise<CorpusIn
           const collectionOf = (id: string) => id.slice(0, id.lastIndexOf("-"));
           const cross = collectionOf(dup.of) !== name;
           const like = examples.filter((e) => e.kind === dup.kind && (collectionOf(e.kept.id) !== collectionOf(e.dropped.id)) === cross);
-          if (like.length < (cross ? 6 : dup.kind === "near" ? 8 : 4)) {
+          if (like.length < (dup.kind === "near" ? 4 : 2)) {
             examples.push({ kind: dup.kind, similarity: dup.similarity, kept: keptText.get(dup.of)!, dropped: { id, title, author, text } });
           }
           continue;
