@@ -6,16 +6,20 @@
  *   segment   UnsortedSegmentSum (gradient of tf.gather) as a scatter-add          wasm (missing there), cpu
  *   matmul    BatchMatMul: OpenBLAS on the wasm heap, else XNNPACK per batch        wasm
  *   unary     exp, log, tanh, sqrt, rsqrt, sigmoid, square, pow: vectorised native  wasm (needs the addon)
+ *   identity  Identity and same-dtype Cast share the buffer instead of copying        wasm
+ *   fused     the kernels of geluTanh, layerNorm, softmaxCrossEntropy (kernels/fused) wasm (native or JS), cpu
  *
  * Only `wasm` and `cpu` are touched: tfjs-node's `tensorflow` backend already has fast versions of all of them.
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedConfigs } from "./kernels/fused";
+import { wasmIdentityConfigs } from "./kernels/identity";
 import { wasmBatchMatMulConfig } from "./kernels/matmul";
 import { nativeKernels, nativeStatus } from "./kernels/native";
 import { unsortedSegmentSumConfig } from "./kernels/segment_sum";
 import { wasmUnaryConfigs } from "./kernels/unary";
 
-export type KernelGroup = "segment" | "matmul" | "unary";
+export type KernelGroup = "segment" | "matmul" | "unary" | "identity" | "fused";
 type Backend = "wasm" | "cpu";
 
 const done = new Set<Backend>();
@@ -39,10 +43,12 @@ export function registerKernels(backendName: Backend): void {
   if (done.has(backendName)) return;
   done.add(backendName);
   replaceKernel("segment", unsortedSegmentSumConfig(backendName));
+  for (const config of fusedConfigs(backendName)) replaceKernel("fused", config);
   if (backendName === "wasm") {
     const matMul = wasmBatchMatMulConfig();
     if (matMul) replaceKernel("matmul", matMul);
     for (const config of wasmUnaryConfigs()) replaceKernel("unary", config);
+    for (const config of wasmIdentityConfigs()) replaceKernel("identity", config);
   }
 }
 
@@ -58,6 +64,8 @@ export function useKernelGroup(group: KernelGroup, on: boolean): void {
     if (config) tf.registerKernel(config);
   }
 }
+
+export { geluTanh, layerNorm, softmaxCrossEntropy } from "./kernels/fused";
 
 /** @deprecated kept for callers of the first version; same as `registerKernels("wasm")`. */
 export function registerWasmKernels(): void {

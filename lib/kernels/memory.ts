@@ -101,3 +101,14 @@ export function makeOutput(
   fill(v);
   return (backend as CpuBackendLike).makeTensorInfo(shape, dtype, v);
 }
+
+/**
+ * A new, uninitialised output tensor (cpu: zeros). Make every output of a kernel with this before taking any
+ * view with {@link values} (wasm heap growth, see the note at the top).
+ */
+export function allocate(backend: KernelBackend, shape: number[], dtype: DataType): TensorInfo {
+  if (isWasm(backend)) return backend.makeOutput(shape, dtype);
+  const size = sizeOf(shape);
+  const v = dtype === "float32" ? new Float32Array(size) : dtype === "int32" ? new Int32Array(size) : new Uint8Array(size);
+  return (backend as CpuBackendLike).makeTensorInfo(shape, dtype, v);
+}

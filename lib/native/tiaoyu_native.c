@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "elementwise.h"
+#include "fused.h"
 #include "pool.h"
 
 /* Declared here rather than through cblas.h, whose location and contents differ between distributions. */
@@ -143,6 +144,123 @@ static napi_value unary_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Reads the numbers argv[0..count) into out; throws and returns 0 if one is not a number. */
+static int get_doubles(napi_env env, napi_value *argv, size_t count, double *out) {
+  for (size_t i = 0; i < count; i++) {
+    if (napi_get_value_double(env, argv[i], &out[i]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "tiaoyu_native: expected numbers");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* A float32 (or int32) block at byte offset `off` of `count` elements; off < 0 means none (NULL, no error). */
+static void *block(napi_env env, void *heap, size_t heap_bytes, double off, double count, int *ok) {
+  if (off < 0) return NULL;
+  if (count < 0 || (uint64_t)off % 4 != 0 || (uint64_t)off + 4 * (uint64_t)count > heap_bytes) {
+    if (*ok) napi_throw_range_error(env, NULL, "tiaoyu_native: a block lies outside the heap or is misaligned");
+    *ok = 0;
+    return NULL;
+  }
+  return (char *)heap + (uint64_t)off;
+}
+
+/*
+ * fused(heap, kernel, ...numbers): the fused kernels of fused.h; offsets are byte offsets into heap, -1 = none.
+ *   0 geluForward(x, y, n)                   1 geluBackward(x, dy, dx, n)
+ *   2 layerNormForward(x, gamma, beta, y, mean, rstd, rows, d, eps)
+ *   3 layerNormBackward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, d)
+ *   4 xentForward(logits, targets, nll, lse, rows, v) → the first row with a bad target, or -1
+ *   5 xentBackward(logits, targets, lse, dnll, dlogits, rows, v)
+ */
+static napi_value fused_js(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *heap = NULL;
+  size_t heap_bytes = 0;
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "tiaoyu_native.fused: expected heap, kernel, arguments");
+    return NULL;
+  }
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes));
+  double a[10] = {0};
+  const size_t nargs = argc - 2 > 10 ? 10 : argc - 2;
+  int64_t kernel = -1;
+  if (!get_int(env, argv[1], &kernel) || !get_doubles(env, argv + 2, nargs, a)) return NULL;
+  static const size_t expected[] = {3, 4, 9, 10, 6, 7};
+  if (kernel < 0 || kernel > 5 || nargs != expected[kernel]) {
+    napi_throw_range_error(env, NULL, "tiaoyu_native.fused: unknown kernel or wrong number of arguments");
+    return NULL;
+  }
+  int ok = 1;
+  napi_value result = NULL;
+  switch (kernel) {
+    case 0: {
+      const float *x = block(env, heap, heap_bytes, a[0], a[2], &ok);
+      float *y = block(env, heap, heap_bytes, a[1], a[2], &ok);
+      if (ok && x && y) gelu_forward(x, y, (size_t)a[2]);
+      break;
+    }
+    case 1: {
+      const float *x = block(env, heap, heap_bytes, a[0], a[3], &ok);
+      const float *dy = block(env, heap, heap_bytes, a[1], a[3], &ok);
+      float *dx = block(env, heap, heap_bytes, a[2], a[3], &ok);
+      if (ok && x && dy && dx) gelu_backward(x, dy, dx, (size_t)a[3]);
+      break;
+    }
+    case 2: {
+      const double rows = a[6], d = a[7];
+      const float *x = block(env, heap, heap_bytes, a[0], rows * d, &ok);
+      const float *gamma = block(env, heap, heap_bytes, a[1], d, &ok);
+      const float *beta = block(env, heap, heap_bytes, a[2], d, &ok);
+      float *y = block(env, heap, heap_bytes, a[3], rows * d, &ok);
+      float *mean = block(env, heap, heap_bytes, a[4], rows, &ok);
+      float *rstd = block(env, heap, heap_bytes, a[5], rows, &ok);
+      if (ok && x && gamma && y && mean && rstd) layernorm_forward(x, gamma, beta, (float)a[8], (size_t)rows, (size_t)d, y, mean, rstd);
+      break;
+    }
+    case 3: {
+      const double rows = a[8], d = a[9];
+      const float *x = block(env, heap, heap_bytes, a[0], rows * d, &ok);
+      const float *gamma = block(env, heap, heap_bytes, a[1], d, &ok);
+      const float *mean = block(env, heap, heap_bytes, a[2], rows, &ok);
+      const float *rstd = block(env, heap, heap_bytes, a[3], rows, &ok);
+      const float *dy = block(env, heap, heap_bytes, a[4], rows * d, &ok);
+      float *dx = block(env, heap, heap_bytes, a[5], rows * d, &ok);
+      float *dgamma = block(env, heap, heap_bytes, a[6], d, &ok);
+      float *dbeta = block(env, heap, heap_bytes, a[7], d, &ok);
+      if (ok && x && gamma && mean && rstd && dy && dx && dgamma)
+        layernorm_backward(x, gamma, mean, rstd, dy, (size_t)rows, (size_t)d, dx, dgamma, dbeta);
+      break;
+    }
+    case 4: {
+      const double rows = a[4], v = a[5];
+      const float *logits = block(env, heap, heap_bytes, a[0], rows * v, &ok);
+      const int32_t *targets = block(env, heap, heap_bytes, a[1], rows, &ok);
+      float *nll = block(env, heap, heap_bytes, a[2], rows, &ok);
+      float *lse = block(env, heap, heap_bytes, a[3], rows, &ok);
+      if (ok && logits && targets && nll && lse) {
+        long bad = xent_forward(logits, targets, (size_t)rows, (size_t)v, nll, lse);
+        CHECK(napi_create_double(env, (double)bad, &result));
+      }
+      break;
+    }
+    case 5: {
+      const double rows = a[5], v = a[6];
+      const float *logits = block(env, heap, heap_bytes, a[0], rows * v, &ok);
+      const int32_t *targets = block(env, heap, heap_bytes, a[1], rows, &ok);
+      const float *lse = block(env, heap, heap_bytes, a[2], rows, &ok);
+      const float *dnll = block(env, heap, heap_bytes, a[3], rows, &ok);
+      float *dlogits = block(env, heap, heap_bytes, a[4], rows * v, &ok);
+      if (ok && logits && targets && lse && dnll && dlogits) xent_backward(logits, targets, lse, dnll, (size_t)rows, (size_t)v, dlogits);
+      break;
+    }
+  }
+  return result; /* NULL: undefined to JavaScript (or the exception thrown above) */
+}
+
 /* setThreads(n): how many threads OpenBLAS and our elementwise kernels may use; returns the number in effect. */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -162,6 +280,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_default, NULL},
       {"unary", NULL, unary_js, NULL, NULL, NULL, napi_default, NULL},
+      {"fused", NULL, fused_js, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));

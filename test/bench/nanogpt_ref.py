@@ -109,10 +109,11 @@ def main():
     batches = [(torch.randint(0, V, (B, T)), torch.randint(0, V, (B, T))) for _ in range(4)]
 
     model.train()
-    times, losses = [], []
+    times, cpu, losses = [], [], []
     for i in range(2 + steps):
         x, y = batches[i % len(batches)]
         t0 = time.perf_counter()
+        c0 = time.process_time()
         loss = model(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -120,6 +121,7 @@ def main():
         losses.append(loss.item())
         if i >= 2:
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
 
     model.eval()
     fwd = []
@@ -146,6 +148,7 @@ def main():
     ms = median(times) * 1000
     print(json.dumps({
         "ms_per_step": ms,
+        "cpu_ms_per_step": median(cpu) * 1000,
         "train_tokens_per_sec": B * T / median(times),
         "forward_tokens_per_sec": B * T / median(fwd),
         "generate_tokens_per_sec": 1 / median(gen),

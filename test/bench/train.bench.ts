@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- train [--vs-pytorch] [--config=nanogpt-baby,course] [--steps=N] [--batch=N]
- *  [--backend=wasm|cpu|tensorflow] [--no-native] [--without=matmul,unary,segment] [--profile]`
+ *  [--backend=wasm|cpu|tensorflow] [--no-native] [--without=GROUP,...] [--ab=GROUP] [--profile]`
  *
  * Training speed of TIAOYU's GPT (lib/model) with tf.train.adam, per named configuration:
  *   - training: ms per step (forward + backward + Adam update + reading the loss) and tokens/s, the median of
@@ -15,6 +15,9 @@
  *   nanogpt-baby  nanoGPT's Shakespeare-char "baby GPT" shape on the Tang poems' 5,757 characters: 4 layers,
  *                 4 heads, 128 wide, block 64, batch 12, no biases, no dropout (the numbers in issue 5)
  *   course        PRESETS.course (chapter 5's model) at batch 16
+ * On a shared machine wall times swing with other people's work; compare figures from the same run. Two helps:
+ * "cpu ms" (this process's CPU time per step, all threads) moves less than wall time, and --ab=GROUP alternates
+ * steps with and without one group of our kernels (lib/kernels.ts) in one process and prints both medians.
  * This is a benchmark, not a test: nothing asserts a time.
  */
 import { spawnSync } from "child_process";
@@ -43,6 +46,7 @@ const PYTHON = "/usr/bin/python3"; // Debian's python3-torch; the pyenv python3 
 
 interface Figures {
   msPerStep: number;
+  cpuMsPerStep: number;
   trainTokensPerSec: number;
   forwardTokensPerSec: number;
   generateTokensPerSec: number;
@@ -81,7 +85,7 @@ function sampleRss(): void {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }
 
-async function timeOurs(cfg: BenchConfig, steps: number, profile: boolean): Promise<Figures> {
+async function timeOurs(cfg: BenchConfig, steps: number, profile: boolean, ab?: KernelGroup): Promise<Figures> {
   const { model: c, batch: B } = cfg;
   const T = c.blockSize;
   const model = new GPT(c, { seed: 1337 });
@@ -98,11 +102,36 @@ async function timeOurs(cfg: BenchConfig, steps: number, profile: boolean): Prom
   };
   const warmup = 2;
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   const losses: number[] = [];
+  const abTimes: [number[], number[]] = [[], []];
+  const abCpu: [number[], number[]] = [[], []];
   for (let i = 0; i < warmup + steps; i++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     losses.push(trainStep(i));
-    if (i >= warmup) times.push(performance.now() - t0);
+    const c1 = process.cpuUsage(c0);
+    if (i >= warmup) {
+      times.push(performance.now() - t0);
+      cpuTimes.push((c1.user + c1.system) / 1000);
+    }
+  }
+  if (ab) {
+    // Alternate: even steps with the group, odd steps without; a burst of other work hits both about equally.
+    for (let i = 0; i < 2 * steps; i++) {
+      useKernelGroup(ab, i % 2 === 0);
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      trainStep(i);
+      const c1 = process.cpuUsage(c0);
+      abTimes[i % 2].push(performance.now() - t0);
+      abCpu[i % 2].push((c1.user + c1.system) / 1000);
+    }
+    useKernelGroup(ab, true);
+    console.log(
+      `  A/B '${ab}': with ${fmt(median(abTimes[0]), 1)} ms (cpu ${fmt(median(abCpu[0]), 1)}), ` +
+        `without ${fmt(median(abTimes[1]), 1)} ms (cpu ${fmt(median(abCpu[1]), 1)}) per step, medians of ${steps}`,
+    );
   }
   if (profile) await printProfile(() => trainStep(0));
 
@@ -143,6 +172,7 @@ async function timeOurs(cfg: BenchConfig, steps: number, profile: boolean): Prom
   const ms = median(times);
   return {
     msPerStep: ms,
+    cpuMsPerStep: median(cpuTimes),
     trainTokensPerSec: (B * T * 1000) / ms,
     forwardTokensPerSec: (B * T * 1000) / median(fwd),
     generateTokensPerSec: 1000 / median(genTimes),
@@ -181,6 +211,7 @@ function timePyTorch(cfg: BenchConfig, steps: number): Figures | string {
   const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, number>;
   return {
     msPerStep: out.ms_per_step,
+    cpuMsPerStep: out.cpu_ms_per_step,
     trainTokensPerSec: out.train_tokens_per_sec,
     forwardTokensPerSec: out.forward_tokens_per_sec,
     generateTokensPerSec: out.generate_tokens_per_sec,
@@ -216,17 +247,18 @@ export async function run(args: string[]): Promise<void> {
         `batch ${cfg.batch}, vocab ${c.vocabSize}, bias ${c.bias}, dropout ${c.dropout}; median of ${steps} steps after 2 warm-up`,
     );
     peakRss = 0;
-    const ours = await timeOurs(cfg, steps, args.includes("--profile"));
+    const ab = option(args, "--ab") as KernelGroup | undefined;
+    const ours = await timeOurs(cfg, steps, args.includes("--profile"), ab);
     const rows: [string, Figures][] = [[`TIAOYU (${backend.name})`, ours]];
     if (args.includes("--vs-pytorch")) {
       const theirs = timePyTorch(cfg, steps);
       if (typeof theirs === "string") console.log(`  PyTorch: skipped (${theirs})`);
       else rows.push(["PyTorch (CPU)", theirs]);
     }
-    console.log(`  ${"".padEnd(18)} ${"ms/step".padStart(9)} ${"train tok/s".padStart(12)} ${"fwd tok/s".padStart(10)} ${"gen tok/s".padStart(10)} ${"peak MiB".padStart(9)} ${"params".padStart(10)}  loss first→last`);
+    console.log(`  ${"".padEnd(18)} ${"ms/step".padStart(9)} ${"cpu ms".padStart(8)} ${"train tok/s".padStart(12)} ${"fwd tok/s".padStart(10)} ${"gen tok/s".padStart(10)} ${"peak MiB".padStart(9)} ${"params".padStart(10)}  loss first→last`);
     for (const [who, f] of rows) {
       console.log(
-        `  ${who.padEnd(18)} ${fmt(f.msPerStep, 1).padStart(9)} ${fmt(f.trainTokensPerSec).padStart(12)} ` +
+        `  ${who.padEnd(18)} ${fmt(f.msPerStep, 1).padStart(9)} ${fmt(f.cpuMsPerStep, 1).padStart(8)} ${fmt(f.trainTokensPerSec).padStart(12)} ` +
           `${fmt(f.forwardTokensPerSec).padStart(10)} ${fmt(f.generateTokensPerSec).padStart(10)} ${fmt(f.peakRssMiB).padStart(9)} ` +
           `${fmt(f.params).padStart(10)}  ${f.firstLoss.toFixed(3)}→${f.lastLoss.toFixed(3)}`,
       );

@@ -126,3 +126,50 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe("Identity and Cast on wasm (shared buffers)", () => {
+  let previous = "";
+  before(async function () {
+    previous = tf.getBackend();
+    try {
+      await initBackend({ force: "wasm", quiet: true });
+    } catch {
+      this.skip();
+    }
+  });
+  after(async () => {
+    if (previous) await tf.setBackend(previous);
+  });
+
+  it("a clone keeps its values when the original is disposed", () => {
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.clone(x);
+    const z = tf.cast(x, "float32");
+    x.dispose();
+    assert.deepStrictEqual(Array.from(y.dataSync()), [1, 2, 3]);
+    assert.deepStrictEqual(Array.from(z.dataSync()), [1, 2, 3]);
+    tf.dispose([y, z]);
+  });
+
+  it("a clone of a variable keeps the old values after the variable is assigned", () => {
+    const v = tf.variable(tf.tensor1d([1, 2]));
+    const snapshot = tf.clone(v);
+    v.assign(tf.tensor1d([5, 6]));
+    assert.deepStrictEqual(Array.from(snapshot.dataSync()), [1, 2]);
+    assert.deepStrictEqual(Array.from(v.dataSync()), [5, 6]);
+    tf.dispose([v, snapshot]);
+  });
+
+  it("still converts between dtypes, and frees shared buffers only with their last tensor", () => {
+    const before = tf.memory();
+    const i = tf.tensor1d([1.7, -2.2, 0]);
+    const asInt = tf.cast(i, "int32");
+    const asBool = tf.cast(i, "bool");
+    assert.deepStrictEqual(Array.from(asInt.dataSync()), [1, -2, 0]);
+    assert.deepStrictEqual(Array.from(asBool.dataSync()), [1, 1, 0]);
+    const copies = [tf.clone(i), tf.clone(i), tf.cast(i, "float32")];
+    tf.dispose([i, asInt, asBool, ...copies]);
+    assert.strictEqual(tf.memory().numTensors, before.numTensors);
+    assert.strictEqual(tf.memory().numBytes, before.numBytes);
+  });
+});

@@ -18,7 +18,9 @@ function rng(seed: number): () => number {
 }
 
 function randomArray(n: number, rand: () => number): Float32Array {
-  return Float32Array.from({ length: n }, () => rand() * 2 - 1);
+  const a = new Float32Array(n); // a plain loop: Float32Array.from with a function is ~20× slower
+  for (let i = 0; i < n; i++) a[i] = rand() * 2 - 1;
+  return a;
 }
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {

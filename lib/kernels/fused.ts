@@ -1,0 +1,357 @@
+/**
+ * Fused operations for a GPT's training step, each one kernel forward and one backward:
+ *
+ *   geluTanh(x)                          GPT-2's GELU (tanh approximation)
+ *   layerNorm(x, gamma, beta, eps)       LayerNorm over the last axis
+ *   softmaxCrossEntropy(logits, targets) −log softmax(logits)[target] per row
+ *
+ * Why: written with tfjs ops, GELU is 8 elementwise kernels forward and about 15 in its automatic gradient,
+ * LayerNorm about 8 and 20, and cross-entropy a dozen passes over the largest tensor of a small model (the
+ * [B·T, vocab] logits). Each kernel costs a pass over memory plus tfjs's bookkeeping. Fused, each is one or two
+ * passes. On wasm with the native addon the kernels are vectorised C on all cores (lib/native/fused.c); on cpu
+ * and on wasm without the addon, plain JavaScript loops. On any other backend (tfjs-node, WebGL) the same maths
+ * runs as ordinary tfjs ops, so these functions work everywhere.
+ *
+ * The gradients are written out (see each kernel) and registered with tfjs, so tf.grad / optimizer.minimize see
+ * these as single operations.
+ */
+import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
+import { allocate, heapOffset, isWasm, sizeOf, values, type WasmBackendLike } from "./memory";
+import { nativeKernels } from "./native";
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const GELU_C = 0.044715;
+
+/** Kernel ids of lib/native/tiaoyu_native.c's `fused`. */
+const NATIVE = { geluForward: 0, geluBackward: 1, layerNormForward: 2, layerNormBackward: 3, xentForward: 4, xentBackward: 5 };
+
+/** The native addon when `backend` is wasm and the addon is loaded; else null (use the JavaScript loops). */
+function nativeOn(backend: KernelBackend): WasmBackendLike | null {
+  return isWasm(backend) && nativeKernels() ? backend : null;
+}
+
+/** Byte offset of each tensor in the wasm heap, or −1 for a missing one. */
+function offsets(backend: WasmBackendLike, ...ts: (TensorInfo | undefined)[]): number[] {
+  return ts.map((t) => (t ? heapOffset(backend, t) : -1));
+}
+
+function callNative(backend: WasmBackendLike, kernel: number, args: number[]): number | undefined {
+  const native = nativeKernels() as unknown as { fused(heap: ArrayBufferLike, kernel: number, ...args: number[]): number | undefined };
+  return native.fused(backend.wasm.HEAPU8.buffer, kernel, ...args);
+}
+
+function float32Only(name: string, ...ts: (TensorInfo | undefined)[]): void {
+  for (const t of ts) if (t && t.dtype !== "float32") throw new Error(`${name}: expected float32 tensors, got ${t.dtype}`);
+}
+
+// ---- GELU ---------------------------------------------------------------------------------------------------
+
+const geluKernel: KernelFunc = ({ inputs, backend: b }) => {
+  const backend = b as KernelBackend;
+  const x = inputs.x as TensorInfo;
+  float32Only("geluTanh", x);
+  const n = sizeOf(x.shape);
+  const y = allocate(backend, [...x.shape], "float32");
+  const w = nativeOn(backend);
+  if (w) {
+    if (n > 0) callNative(w, NATIVE.geluForward, [...offsets(w, x, y), n]);
+    return y;
+  }
+  const [xs, ys] = [values(backend, x), values(backend, y)];
+  for (let i = 0; i < n; i++) {
+    const v = xs[i];
+    ys[i] = 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v)));
+  }
+  return y;
+};
+
+/** dx = dy · gelu'(x), gelu'(x) = ½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²), t = tanh(√(2/π)(x + 0.044715x³)). */
+const geluGradKernel: KernelFunc = ({ inputs, backend: b }) => {
+  const backend = b as KernelBackend;
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  float32Only("geluTanh gradient", x, dy);
+  const n = sizeOf(x.shape);
+  const dx = allocate(backend, [...x.shape], "float32");
+  const w = nativeOn(backend);
+  if (w) {
+    if (n > 0) callNative(w, NATIVE.geluBackward, [...offsets(w, x, dy, dx), n]);
+    return dx;
+  }
+  const [xs, dys, dxs] = [values(backend, x), values(backend, dy), values(backend, dx)];
+  for (let i = 0; i < n; i++) {
+    const v = xs[i];
+    const t = Math.tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v));
+    const du = SQRT_2_OVER_PI * (1 + 3 * GELU_C * v * v);
+    dxs[i] = dys[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du);
+  }
+  return dx;
+};
+
+// ---- LayerNorm ----------------------------------------------------------------------------------------------
+
+/** Outputs y (x's shape), and per row the mean and rstd = 1/sqrt(var + eps), saved for the gradient. */
+const layerNormKernel: KernelFunc = ({ inputs, backend: b, attrs }) => {
+  const backend = b as KernelBackend;
+  const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta?: TensorInfo };
+  const eps = (attrs as NamedAttrMap).eps as number;
+  float32Only("layerNorm", x, gamma, beta);
+  const d = x.shape[x.shape.length - 1];
+  const rows = sizeOf(x.shape) / d;
+  const y = allocate(backend, [...x.shape], "float32");
+  const mean = allocate(backend, [rows], "float32");
+  const rstd = allocate(backend, [rows], "float32");
+  const w = nativeOn(backend);
+  if (w) {
+    if (rows > 0) callNative(w, NATIVE.layerNormForward, [...offsets(w, x, gamma, beta, y, mean, rstd), rows, d, eps]);
+    return [y, mean, rstd];
+  }
+  const [xs, g, ys, ms, rs] = [values(backend, x), values(backend, gamma), values(backend, y), values(backend, mean), values(backend, rstd)];
+  const bs = beta ? values(backend, beta) : null;
+  for (let r = 0; r < rows; r++) {
+    const o = r * d;
+    let s = 0;
+    for (let j = 0; j < d; j++) s += xs[o + j];
+    const m = s / d;
+    let q = 0;
+    for (let j = 0; j < d; j++) q += (xs[o + j] - m) ** 2;
+    const rstdR = 1 / Math.sqrt(q / d + eps);
+    for (let j = 0; j < d; j++) ys[o + j] = (xs[o + j] - m) * rstdR * g[j] + (bs ? bs[j] : 0);
+    ms[r] = m;
+    rs[r] = rstdR;
+  }
+  return [y, mean, rstd];
+};
+
+/**
+ * With x̂ = (x − mean)·rstd and g = dy·γ per row: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)); dγ = Σ_rows dy·x̂;
+ * dβ = Σ_rows dy.
+ */
+const layerNormGradKernel: KernelFunc = ({ inputs, backend: b, attrs }) => {
+  const backend = b as KernelBackend;
+  const { x, gamma, mean, rstd, dy } = inputs as Record<string, TensorInfo>;
+  const hasBeta = (attrs as NamedAttrMap).hasBeta as boolean;
+  float32Only("layerNorm gradient", x, gamma, mean, rstd, dy);
+  const d = x.shape[x.shape.length - 1];
+  const rows = sizeOf(x.shape) / d;
+  const dx = allocate(backend, [...x.shape], "float32");
+  const dgamma = allocate(backend, [d], "float32");
+  const dbeta = hasBeta ? allocate(backend, [d], "float32") : undefined;
+  const outs = dbeta ? [dx, dgamma, dbeta] : [dx, dgamma];
+  const w = nativeOn(backend);
+  if (w) {
+    callNative(w, NATIVE.layerNormBackward, [...offsets(w, x, gamma, mean, rstd, dy, dx, dgamma, dbeta), rows, d]);
+    return outs;
+  }
+  const [xs, g, ms, rs, dys, dxs, dg] = [x, gamma, mean, rstd, dy, dx, dgamma].map((t) => values(backend, t));
+  const db = dbeta ? values(backend, dbeta) : null;
+  dg.fill(0);
+  db?.fill(0);
+  for (let r = 0; r < rows; r++) {
+    const o = r * d;
+    const [m, rstdR] = [ms[r], rs[r]];
+    let sg = 0;
+    let sgx = 0;
+    for (let j = 0; j < d; j++) {
+      const gj = dys[o + j] * g[j];
+      const xhat = (xs[o + j] - m) * rstdR;
+      sg += gj;
+      sgx += gj * xhat;
+      dg[j] += dys[o + j] * xhat;
+      if (db) db[j] += dys[o + j];
+    }
+    sg /= d;
+    sgx /= d;
+    for (let j = 0; j < d; j++) dxs[o + j] = rstdR * (dys[o + j] * g[j] - sg - (xs[o + j] - m) * rstdR * sgx);
+  }
+  return outs;
+};
+
+// ---- softmax cross-entropy ----------------------------------------------------------------------------------
+
+function badTarget(row: number, target: number, v: number): Error {
+  return new Error(`softmaxCrossEntropy: target ${target} of row ${row} is not a class id in 0..${v - 1}`);
+}
+
+/** Per row: lse = log Σ exp(logits), nll = lse − logits[target]. Outputs [nll, lse]. */
+const xentKernel: KernelFunc = ({ inputs, backend: b }) => {
+  const backend = b as KernelBackend;
+  const { logits, targets } = inputs as { logits: TensorInfo; targets: TensorInfo };
+  float32Only("softmaxCrossEntropy", logits);
+  const [rows, v] = logits.shape;
+  const nll = allocate(backend, [rows], "float32");
+  const lse = allocate(backend, [rows], "float32");
+  const w = nativeOn(backend);
+  if (w) {
+    const bad = callNative(w, NATIVE.xentForward, [...offsets(w, logits, targets, nll, lse), rows, v]) as number;
+    if (bad >= 0) {
+      const t = values(backend, targets)[bad];
+      backend.disposeData(nll.dataId);
+      backend.disposeData(lse.dataId);
+      throw badTarget(bad, t, v);
+    }
+    return [nll, lse];
+  }
+  const [ls, ts, ns, es] = [logits, targets, nll, lse].map((t) => values(backend, t));
+  for (let r = 0; r < rows; r++) {
+    const o = r * v;
+    const t = ts[r];
+    if (!(t >= 0 && t < v)) throw badTarget(r, t, v);
+    let m = -Infinity;
+    for (let j = 0; j < v; j++) if (ls[o + j] > m) m = ls[o + j];
+    let s = 0;
+    for (let j = 0; j < v; j++) s += Math.exp(ls[o + j] - m);
+    es[r] = m + Math.log(s);
+    ns[r] = es[r] - ls[o + t];
+  }
+  return [nll, lse];
+};
+
+/** dlogits = (softmax(logits) − onehot(target)) · dnll[row], with softmax = exp(logits − lse). */
+const xentGradKernel: KernelFunc = ({ inputs, backend: b }) => {
+  const backend = b as KernelBackend;
+  const { logits, targets, lse, dnll } = inputs as Record<string, TensorInfo>;
+  float32Only("softmaxCrossEntropy gradient", logits, lse, dnll);
+  const [rows, v] = logits.shape;
+  const dl = allocate(backend, [rows, v], "float32");
+  const w = nativeOn(backend);
+  if (w) {
+    callNative(w, NATIVE.xentBackward, [...offsets(w, logits, targets, lse, dnll, dl), rows, v]);
+    return dl;
+  }
+  const [ls, ts, es, gs, ds] = [logits, targets, lse, dnll, dl].map((t) => values(backend, t));
+  for (let r = 0; r < rows; r++) {
+    const o = r * v;
+    for (let j = 0; j < v; j++) ds[o + j] = Math.exp(ls[o + j] - es[r]) * gs[r];
+    ds[o + ts[r]] -= gs[r];
+  }
+  return dl;
+};
+
+// ---- registration -------------------------------------------------------------------------------------------
+
+const KERNELS: Record<string, KernelFunc> = {
+  TiaoyuGeluTanh: geluKernel,
+  TiaoyuGeluTanhGrad: geluGradKernel,
+  TiaoyuLayerNorm: layerNormKernel,
+  TiaoyuLayerNormGrad: layerNormGradKernel,
+  TiaoyuSoftmaxXent: xentKernel,
+  TiaoyuSoftmaxXentGrad: xentGradKernel,
+};
+
+let gradientsRegistered = false;
+
+/** The fused kernels for one backend (wasm or cpu); also registers their gradients with tfjs, once. */
+export function fusedConfigs(backendName: string): KernelConfig[] {
+  if (!gradientsRegistered) {
+    gradientsRegistered = true;
+    registerGradients();
+  }
+  return Object.entries(KERNELS).map(([kernelName, kernelFunc]) => ({ kernelName, backendName, kernelFunc }));
+}
+
+function run(name: string, inputs: Record<string, tf.Tensor>, attrs: NamedAttrMap = {}): tf.Tensor | tf.Tensor[] {
+  return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs) as tf.Tensor | tf.Tensor[];
+}
+
+function registerGradients(): void {
+  tf.registerGradient({
+    kernelName: "TiaoyuGeluTanh",
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved) => ({ x: () => run("TiaoyuGeluTanhGrad", { x: saved[0], dy: dy as tf.Tensor }) as tf.Tensor }),
+  });
+  tf.registerGradient({
+    kernelName: "TiaoyuLayerNorm",
+    inputsToSave: ["x", "gamma"],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const [x, gamma, mean, rstd] = saved;
+      const dy = (dys as tf.Tensor[])[0];
+      const hasBeta = (attrs as { hasBeta: boolean }).hasBeta;
+      // One kernel gives all three gradients, but tfjs asks for them one input at a time, each call in its own
+      // tidy. So they are computed here, in the scope of the whole backward pass: tfjs takes the ones it needs,
+      // and the end of the backward pass disposes the others (e.g. dx when x is not trained).
+      const [dx, dgamma, dbeta] = run("TiaoyuLayerNormGrad", { x, gamma, mean, rstd, dy }, { hasBeta }) as tf.Tensor[];
+      const out: Record<string, () => tf.Tensor> = { x: () => dx, gamma: () => dgamma };
+      if (hasBeta) out.beta = () => dbeta;
+      return out;
+    },
+  });
+  tf.registerGradient({
+    kernelName: "TiaoyuSoftmaxXent",
+    inputsToSave: ["logits", "targets"],
+    outputsToSave: [false, true],
+    gradFunc: (dys, saved) => {
+      const [logits, targets, lse] = saved;
+      const dnll = (dys as tf.Tensor[])[0];
+      return {
+        logits: () => run("TiaoyuSoftmaxXentGrad", { logits, targets, lse, dnll }) as tf.Tensor,
+        targets: () => tf.zeros(targets.shape), // ids have no gradient; tfjs wants a float32 tensor anyway
+      };
+    },
+  });
+}
+
+/** Whether the current backend has our fused kernels (wasm, cpu); elsewhere the ops below use plain tfjs ops. */
+function fusedHere(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+/**
+ * GELU, tanh approximation (GPT-2's `gelu_new`): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+ * gelu(−1) ≈ −0.1588, gelu(0) = 0, gelu(1) ≈ 0.8412.
+ */
+export function geluTanh<T extends tf.Tensor>(x: T): T {
+  if (fusedHere("TiaoyuGeluTanh")) return run("TiaoyuGeluTanh", { x }) as T;
+  return tf.tidy(() => {
+    const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.square(x), x), GELU_C)), SQRT_2_OVER_PI);
+    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1)) as T;
+  });
+}
+
+/**
+ * LayerNorm over the last axis: (x − mean) / sqrt(var + eps) · gamma + beta (beta may be null), with the biased
+ * variance as PyTorch. [1, 2, 3, 6] with gamma 1 → [−1.069, −0.535, 0, 1.604].
+ */
+export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number): T {
+  const d = x.shape[x.rank - 1];
+  if (gamma.shape[0] !== d || (beta && beta.shape[0] !== d)) {
+    throw new Error(`layerNorm: gamma [${gamma.shape}] and beta [${beta?.shape ?? ""}] must have the last size of x [${x.shape}]`);
+  }
+  if (fusedHere("TiaoyuLayerNorm")) {
+    const inputs: Record<string, tf.Tensor> = beta ? { x, gamma, beta } : { x, gamma };
+    const [y, mean, rstd] = run("TiaoyuLayerNorm", inputs, { eps, hasBeta: beta !== null }) as tf.Tensor[];
+    // mean and rstd stay alive only as long as the gradient tape holds them.
+    mean.dispose();
+    rstd.dispose();
+    return y as T;
+  }
+  return tf.tidy(() => {
+    const mean = tf.mean(x, -1, true);
+    const centered = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centered), -1, true);
+    const scaled = tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), gamma);
+    return (beta ? tf.add(scaled, beta) : scaled) as T;
+  });
+}
+
+/**
+ * Cross-entropy of each row of logits [N, V] against its target class [N] (int32): −log softmax(row)[target],
+ * [N]. Its gradient is softmax − onehot(target), written out. An untrained model that spreads its bets evenly
+ * scores ln V per row.
+ */
+export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  const [N, V] = logits.shape;
+  if (targets.rank !== 1 || targets.shape[0] !== N || targets.dtype !== "int32") {
+    throw new Error(`softmaxCrossEntropy: targets must be int32 [${N}], got ${targets.dtype} [${targets.shape}]`);
+  }
+  if (fusedHere("TiaoyuSoftmaxXent")) {
+    const [nll, lse] = run("TiaoyuSoftmaxXent", { logits, targets }) as tf.Tensor[];
+    lse.dispose();
+    return nll as tf.Tensor1D;
+  }
+  return tf.tidy(() => {
+    const logProbs = tf.logSoftmax(logits, -1); // [N, V]
+    return tf.neg(tf.sum(tf.mul(logProbs, tf.oneHot(targets, V)), -1)) as tf.Tensor1D; // [N]
+  });
+}

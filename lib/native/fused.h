@@ -1,0 +1,25 @@
+/* Fused float32 kernels for a GPT's training step, on raw row-major arrays. See fused.c. */
+#ifndef TIAOYU_FUSED_H
+#define TIAOYU_FUSED_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* GELU, tanh approximation (GPT-2): y = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+void gelu_forward(const float *x, float *y, size_t n);
+/* dx = dy · gelu'(x). */
+void gelu_backward(const float *x, const float *dy, float *dx, size_t n);
+
+/* LayerNorm over the last axis of x [rows, d]; beta may be NULL. Saves mean and rstd = 1/sqrt(var + eps) per row. */
+void layernorm_forward(const float *x, const float *gamma, const float *beta, float eps, size_t rows, size_t d,
+                       float *y, float *mean, float *rstd);
+/* dx [rows, d]; dgamma and dbeta [d] (dbeta may be NULL). */
+void layernorm_backward(const float *x, const float *gamma, const float *mean, const float *rstd, const float *dy,
+                        size_t rows, size_t d, float *dx, float *dgamma, float *dbeta);
+
+/* Per row of logits [rows, v]: lse = log Σ exp, nll = lse − logits[target]. Returns the first row whose target is
+ * outside [0, v), or -1. */
+long xent_forward(const float *logits, const int32_t *targets, size_t rows, size_t v, float *nll, float *lse);
+/* dlogits = (softmax(logits) − onehot(target)) · dnll[row]. */
+void xent_backward(const float *logits, const int32_t *targets, const float *lse, const float *dnll, size_t rows,
+                   size_t v, float *dlogits);
+#endif

@@ -1,0 +1,184 @@
+/**
+ * Fused operations (lib/kernels/fused.ts): geluTanh, layerNorm, softmaxCrossEntropy. Each is checked, values and
+ * gradients, against the same maths written as plain tfjs ops (what runs on backends without our kernels), on
+ * every backend and route we register: wasm with the native addon, wasm with JavaScript loops, cpu.
+ */
+import * as assert from "assert";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "tiaoyu/dist/lib/backend";
+import { geluTanh, layerNorm, softmaxCrossEntropy, useKernelGroup } from "tiaoyu/dist/lib/kernels";
+import { nativeKernels, pauseNative } from "tiaoyu/dist/lib/kernels/native";
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function randomArray(n: number, rand: () => number, scale = 1): Float32Array {
+  const a = new Float32Array(n); // a plain loop: Float32Array.from with a function is ~20× slower
+  for (let i = 0; i < n; i++) a[i] = (rand() * 2 - 1) * scale;
+  return a;
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.strictEqual(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    if (!(Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i])))) {
+      assert.fail(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+    }
+  }
+}
+
+/** Runs `f` with our fused kernels (true) or with the plain-ops fallback (false); returns copies of the outputs. */
+function both(f: () => tf.Tensor[]): { fused: Float32Array[]; plain: Float32Array[] } {
+  const read = () => {
+    // Copied out inside the tidy but not returned from it: tidy would walk every number of a typed array.
+    let out: Float32Array[] = [];
+    tf.tidy(() => {
+      out = f().map((t) => (t.dataSync() as Float32Array).slice());
+    });
+    return out;
+  };
+  const fused = read();
+  useKernelGroup("fused", false);
+  try {
+    return { fused, plain: read() };
+  } finally {
+    useKernelGroup("fused", true);
+  }
+}
+
+/** A loss that weights every output element differently, so that every gradient element is tested. */
+function weighted(y: tf.Tensor): tf.Scalar {
+  const w = new Float32Array(y.size);
+  for (let i = 0; i < w.length; i++) w[i] = Math.cos(i * 0.37);
+  const wt = tf.tensor(w, y.shape);
+  return tf.sum(tf.mul(y, wt));
+}
+
+const ROUTES = [
+  { backend: "wasm", native: true },
+  { backend: "wasm", native: false },
+  { backend: "cpu", native: false },
+] as const;
+
+for (const route of ROUTES) {
+  describe(`fused ops on ${route.backend}${route.backend === "wasm" ? (route.native ? " (native)" : " (JavaScript loops)") : ""}`, function () {
+    this.timeout(60_000);
+    let previous = "";
+    before(async function () {
+      previous = tf.getBackend();
+      try {
+        await initBackend({ force: route.backend, quiet: true });
+      } catch {
+        this.skip();
+      }
+      pauseNative(!route.native);
+      if (route.native && !nativeKernels()) this.skip();
+    });
+    after(async () => {
+      pauseNative(false);
+      if (previous) await tf.setBackend(previous);
+    });
+
+    it("runs as our kernels here", () => {
+      for (const k of ["TiaoyuGeluTanh", "TiaoyuLayerNorm", "TiaoyuSoftmaxXent"]) assert.ok(tf.getKernel(k, route.backend), k);
+    });
+
+    it("geluTanh: hand-checked values", () => {
+      const y = tf.tidy(() => geluTanh(tf.tensor1d([-1, 0, 1])));
+      assertClose(y.dataSync(), [-0.15880801, 0, 0.84119199], 1e-6, "gelu");
+      y.dispose();
+    });
+
+    it("geluTanh: values and gradient equal the plain-ops version", () => {
+      const rand = rng(1);
+      // The last shape is large enough to be split over threads.
+      for (const shape of [[1], [7], [3, 5], [3, 64, 512]]) {
+        const x = randomArray(shape.reduce((a, b) => a * b, 1), rand, 4);
+        const { fused, plain } = both(() => {
+          const xt = tf.tensor(x, shape);
+          return [geluTanh(xt), tf.grad((t: tf.Tensor) => weighted(geluTanh(t)))(xt)];
+        });
+        assertClose(fused[0], plain[0], 2e-6, `gelu [${shape}]`);
+        assertClose(fused[1], plain[1], 2e-5, `gelu gradient [${shape}]`);
+      }
+    });
+
+    it("layerNorm: hand-checked values", () => {
+      const y = tf.tidy(() => layerNorm(tf.tensor2d([[1, 2, 3, 6]]), tf.ones([4]) as tf.Tensor1D, null, 1e-5));
+      assertClose(y.dataSync(), [-1.0690, -0.5345, 0, 1.6036], 1e-4, "layerNorm");
+      y.dispose();
+    });
+
+    for (const withBeta of [true, false]) {
+      it(`layerNorm${withBeta ? "" : " without beta"}: values and gradients of x, gamma${withBeta ? ", beta" : ""}`, () => {
+        const rand = rng(withBeta ? 2 : 3);
+        for (const shape of [[1, 1], [3, 5], [7, 33], [12, 64, 128]]) {
+          const d = shape[shape.length - 1];
+          const x = randomArray(shape.reduce((a, b) => a * b, 1), rand, 3);
+          const g = randomArray(d, rand);
+          const b = randomArray(d, rand);
+          const { fused, plain } = both(() => {
+            const [xt, gt, bt] = [tf.tensor(x, shape), tf.tensor1d(g), tf.tensor1d(b)];
+            const f = (xi: tf.Tensor, gi: tf.Tensor, bi?: tf.Tensor) => weighted(layerNorm(xi, gi as tf.Tensor1D, (bi ?? null) as tf.Tensor1D | null, 1e-5));
+            const grads = withBeta ? tf.grads(f)([xt, gt, bt]) : tf.grads((xi: tf.Tensor, gi: tf.Tensor) => f(xi, gi))([xt, gt]);
+            return [layerNorm(xt, gt, withBeta ? bt : null, 1e-5), ...grads];
+          });
+          const names = ["y", "dx", "dgamma", "dbeta"];
+          fused.forEach((a, i) => assertClose(a, plain[i], d === 1 ? 1e-3 : 3e-5, `layerNorm ${names[i]} [${shape}]`));
+        }
+      });
+    }
+
+    it("softmaxCrossEntropy: uniform logits score ln V", () => {
+      const nll = tf.tidy(() => softmaxCrossEntropy(tf.zeros([2, 10]) as tf.Tensor2D, tf.tensor1d([3, 9], "int32")));
+      assertClose(nll.dataSync(), [Math.log(10), Math.log(10)], 1e-6, "nll");
+      nll.dispose();
+    });
+
+    it("softmaxCrossEntropy: values and gradient equal the plain-ops version", () => {
+      const rand = rng(4);
+      // The baby GPT's logits only where they are fast; the plain-ops reference on cpu would take minutes.
+        const sizes = route.native ? [[1, 2], [5, 7], [37, 1000], [768, 5757]] : [[1, 2], [5, 7], [37, 1000], [40, 5757]];
+        for (const [n, v] of sizes) {
+        const logits = randomArray(n * v, rand, 8);
+        const targets = Int32Array.from({ length: n }, () => Math.floor(rand() * v));
+        const { fused, plain } = both(() => {
+          const [l, t] = [tf.tensor2d(logits, [n, v]), tf.tensor1d(targets, "int32")];
+          return [softmaxCrossEntropy(l, t), tf.grad((x: tf.Tensor) => weighted(softmaxCrossEntropy(x as tf.Tensor2D, t)))(l)];
+        });
+        assertClose(fused[0], plain[0], 1e-5, `nll [${n}, ${v}]`);
+        assertClose(fused[1], plain[1], 1e-5, `dlogits [${n}, ${v}]`);
+      }
+    });
+
+    it("softmaxCrossEntropy: names a target outside the vocabulary", () => {
+      assert.throws(
+        () => tf.tidy(() => softmaxCrossEntropy(tf.zeros([2, 4]) as tf.Tensor2D, tf.tensor1d([1, 4], "int32"))),
+        /target 4 of row 1 is not a class id in 0\.\.3/,
+      );
+    });
+
+    it("leaves no tensors behind in a training-style step", () => {
+      const x = tf.randomNormal([6, 16]);
+      const g = tf.variable(tf.ones([16]));
+      const b = tf.variable(tf.zeros([16]));
+      const t = tf.tensor1d([0, 1, 2, 3, 4, 5], "int32");
+      const step = () => {
+        const { value, grads } = tf.variableGrads(() =>
+          tf.mean(softmaxCrossEntropy(geluTanh(layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5)) as tf.Tensor2D, t)),
+        );
+        tf.dispose([value, ...Object.values(grads)]);
+      };
+      step();
+      const before = tf.memory().numTensors;
+      step();
+      assert.strictEqual(tf.memory().numTensors, before);
+      tf.dispose([x, g, b, t]);
+    });
+  });
+}
