@@ -8,6 +8,9 @@
  * In the default configuration the folder loads in PyTorch with `GPT2LMHeadModel.from_pretrained(folder)`,
  * and a GPT-2 folder from the Hugging Face hub loads here. Loading checks names, shapes and dtypes and lists
  * exactly what is missing, unexpected or mismatched, instead of half-loading a model.
+ *
+ * A training run's checkpoint (optimizer state, step, RNG, crash-safe folder rotation) is lib/train/checkpoint.ts;
+ * its model part is exactly this format, so either kind of folder loads here.
  */
 import * as fs from "fs";
 import * as path from "path";
