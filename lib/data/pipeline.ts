@@ -33,7 +33,7 @@ import { assignSplit, DEFAULT_SPLIT_RATIOS, SplitName, SplitRatios, SPLITS, spli
  * Bump when a change to the pipeline changes its output, so that every cached corpus is rebuilt.
  * (Settings are part of the cache key already; this covers changes to the code itself.)
  */
-export const PIPELINE_VERSION = 2;
+export const PIPELINE_VERSION = 3;
 
 /** One cleaned poem as stored in poems.jsonl. */
 export interface PoemRecord {
