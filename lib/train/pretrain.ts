@@ -21,8 +21,7 @@ import { readSamples } from "../data/sample";
 import { presetConfig, type PresetName } from "../model/config";
 import { GPT } from "../model/gpt";
 import { configToHF } from "../model/gpt2format";
-import { ByteBPETokenizer } from "../tokenizer/bpe";
-import { readTokenizerJSON } from "../tokenizer/hfjson";
+import { loadTokenizer } from "../tokenizer/load";
 import type { Tokenizer } from "../tokenizer/types";
 import type { JsonRecord } from "./checkpoint";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
@@ -226,7 +225,7 @@ export async function ensurePretrained(
 
 /** The course's tokenizer: `--tokenizer DIR` (a tokenizer.json), else chapter 2's `ensureTokenizer()`. */
 async function courseTokenizer(dir: string | undefined): Promise<Tokenizer> {
-  if (dir) return ByteBPETokenizer.fromJSON(readTokenizerJSON(dir).json, dir);
+  if (dir) return loadTokenizer(dir);
   // Looked up at run time: chapter 2's ensureTokenizer() is the one place that knows where the course's tokenizer lives.
   const mod = (await import("../tokenizer")) as Record<string, unknown>;
   const ensure = mod.ensureTokenizer as (() => Promise<Tokenizer | { tokenizer: Tokenizer }>) | undefined;
