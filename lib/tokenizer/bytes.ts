@@ -43,8 +43,9 @@ export function tokenStringToBytes(s: string): Uint8Array | null {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: false });
-const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a text that starts with U+FEFF must keep it (by default TextDecoder drops a leading BOM).
+const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export function utf8(text: string): Uint8Array {
   return encoder.encode(text);

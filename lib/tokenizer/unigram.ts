@@ -228,10 +228,10 @@ export class UnigramTokenizer extends BaseTokenizer {
   }
 }
 
-/** ψ(x), the digamma function (derivative of ln Γ): recurrence up to x ≥ 6, then its asymptotic series. */
+/** ψ(x), the digamma function (derivative of ln Γ): ψ(x) = ψ(x+1) − 1/x up to x ≥ 10, then its asymptotic series. */
 export function digamma(x: number): number {
   let result = 0;
-  while (x < 6) {
+  while (x < 10) {
     result -= 1 / x;
     x += 1;
   }

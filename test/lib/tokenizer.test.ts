@@ -18,61 +18,7 @@ import {
 import { MergeLoop } from "../../lib/tokenizer/merges";
 import { layoutWords } from "../../lib/tokenizer/words";
 import { utf8Into } from "../../lib/tokenizer/bytes";
-
-export const POEMS = [
-  "床前明月光，疑是地上霜。举头望明月，低头思故乡。",
-  "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。",
-  "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
-  "红豆生南国，春来发几枝。愿君多采撷，此物最相思。",
-  "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。",
-  "松下问童子，言师采药去。只在此山中，云深不知处。",
-  "向晚意不适，驱车登古原。夕阳无限好，只是近黄昏。",
-  "空山不见人，但闻人语响。返景入深林，复照青苔上。",
-  "移舟泊烟渚，日暮客愁新。野旷天低树，江清月近人。",
-  "明月松间照，清泉石上流。竹喧归浣女，莲动下渔舟。",
-  "两个黄鹂鸣翠柳，一行白鹭上青天。窗含西岭千秋雪，门泊东吴万里船。",
-  "朝辞白帝彩云间，千里江陵一日还。两岸猿声啼不住，轻舟已过万重山。",
-  "The quick brown fox jumps over the lazy dog. It's 2024, and we'll see 42 foxes!",
-  "naïve café déjà vu — ümlaut, ß, Ελληνικά, русский, العربية, עברית, हिन्दी",
-  "emoji 😀👍🏽 family 👨‍👩‍👧 flags 🇨🇳🇫🇷 and math 𝔸𝕓𝕔 ∑∫√",
-];
-
-/** Strings every tokenizer must give back exactly. */
-export const ROUND_TRIP = [
-  "",
-  " ",
-  "床前明月光",
-  "明月几时有？把酒问青天。",
-  "😀",
-  "👨‍👩‍👧 family",
-  "mixed 中文 English русский 😀 ع",
-  "  leading and trailing spaces  ",
-  "tabs\tand\nnew\r\nlines\n\n",
-  "\u0000\u0001 control \u007f",
-  "\u0085 next line \u00a0 nbsp \ufeff bom \u3000 ideographic space",
-  "𠀀𠀁𪚥 rare CJK extension B",
-  "<0x41> <unk> ## </w> ▁ Ġ look like markers",
-];
-
-/** Deterministic random well-formed Unicode strings (a Unicode scalar value per code point). */
-export function randomStrings(count: number, seed = 1): string[] {
-  let s = seed >>> 0;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
-  const ranges: [number, number][] = [[0x20, 0x7e], [0x4e00, 0x9fff], [0x1f300, 0x1faff], [0x0, 0x1f], [0x400, 0x4ff], [0x10000, 0x10ffff], [0x80, 0x7ff]];
-  const out: string[] = [];
-  for (let k = 0; k < count; k++) {
-    let t = "";
-    const len = Math.floor(rnd() * 40);
-    for (let i = 0; i < len; i++) {
-      const [lo, hi] = ranges[Math.floor(rnd() * ranges.length)];
-      let cp = lo + Math.floor(rnd() * (hi - lo + 1));
-      if (cp >= 0xd800 && cp <= 0xdfff) cp = 0x41; // surrogates are not scalar values
-      t += String.fromCodePoint(cp);
-    }
-    out.push(t);
-  }
-  return out;
-}
+import { POEMS, ROUND_TRIP, randomStrings } from "../fixtures/tokenizer/texts";
 
 /** minbpe-style reference trainer: recount every pair after every merge (slow, obviously right). */
 function naiveMerges(texts: string[], n: number): [number, number][] {
