@@ -11,6 +11,7 @@
  * gradients against PyTorch.
  */
 import * as tf from "@tensorflow/tfjs";
+import { softmaxCrossEntropy } from "../kernels/fused";
 import { Block, makeNorm } from "./block";
 import { GPTConfig, mlpHidden, validateConfig } from "./config";
 import { dropout, SeedStream } from "./dropout";
@@ -164,32 +165,6 @@ export class GPT {
 }
 
 /**
- * Softmax cross-entropy of rows of logits [N, V] against target ids [N], weighted by w [N] and summed, with its
- * gradient written out: d/dlogits = (softmax(logits) − onehot(target)) · w. Done by hand, the backward pass costs
- * two passes over the N×V logits instead of the dozen that automatic differentiation of logSoftmax, a one-hot
- * product and a sum would take (the logits are the largest tensor of a small model: 768 × 6400 in chapter 5).
- */
-const weightedSoftmaxCrossEntropy = tf.customGrad((...args) => {
-  const [logits, targets, weights, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, (t: tf.Tensor[]) => void];
-  const [N, V] = logits.shape;
-  const shifted = tf.sub(logits, tf.max(logits, -1, true)); // [N, V], max 0 per row: exp() cannot overflow
-  const sumExp = tf.sum(tf.exp(shifted), -1); // [N]
-  const flatIndex = tf.add(tf.mul(tf.range(0, N, 1, "int32"), tf.scalar(V, "int32")), tf.cast(targets, "int32")); // [N]: row·V + target
-  const picked = tf.gather(shifted.reshape([N * V]), flatIndex); // [N]: the target's shifted logit
-  const nll = tf.sub(tf.log(sumExp), picked); // [N]: −log softmax[target]
-  save([shifted, sumExp, targets, weights]);
-  return {
-    value: tf.sum(tf.mul(nll, weights)) as tf.Tensor2D, // scalar (typed as the input for customGrad's signature)
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sh, se, t, w] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-      const probs = tf.div(tf.exp(sh), se.expandDims(1)); // [N, V] softmax
-      const scale = tf.mul(w, dy).expandDims(1); // [N, 1]
-      return [tf.mul(tf.sub(probs, tf.oneHot(t, V)), scale), tf.zerosLike(t), tf.zerosLike(w)]; // [N, V], –, –
-    },
-  };
-});
-
-/**
  * Mean cross-entropy of logits [B, T, V] against target ids [B, T]: −log softmax(logits)[target], averaged over
  * the positions where `mask` [B, T] is 1 (all positions when there is no mask). An untrained model that spreads
  * its bets evenly scores ln V (ln 6400 ≈ 8.76).
@@ -202,8 +177,10 @@ export function crossEntropy(logits: tf.Tensor3D, targets: TokenIds, mask?: tf.T
     // Each position's weight in the mean: 1/N, or mask/Σmask.
     const m = mask ? tf.cast(mask, "float32").reshape([B * T]) : tf.ones([B * T]); // [B·T]
     const weights = tf.div(m, tf.maximum(tf.sum(m), 1)); // [B·T]
-    const flat = logits.reshape([B * T, V]); // [B·T, V]
-    return weightedSoftmaxCrossEntropy(flat, tgt.reshape([B * T]), weights).reshape([]) as tf.Scalar;
+    // Per-position −log softmax[target], one fused kernel with the gradient softmax − onehot written out
+    // (lib/kernels/fused.ts): the logits [B·T, V] are the largest tensor of a small model, so passes over them count.
+    const nll = softmaxCrossEntropy(logits.reshape([B * T, V]), tf.cast(tgt, "int32").reshape([B * T])); // [B·T]
+    return tf.sum(tf.mul(nll, weights)) as tf.Scalar;
   });
 }
 
