@@ -23,6 +23,12 @@ const COMMANDS: Record<string, Command> = {
       await (await import("./data/pipeline")).dataCommand(args);
     },
   },
+  tokenizer: {
+    summary: "chapter 2: train the course's byte-level BPE on the corpus (--quick, --force, --vocab N; encode TEXT)",
+    async run(args) {
+      await (await import("./tokenizer/ensure")).tokenizerCommand(args);
+    },
+  },
   pretrain: {
     summary: "chapter 5: pretrain the model on the poems (--preset course --steps N --resume; --help)",
     async run(args) {

@@ -9,3 +9,4 @@ export * from "./wordpiece";
 export * from "./unigram";
 export * from "./charbpe";
 export * from "./load";
+export * from "./ensure";

@@ -1,0 +1,163 @@
+/**
+ * The course's tokenizer: byte-level BPE trained once on chapter 1's training split and kept under datasets/,
+ * so that every later chapter (the model, pretraining, fine-tuning) loads the same one in a moment.
+ *
+ *   const tok = await ensureTokenizer();   // datasets/tokenizer-bpe-6400/tokenizer.json (trained if missing)
+ *   tok.encode("<s>床前明月光</s>", { allowedSpecial: "all" })
+ *
+ * Full size: vocabulary 6,400 (minimind's size) on the whole training split. Quick mode (TIAOYU_QUICK=1): a
+ * 1,024-token vocabulary on the quick corpus, trained in about a second. The cache is keyed by the corpus's
+ * configuration hash and the training settings: a rebuilt corpus or other settings train a new tokenizer.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { datasetsDir, isQuick } from "../course";
+import { formatTable } from "../display";
+import { writeFileAtomicSync } from "../io/atomic";
+import { ensureCorpus, readSamples, type CorpusOptions } from "../data";
+import { ByteBPETokenizer } from "./bpe";
+import { readTokenizerJSON, TOKENIZER_FILE } from "./hfjson";
+import { DEFAULT_SPECIAL_TOKENS } from "./specials";
+import type { TrainProgress } from "./types";
+
+/** Vocabulary sizes of the course's tokenizer. */
+export const COURSE_VOCAB_SIZE = 6400;
+export const QUICK_VOCAB_SIZE = 1024;
+/** Bumped when training changes in a way that changes the merges, so old caches are not reused. */
+const TRAINER_VERSION = 1;
+
+export interface EnsureTokenizerOptions {
+  /** Default: 6,400, or 1,024 in quick mode. */
+  readonly vocabSize?: number;
+  /** Small corpus and vocabulary (default: TIAOYU_QUICK). */
+  readonly quick?: boolean;
+  /** Retrain even if an up-to-date tokenizer exists. */
+  readonly force?: boolean;
+  /** Options for chapter 1's corpus (its `quick` follows this one's unless given). */
+  readonly corpus?: CorpusOptions;
+  /** Where to keep it (default datasets/tokenizer-bpe-<vocab>[-quick]). */
+  readonly dir?: string;
+  readonly onProgress?: (p: TrainProgress) => void;
+}
+
+/** meta.json next to tokenizer.json: what it was trained on, to know when it is stale. */
+export interface CourseTokenizerMeta {
+  readonly trainerVersion: number;
+  readonly vocabSize: number;
+  readonly specialTokens: readonly string[];
+  readonly corpus: string;
+  readonly corpusConfigHash: string;
+  readonly samples: number;
+  readonly trainedAt: string;
+  readonly seconds: number;
+}
+
+/** Where the course's tokenizer is kept for these options. */
+export function courseTokenizerDir(options: Pick<EnsureTokenizerOptions, "vocabSize" | "quick" | "dir"> = {}): string {
+  const quick = options.quick ?? isQuick();
+  const vocab = options.vocabSize ?? (quick ? QUICK_VOCAB_SIZE : COURSE_VOCAB_SIZE);
+  return options.dir ?? datasetsDir(`tokenizer-bpe-${vocab}${quick ? "-quick" : ""}`);
+}
+
+function readMeta(file: string): CourseTokenizerMeta | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as CourseTokenizerMeta;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The course's byte-level BPE: loaded from datasets/ when it is up to date, else trained on chapter 1's
+ * training split (building the corpus first if needed) and saved there.
+ */
+export async function ensureTokenizer(options: EnsureTokenizerOptions = {}): Promise<ByteBPETokenizer> {
+  const quick = options.quick ?? isQuick();
+  const vocabSize = options.vocabSize ?? (quick ? QUICK_VOCAB_SIZE : COURSE_VOCAB_SIZE);
+  const dir = courseTokenizerDir({ ...options, quick, vocabSize });
+  const corpus = await ensureCorpus({ quick, ...options.corpus });
+  const metaFile = path.join(dir, "meta.json");
+  const meta = readMeta(metaFile);
+  const fresh =
+    meta !== null &&
+    meta.trainerVersion === TRAINER_VERSION &&
+    meta.vocabSize === vocabSize &&
+    meta.corpusConfigHash === corpus.report.configHash &&
+    JSON.stringify(meta.specialTokens) === JSON.stringify(DEFAULT_SPECIAL_TOKENS) &&
+    fs.existsSync(path.join(dir, TOKENIZER_FILE));
+  if (fresh && !options.force) {
+    const { json, file } = readTokenizerJSON(dir);
+    return ByteBPETokenizer.fromJSON(json, file);
+  }
+  const t0 = Date.now();
+  const tok = await ByteBPETokenizer.train(readSamples(corpus.files.train), { vocabSize, onProgress: options.onProgress });
+  tok.save(dir);
+  const written: CourseTokenizerMeta = {
+    trainerVersion: TRAINER_VERSION,
+    vocabSize,
+    specialTokens: DEFAULT_SPECIAL_TOKENS,
+    corpus: corpus.files.train,
+    corpusConfigHash: corpus.report.configHash,
+    samples: tok.stats?.samples ?? 0,
+    trainedAt: new Date().toISOString(),
+    seconds: (Date.now() - t0) / 1000,
+  };
+  // meta.json last: its presence says tokenizer.json is complete.
+  writeFileAtomicSync(metaFile, JSON.stringify(written, null, 1) + "\n");
+  return tok;
+}
+
+const TOKENIZER_USAGE = `usage: npx tiaoyu tokenizer [--quick] [--force] [--vocab N]
+       npx tiaoyu tokenizer encode [--quick] TEXT
+
+Trains chapter 2's byte-level BPE on chapter 1's training split (building the corpus if needed) and keeps it
+in datasets/tokenizer-bpe-<N>/tokenizer.json (Hugging Face format). Default vocabulary: ${COURSE_VOCAB_SIZE}, or
+${QUICK_VOCAB_SIZE} with --quick / TIAOYU_QUICK=1. "encode" shows how the course's tokenizer cuts TEXT.`;
+
+/** `npx tiaoyu tokenizer …`: trains (or finds) the course's tokenizer, or shows how it encodes a text. */
+export async function tokenizerCommand(args: readonly string[]): Promise<void> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(TOKENIZER_USAGE);
+    return;
+  }
+  const rest = [...args];
+  const flag = (name: string) => {
+    const i = rest.indexOf(name);
+    if (i >= 0) rest.splice(i, 1);
+    return i >= 0;
+  };
+  const quick = flag("--quick") || isQuick();
+  const force = flag("--force");
+  let vocabSize: number | undefined;
+  const v = rest.indexOf("--vocab");
+  if (v >= 0) {
+    vocabSize = Number(rest[v + 1]);
+    if (!Number.isInteger(vocabSize)) throw new Error(`tokenizer: --vocab needs an integer, got '${rest[v + 1]}'\n${TOKENIZER_USAGE}`);
+    rest.splice(v, 2);
+  }
+  const encode = rest[0] === "encode";
+  if (encode) rest.shift();
+  const unknown = rest.filter((a) => a.startsWith("-"));
+  if (unknown.length || (!encode && rest.length)) throw new Error(`tokenizer: unexpected '${unknown[0] ?? rest[0]}'\n${TOKENIZER_USAGE}`);
+  const t0 = Date.now();
+  let last = 0;
+  const tok = await ensureTokenizer({
+    quick,
+    force,
+    vocabSize,
+    onProgress: (p) => {
+      if (Date.now() - last < 2000 && p.phase !== "done") return;
+      last = Date.now();
+      console.log(`  ${p.phase} ${p.total ? `${p.done}/${p.total}` : p.done} ${p.seconds.toFixed(1)} s ${p.note ?? ""}`);
+    },
+  });
+  if (encode) {
+    const text = rest.join(" ");
+    const ids = tok.encode(text, { allowedSpecial: "all" });
+    console.log(formatTable(ids.map((id) => ({ id, token: tok.displayToken(id) }))));
+    console.log(`${[...text].length} characters → ${ids.length} tokens`);
+    return;
+  }
+  const dir = courseTokenizerDir({ quick, vocabSize });
+  console.log(`${dir}/${TOKENIZER_FILE}: vocabulary ${tok.vocabSize} (${tok.merges.length} merges, ${tok.specials.size} special tokens), ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
