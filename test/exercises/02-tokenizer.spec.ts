@@ -1,0 +1,91 @@
+import * as assert from "assert";
+import { ByteBPETokenizer, UnigramTokenizer, WordPieceTokenizer, utf8 } from "tiaoyu";
+import { exercise, target } from "../grading";
+
+const ex = target<typeof import("../../solutions/02-tokenizer")>("02-tokenizer");
+
+const GOLDEN_MERGES: [number, number][] = [[97, 97], [97, 98], [256, 257]];
+const POEM = "床前明月光，疑是地上霜。举头望明月，低头思故乡。";
+
+describe("chapter 02 — 分词器模型", () => {
+  exercise("2.1 countPairs", { points: 1, hint: "用 for 循环看每个 i 和 i+1,键写成 `${ids[i]},${ids[i + 1]}`,用 map.set(key, (map.get(key) ?? 0) + 1) 累加" }, () => {
+    assert.deepStrictEqual([...ex().countPairs([1, 2, 3, 1, 2])], [["1,2", 2], ["2,3", 1], ["3,1", 1]]);
+    assert.deepStrictEqual([...ex().countPairs([7])], []);
+    assert.deepStrictEqual([...ex().countPairs([])], []);
+    assert.deepStrictEqual([...ex().countPairs([5, 5, 5])], [["5,5", 2]], "overlapping pairs count twice");
+    assert.deepStrictEqual([...ex().countPairs([300, 4, 30, 4])], [["300,4", 1], ["4,30", 1], ["30,4", 1]]);
+  });
+
+  exercise("2.2 mergePair", { points: 1, hint: "从左往右走:如果 ids[i] 和 ids[i+1] 正好是这一对,放入 newId 并让 i 多跳一格;否则放入 ids[i]" }, () => {
+    assert.deepStrictEqual(ex().mergePair([5, 6, 6, 7, 9, 1], [6, 7], 99), [5, 6, 99, 9, 1]);
+    assert.deepStrictEqual(ex().mergePair([1, 1, 1], [1, 1], 4), [4, 1]);
+    assert.deepStrictEqual(ex().mergePair([1, 1, 1, 1], [1, 1], 4), [4, 4]);
+    assert.deepStrictEqual(ex().mergePair([6, 7], [7, 6], 9), [6, 7], "order matters: (7, 6) is not (6, 7)");
+    const ids = [1, 2, 1, 2];
+    assert.deepStrictEqual(ex().mergePair(ids, [1, 2], 3), [3, 3]);
+    assert.deepStrictEqual(ids, [1, 2, 1, 2], "the input must not be modified");
+  });
+
+  exercise("2.3 encodeWithMerges", { points: 2, hint: "先把 merges 变成 Map(\"a,b\" → r);循环:用 countPairs 找出当前所有相邻对里 r 最小的,mergePair 成 256 + r;找不到就结束" }, async () => {
+    assert.deepStrictEqual(ex().encodeWithMerges("aaabdaaabac", GOLDEN_MERGES), [258, 100, 258, 97, 99]);
+    assert.deepStrictEqual(ex().encodeWithMerges("明", []), [230, 152, 142]);
+    assert.deepStrictEqual(ex().encodeWithMerges("", GOLDEN_MERGES), []);
+    // The merge learned first wins, wherever it is in the text: (b, c) is merge 0, (a, b) is merge 1.
+    assert.deepStrictEqual(ex().encodeWithMerges("abc", [[98, 99], [97, 98]]), [97, 256]);
+    // Same ids as the course's tokenizer on a whole poem (one chunk, no special tokens).
+    const tok = await ByteBPETokenizer.train([POEM, POEM, POEM], { vocabSize: 300, specialTokens: [], preSplit: "none" });
+    tok.merges.forEach((_, r) => assert.strictEqual(tok.mergeId(r), 256 + r));
+    assert.deepStrictEqual(ex().encodeWithMerges(POEM, tok.merges.map(([a, b]) => [a, b])), tok.encode(POEM));
+  });
+
+  exercise("2.4 decodeIds", { points: 1, hint: "先造一张表 vocab[id] = 字节数组:0–255 是 [b],256 + r 是 vocab[a] 和 vocab[b] 拼起来;把 ids 的字节全部接起来,最后一次性用 TextDecoder 解码" }, () => {
+    assert.strictEqual(ex().decodeIds([258, 100, 258, 97, 99], GOLDEN_MERGES), "aaabdaaabac");
+    assert.strictEqual(ex().decodeIds([230, 256], [[152, 142]]), "明", "a character split across two ids");
+    assert.strictEqual(ex().decodeIds([], GOLDEN_MERGES), "");
+    assert.strictEqual(ex().decodeIds([...utf8("月光 😀")], []), "月光 😀");
+    const merges: [number, number][] = [[230, 152], [256, 142], [257, 230]];
+    assert.strictEqual(ex().decodeIds([258, 156, 136], merges), "明月", "merges of merges");
+  });
+
+  exercise("2.5 wordPieceTokenize", { points: 2, hint: "外层循环记住 start;内层从 end = 词长开始递减,片段 = (start > 0 ? \"##\" : \"\") + chars.slice(start, end).join(\"\");在词表里就收下并令 start = end;一个都找不到就返回 [unk]" }, () => {
+    const vocab = new Set(["明", "明月", "##月", "##光", "##明月光"]);
+    assert.deepStrictEqual(ex().wordPieceTokenize("明月光", vocab), ["明月", "##光"]);
+    assert.deepStrictEqual(ex().wordPieceTokenize("月光", vocab), ["[UNK]"]);
+    assert.deepStrictEqual(ex().wordPieceTokenize("明明月光", vocab), ["明", "##明月光"], "longest match first");
+    assert.deepStrictEqual(ex().wordPieceTokenize("明月霜", vocab, "<unk>"), ["<unk>"]);
+    assert.deepStrictEqual(ex().wordPieceTokenize("un😀able", new Set(["un", "##😀", "##able", "##a"])), ["un", "##😀", "##able"], "split by characters, not UTF-16 units");
+    // Same pieces as the course's WordPiece, on its own vocabulary.
+    const bytes = Array.from({ length: 512 }, (_, b) => ({ bytes: Uint8Array.of(b & 255), cont: b >= 256 }));
+    const extra = ["明", "明月", "##光", "##月光", "##上霜"];
+    const wp = new WordPieceTokenizer([...bytes, ...extra.map((e) => ({ bytes: utf8(e.replace("##", "")), cont: e.startsWith("##") }))], { preSplit: "none" });
+    for (const word of ["明月光", "明月上霜", "明光"]) {
+      assert.deepStrictEqual(ex().wordPieceTokenize(word, new Set(extra)), wp.encode(word).map((id) => wp.displayToken(id)), word);
+    }
+  });
+
+  exercise("2.6 viterbiSegment", { points: 2, hint: "best = new Array(n + 1).fill(-Infinity),best[0] = 0;两层循环 end、start,片段在 logProbs 里就试着更新 best[end] 并记下 from[end] = start;最后从 n 沿 from 往回走再反转" }, () => {
+    const lp = new Map([["明", -5], ["月", -5], ["光", -5], ["明月", -6], ["月光", -8]]);
+    assert.deepStrictEqual(ex().viterbiSegment("明月光", lp), ["明月", "光"]);
+    lp.set("月光", -5.5);
+    assert.deepStrictEqual(ex().viterbiSegment("明月光", lp), ["明", "月光"], "now 明 + 月光 = −10.5 wins");
+    assert.deepStrictEqual(ex().viterbiSegment("光", lp), ["光"]);
+    assert.deepStrictEqual(ex().viterbiSegment("", lp), []);
+    const emoji = new Map([["😀", -1], ["月", -2], ["😀月", -2.5]]);
+    assert.deepStrictEqual(ex().viterbiSegment("😀月😀", emoji), ["😀月", "😀"], "split by characters, not UTF-16 units");
+    // Same segmentation as the course's Unigram model.
+    const pieces = [["床", -6], ["前", -6], ["明", -5], ["月", -5], ["光", -5], ["明月", -6], ["月光", -8], ["床前", -7], ["前明", -9]] as const;
+    const uni = new UnigramTokenizer(pieces.map(([piece, score]) => ({ piece, score })), { preSplit: "none" });
+    assert.deepStrictEqual(ex().viterbiSegment("床前明月光", new Map(pieces)), uni.encode("床前明月光").map((id) => uni.idToToken(id)));
+  });
+
+  exercise("2.7 trainBPE", { points: 2, hint: "循环 numMerges 次:counts = countPairs(ids);遍历 counts 找次数最大的键(只在严格更大时替换,这样平局留给先出现的);split(\",\") 变回两个数;ids = mergePair(ids, pair, 256 + r)" }, () => {
+    assert.deepStrictEqual(ex().trainBPE("aaabdaaabac", 3), [[97, 97], [256, 97], [257, 98]]);
+    assert.deepStrictEqual(ex().trainBPE("ab ab ab", 2), [[97, 98], [256, 32]]);
+    assert.deepStrictEqual(ex().trainBPE("ab", 5), [[97, 98]], "stops when no pair is left");
+    assert.deepStrictEqual(ex().trainBPE("", 3), []);
+    const merges = ex().trainBPE(POEM, 20);
+    assert.strictEqual(merges.length, 20);
+    // E6 98 starts 明 (twice) and 是; E6 9C starts 月 (twice) and 望: three times each, 明 comes first.
+    assert.deepStrictEqual(merges.slice(0, 2), [[230, 152], [230, 156]]);
+  });
+});
