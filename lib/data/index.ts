@@ -10,3 +10,4 @@ export * from "./sample";    // the sample format {"text": "<s>…</s>"}
 export * from "./jsonl";     // streaming JSONL reader and atomic writer
 export * from "./pipeline";  // the whole pipeline, ensureCorpus, readPoems
 export * from "./stats";     // statistics with danfojs for tables and charts
+export * from "./qa";      // question–answer pairs for SFT (chapter 6), generated from the poems

@@ -8,3 +8,4 @@ export * from "./loop";
 export * from "./tokens";
 export * from "./pretrain";
 export * from "./stages";
+export * from "./chat";
