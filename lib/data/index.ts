@@ -10,4 +10,5 @@ export * from "./sample";    // the sample format {"text": "<s>…</s>"}
 export * from "./jsonl";     // streaming JSONL reader and atomic writer
 export * from "./pipeline";  // the whole pipeline, ensureCorpus, readPoems
 export * from "./stats";     // statistics with danfojs for tables and charts
+export * from "./reasoning"; // chapter 10: reasoning questions with verifiable traces
 export * from "./qa";      // question–answer pairs for SFT (chapter 6), generated from the poems
