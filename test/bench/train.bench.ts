@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- train [--vs-pytorch] [--config=nanogpt-baby,course] [--steps=N] [--batch=N]
- *  [--backend=wasm|cpu|tensorflow] [--no-native] [--without=GROUP,...] [--ab=GROUP] [--profile]`
+ *  [--backend=wasm|cpu|tensorflow] [--no-native] [--without=GROUP,...] [--ab=GROUP] [--ab-model=PATH] [--profile]`
  *
  * Training speed of TIAOYU's GPT (lib/model) with tf.train.adam, per named configuration:
  *   - training: ms per step (forward + backward + Adam update + reading the loss) and tokens/s, the median of
@@ -17,7 +17,9 @@
  *   course        PRESETS.course (chapter 5's model) at batch 16
  * On a shared machine wall times swing with other people's work; compare figures from the same run. Two helps:
  * "cpu ms" (this process's CPU time per step, all threads) moves less than wall time, and --ab=GROUP alternates
- * steps with and without one group of our kernels (lib/kernels.ts) in one process and prints both medians.
+ * steps with and without one group of our kernels (lib/kernels.ts) in one process and prints both medians;
+ * --ab-model=PATH does the same between lib/model's GPT and the GPT exported by the module at PATH (a modified
+ * copy of the model, to measure a change before it lands).
  * This is a benchmark, not a test: nothing asserts a time.
  */
 import { spawnSync } from "child_process";
@@ -85,21 +87,22 @@ function sampleRss(): void {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }
 
-async function timeOurs(cfg: BenchConfig, steps: number, profile: boolean, ab?: KernelGroup): Promise<Figures> {
+async function timeOurs(cfg: BenchConfig, steps: number, profile: boolean, ab?: KernelGroup, abModel?: string): Promise<Figures> {
   const { model: c, batch: B } = cfg;
   const T = c.blockSize;
   const model = new GPT(c, { seed: 1337 });
   const optimizer = tf.train.adam(1e-3, 0.9, 0.99);
   const vars = model.trainableVariables();
   const batches = Array.from({ length: 4 }, (_, i) => [randomIds(B, T, c.vocabSize, 2 * i + 1), randomIds(B, T, c.vocabSize, 2 * i + 2)]);
-  const trainStep = (i: number): number => {
+  const stepOf = (m: GPT, opt: tf.Optimizer, vs: tf.Variable[]) => (i: number): number => {
     const [x, y] = batches[i % batches.length];
-    const loss = optimizer.minimize(() => model.loss(x, y, { training: true }), true, vars) as tf.Scalar;
+    const loss = opt.minimize(() => m.loss(x, y, { training: true }), true, vs) as tf.Scalar;
     const value = loss.dataSync()[0];
     loss.dispose();
     sampleRss();
     return value;
   };
+  const trainStep = stepOf(model, optimizer, vars);
   const warmup = 2;
   const times: number[] = [];
   const cpuTimes: number[] = [];
@@ -116,21 +119,34 @@ async function timeOurs(cfg: BenchConfig, steps: number, profile: boolean, ab?: 
       cpuTimes.push((c1.user + c1.system) / 1000);
     }
   }
-  if (ab) {
-    // Alternate: even steps with the group, odd steps without; a burst of other work hits both about equally.
+  let other: { step: (i: number) => number; dispose: () => void } | null = null;
+  if (abModel) {
+    const Other = (require(path.resolve(abModel)) as { GPT: typeof GPT }).GPT;
+    const m = new Other(c, { seed: 1337 });
+    const opt = tf.train.adam(1e-3, 0.9, 0.99);
+    const step = stepOf(m, opt, m.trainableVariables());
+    step(0);
+    step(1);
+    other = { step, dispose: () => (m.dispose(), opt.dispose()) };
+  }
+  if (ab || other) {
+    // Alternate: even steps A, odd steps B; a burst of other work hits both about equally.
     for (let i = 0; i < 2 * steps; i++) {
-      useKernelGroup(ab, i % 2 === 0);
+      if (ab) useKernelGroup(ab, i % 2 === 0);
       const t0 = performance.now();
       const c0 = process.cpuUsage();
-      trainStep(i);
+      if (other && i % 2 === 1) other.step(i);
+      else trainStep(i);
       const c1 = process.cpuUsage(c0);
       abTimes[i % 2].push(performance.now() - t0);
       abCpu[i % 2].push((c1.user + c1.system) / 1000);
     }
-    useKernelGroup(ab, true);
+    if (ab) useKernelGroup(ab, true);
+    other?.dispose();
+    const [a, b] = other ? ["lib/model", abModel] : ["with", "without"];
     console.log(
-      `  A/B '${ab}': with ${fmt(median(abTimes[0]), 1)} ms (cpu ${fmt(median(abCpu[0]), 1)}), ` +
-        `without ${fmt(median(abTimes[1]), 1)} ms (cpu ${fmt(median(abCpu[1]), 1)}) per step, medians of ${steps}`,
+      `  A/B ${ab ? `'${ab}'` : "models"}: ${a} ${fmt(median(abTimes[0]), 1)} ms (cpu ${fmt(median(abCpu[0]), 1)}), ` +
+        `${b} ${fmt(median(abTimes[1]), 1)} ms (cpu ${fmt(median(abCpu[1]), 1)}) per step, medians of ${steps}`,
     );
   }
   if (profile) await printProfile(() => trainStep(0));
@@ -248,7 +264,7 @@ export async function run(args: string[]): Promise<void> {
     );
     peakRss = 0;
     const ab = option(args, "--ab") as KernelGroup | undefined;
-    const ours = await timeOurs(cfg, steps, args.includes("--profile"), ab);
+    const ours = await timeOurs(cfg, steps, args.includes("--profile"), ab, option(args, "--ab-model"));
     const rows: [string, Figures][] = [[`TIAOYU (${backend.name})`, ours]];
     if (args.includes("--vs-pytorch")) {
       const theirs = timePyTorch(cfg, steps);

@@ -114,9 +114,9 @@ for (const backend of BACKENDS) {
         const table = tf.tensor2d(randomArray(vocab * width, rand), [vocab, width]);
         const ids = tf.tensor1d(Int32Array.from({ length: n }, () => Math.floor(rand() * vocab)), "int32");
         const w = tf.tensor2d(randomArray(n * width, rand), [n, width]);
-        const loss = (emb: tf.Tensor2D) => tf.sum(tf.mul(emb, w));
-        const viaGather = tf.grad((t: tf.Tensor2D) => loss(tf.gather(t, ids)));
-        const viaOneHot = tf.grad((t: tf.Tensor2D) => loss(tf.matMul(tf.oneHot(ids, vocab).toFloat(), t)));
+        const loss = (emb: tf.Tensor) => tf.sum(tf.mul(emb, w));
+        const viaGather = tf.grad((t: tf.Tensor) => loss(tf.gather(t, ids)));
+        const viaOneHot = tf.grad((t: tf.Tensor) => loss(tf.matMul(tf.oneHot(ids, vocab).toFloat(), t as tf.Tensor2D)));
         const [g1, g2] = [viaGather(table), viaOneHot(table)];
         assertClose(g1.dataSync(), g2.dataSync(), 1e-5, "gradient");
         tf.dispose([g1, g2]);
