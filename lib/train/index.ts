@@ -10,3 +10,4 @@ export * from "./pretrain";
 export * from "./stages";
 export * from "./distill"; export * from "./reasoning"; // chapters 9 and 10: knowledge distillation, reasoning-model training
 export * from "./chat";
+export * from "./solitaire";
