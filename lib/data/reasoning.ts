@@ -7,15 +7,17 @@
  *
  *   user:       床前明月光，疑是地上霜。举头望明月，低头思故乡。
  *               这首诗是五言绝句、七言绝句、五言律诗还是七言律诗？
- *   assistant:  <think>数一数：共4句，每句的字数是5、5、5、5。每句5字是五言，共4句是绝句。</think>五言绝句
+ *   assistant:  <think>数一数：共4句，每句的字数是5、5、5、5。每句5字是五言，共4句是绝句。</think>这首诗是「五言绝句」。
  *
  *   user:       「床前明月光」的下一句是什么？这首诗的作者是谁？
  *   assistant:  <think>「床前明月光」出自李白的《静夜思》：床前明月光，疑是地上霜。举头望明月，低头思故乡。
- *               「床前明月光」是第1句，下一句是第2句「疑是地上霜」。</think>下一句是「疑是地上霜」，作者是李白。
+ *               「床前明月光」是第1句，下一句是第2句「疑是地上霜」。</think>下一句是「疑是地上霜」，作者是「李白」。
  *
  * Answers are correct by construction: the counts, the form, the next line and the author are read off the poem
- * (test/lib/reasoning-data.test.ts checks them against the corpus). Items are split by poem: every question about a
- * poem lands in that poem's split, so a held-out question is about a poem no training question mentioned.
+ * (test/lib/reasoning-data.test.ts checks them against the corpus). The answers follow chapter 6's style (the checked
+ * part in 「」). Items are split by poem exactly as chapter 6's questions are (`qaSplitOf`): "train" poems are the ones
+ * SFT and this chapter train on, "heldout" poems were read by pretraining but never asked about, "unseen" poems
+ * were never read at all. So a held-out question is about a poem no training question mentioned.
  *
  * More tasks fit the same shape: a task is a function from a poem to items (see REASONING_TASKS). A rhyme task
  * (which even lines rhyme, by their pinyin finals) needs a pinyin library, which the course does not ship yet.
@@ -23,7 +25,7 @@
 import { fnv1a32, mix32 } from "./hash";
 import { type Form, poemLines } from "./form";
 import { ensureCorpus, loadPoems, type CorpusOptions, type PoemRecord } from "./pipeline";
-import { type SplitName, SPLITS } from "./split";
+import { type QaSplit, QA_SPLITS, qaSplitOf } from "./qa";
 
 /** The kinds of question. */
 export type ReasoningTask = "form" | "nextLine";
@@ -52,7 +54,8 @@ export interface ReasoningItem {
   /** The facts a correct answer states: { form: "五言绝句" } or { nextLine: "疑是地上霜", author: "李白" }. */
   readonly expected: Readonly<Record<string, string>>;
   readonly poemId: string;
-  readonly split: SplitName;
+  /** As chapter 6's question of the same poem: train, heldout (read by pretraining, never asked about) or unseen. */
+  readonly split: QaSplit;
 }
 
 /** `<think>thinking</think>answer` */
@@ -66,13 +69,14 @@ const chars = (s: string): number => [...s].length;
  * The form question about a poem, or null when its shape is none of the four (词, 排律, 杂言, …).
  * The trace does what a reader does: count the lines, count the characters of each, conclude.
  */
-export function formQuestion(poem: PoemRecord, split: SplitName = poem.split): ReasoningItem | null {
+export function formQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
   const lines = poemLines(poem.paragraphs);
   const counts = lines.map(chars);
   const meter = counts.every((c) => c === 5) ? "五言" : counts.every((c) => c === 7) ? "七言" : null;
   const kind = lines.length === 4 ? "绝句" : lines.length === 8 ? "律诗" : null;
   if (poem.collection === "songci" || !meter || !kind) return null;
   const form = `${meter}${kind}` as Form;
+  const answer = `这首诗是「${form}」。`;
   const thinking =
     `数一数：共${lines.length}句，每句的字数是${counts.join("、")}。` +
     `每句${counts[0]}字是${meter}，共${lines.length}句是${kind}。`;
@@ -80,8 +84,8 @@ export function formQuestion(poem: PoemRecord, split: SplitName = poem.split): R
     task: "form",
     prompt: `${poem.paragraphs.join("")}\n${FORM_QUESTION}`,
     thinking,
-    answer: form,
-    response: reasoningResponse(thinking, form),
+    answer,
+    response: reasoningResponse(thinking, answer),
     expected: { form },
     poemId: poem.id,
     split,
@@ -97,7 +101,7 @@ const NO_AUTHOR = new Set(["", "佚名", "无名氏", "不详"]);
  * the answer is its partner. Null when the poem is not a 绝句, has no named author, or X is not unique (`isUnique`
  * says whether a line occurs in exactly one poem: otherwise the question would have two right answers).
  */
-export function nextLineQuestion(poem: PoemRecord, isUnique: (line: string) => boolean = () => true, split: SplitName = poem.split): ReasoningItem | null {
+export function nextLineQuestion(poem: PoemRecord, isUnique: (line: string) => boolean = () => true, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
   if (poem.collection === "songci" || NO_AUTHOR.has(poem.author.trim())) return null;
   const lines = poemLines(poem.paragraphs);
   const regular = lines.length === 4 && (lines.every((l) => chars(l) === 5) || lines.every((l) => chars(l) === 7));
@@ -107,7 +111,7 @@ export function nextLineQuestion(poem: PoemRecord, isUnique: (line: string) => b
   if (!isUnique(x)) return null;
   const text = poem.paragraphs.join("");
   const thinking = `「${x}」出自${poem.author}的《${poem.title}》：${text}「${x}」是第${k + 1}句，下一句是第${k + 2}句「${y}」。`;
-  const answer = `下一句是「${y}」，作者是${poem.author}。`;
+  const answer = `下一句是「${y}」，作者是「${poem.author}」。`;
   return {
     task: "nextLine",
     prompt: `「${x}」的下一句是什么？这首诗的作者是谁？`,
@@ -123,8 +127,8 @@ export function nextLineQuestion(poem: PoemRecord, isUnique: (line: string) => b
 export interface ReasoningDataOptions {
   /** Which tasks (default all). */
   readonly tasks?: readonly ReasoningTask[];
-  /** The split of a poem's items (default: the poem's own split from chapter 1, so held-out poems stay held out). */
-  readonly split?: (poem: PoemRecord) => SplitName;
+  /** The split of a poem's items (default: chapter 6's `qaSplitOf`, so both chapters hold out the same poems). */
+  readonly split?: (poem: PoemRecord) => QaSplit;
 }
 
 /**
@@ -134,7 +138,7 @@ export interface ReasoningDataOptions {
 export function reasoningItems(poems: readonly PoemRecord[], options: ReasoningDataOptions = {}): ReasoningItem[] {
   const tasks = new Set(options.tasks ?? REASONING_TASKS);
   for (const t of tasks) if (!REASONING_TASKS.includes(t)) throw new Error(`reasoningItems: unknown task '${t}' (known: ${REASONING_TASKS.join(", ")})`);
-  const splitOf = options.split ?? ((p: PoemRecord) => p.split);
+  const splitOf = options.split ?? ((p: PoemRecord) => qaSplitOf(p));
   const seen = new Map<string, number>();
   if (tasks.has("nextLine")) for (const p of poems) for (const l of new Set(poemLines(p.paragraphs))) seen.set(l, (seen.get(l) ?? 0) + 1);
   const isUnique = (line: string) => seen.get(line) === 1;
@@ -154,11 +158,11 @@ export function reasoningItems(poems: readonly PoemRecord[], options: ReasoningD
 }
 
 /** The reasoning items of each split. */
-export type ReasoningData = Readonly<Record<SplitName, readonly ReasoningItem[]>>;
+export type ReasoningData = Readonly<Record<QaSplit, readonly ReasoningItem[]>>;
 
 /** Groups items by their split. */
 export function splitReasoningItems(items: readonly ReasoningItem[]): ReasoningData {
-  const out = { train: [], validation: [], test: [] } as Record<SplitName, ReasoningItem[]>;
+  const out = { train: [], heldout: [], unseen: [] } as Record<QaSplit, ReasoningItem[]>;
   for (const it of items) out[it.split].push(it);
   return out;
 }
@@ -174,10 +178,10 @@ export async function ensureReasoningData(options: ReasoningDataOptions & { corp
 }
 
 /** Number of items per split and task: the table a notebook shows. */
-export function reasoningCounts(data: ReasoningData): { task: ReasoningTask; train: number; validation: number; test: number }[] {
+export function reasoningCounts(data: ReasoningData): { task: ReasoningTask; train: number; heldout: number; unseen: number }[] {
   return REASONING_TASKS.map((task) => {
-    const row = { task, train: 0, validation: 0, test: 0 };
-    for (const s of SPLITS) row[s] = data[s].filter((i) => i.task === task).length;
+    const row = { task, train: 0, heldout: 0, unseen: 0 };
+    for (const s of QA_SPLITS) row[s] = data[s].filter((i) => i.task === task).length;
     return row;
   });
 }
@@ -195,8 +199,8 @@ export interface AnswerCheck {
  * Checks a final answer (the text after </think>) against an item's expected facts.
  *   form:     exactly one of the four forms is named, and it is the right one ("这首诗是五言绝句。" counts;
  *             "五言绝句或七言绝句" does not: listing every choice must not score).
- *   nextLine: the line in the first 「…」 is the next line, and 作者是… names the author.
- * @example checkReasoningAnswer({ task: "form", expected: { form: "五言绝句" } }, "五言绝句") // { correct: true, … }
+ *   nextLine: the line in the first 「…」 is the next line, and 作者是「…」 names the author (the 「」 may be left out).
+ * @example checkReasoningAnswer({ task: "form", expected: { form: "五言绝句" } }, "这首诗是「五言绝句」。") // { correct: true, … }
  */
 export function checkReasoningAnswer(item: Pick<ReasoningItem, "task" | "expected">, answer: string): AnswerCheck {
   const a = answer.replace(/\s+/g, "");
@@ -207,7 +211,7 @@ export function checkReasoningAnswer(item: Pick<ReasoningItem, "task" | "expecte
   }
   if (item.task === "nextLine") {
     const line = /「([^」]*)」/u.exec(a)?.[1] ?? null;
-    const author = /作者是([^，。；！？,.;!?]+)/u.exec(a)?.[1] ?? null;
+    const author = /作者是「?([^「」，。；！？,.;!?]+)」?/u.exec(a)?.[1] ?? null;
     const parts = { nextLine: line === item.expected.nextLine, author: author === item.expected.author };
     return { correct: parts.nextLine && parts.author, parts };
   }

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   buildCorpus, checkReasoningAnswer, formQuestion, loadPoems, nextLineQuestion, parseReasoning, type PoemRecord, reasoningCounts,
-  reasoningItems, type ReasoningItem, splitReasoningItems, FORM_QUESTION,
+  reasoningItems, type ReasoningItem, splitReasoningItems, FORM_QUESTION, qaSplitOf,
 } from "tiaoyu";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "data", "chinese-poetry");
@@ -30,7 +30,7 @@ describe("data/reasoning: the questions, by hand", () => {
     const item = formQuestion(poem({}))!;
     assert.strictEqual(item.prompt, `床前明月光，疑是地上霜。举头望明月，低头思故乡。\n${FORM_QUESTION}`);
     assert.strictEqual(item.thinking, "数一数：共4句，每句的字数是5、5、5、5。每句5字是五言，共4句是绝句。");
-    assert.strictEqual(item.response, `<think>${item.thinking}</think>五言绝句`);
+    assert.strictEqual(item.response, `<think>${item.thinking}</think>这首诗是「五言绝句」。`);
     assert.deepStrictEqual(item.expected, { form: "五言绝句" });
   });
 
@@ -49,7 +49,7 @@ describe("data/reasoning: the questions, by hand", () => {
     }
     const first = seen.get("疑是地上霜")!;
     assert.strictEqual(first.prompt, "「床前明月光」的下一句是什么？这首诗的作者是谁？");
-    assert.strictEqual(first.answer, "下一句是「疑是地上霜」，作者是李白。");
+    assert.strictEqual(first.answer, "下一句是「疑是地上霜」，作者是「李白」。");
     assert.strictEqual(first.thinking, "「床前明月光」出自李白的《静夜思》：床前明月光，疑是地上霜。举头望明月，低头思故乡。「床前明月光」是第1句，下一句是第2句「疑是地上霜」。");
     assert.strictEqual(seen.get("低头思故乡")!.prompt, "「举头望明月」的下一句是什么？这首诗的作者是谁？");
   });
@@ -89,7 +89,8 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
     const forms = items.filter((i) => i.task === "form");
     for (const it of forms) {
       const p = byId.get(it.poemId)!;
-      assert.strictEqual(it.answer, p.form, `${p.id} ${p.title}`);
+      assert.strictEqual(it.expected.form, p.form, `${p.id} ${p.title}`);
+      assert.strictEqual(it.answer, `这首诗是「${p.form}」。`);
       const text = it.prompt.slice(0, it.prompt.indexOf("\n"));
       assert.strictEqual(text, p.paragraphs.join(""));
       const counts = lines(text).map((l) => [...l].length);
@@ -121,11 +122,12 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
     }
   });
 
-  it("splits by poem: each item is in its poem's split", () => {
+  it("splits by poem as chapter 6 does: each item is in its poem's question split", () => {
     const byId = new Map(poems.map((p) => [p.id, p]));
-    for (const it of items) assert.strictEqual(it.split, byId.get(it.poemId)!.split);
+    for (const it of items) assert.strictEqual(it.split, qaSplitOf(byId.get(it.poemId)!));
+    for (const it of items) if (byId.get(it.poemId)!.split !== "train") assert.strictEqual(it.split, "unseen");
     const data = splitReasoningItems(items);
-    assert.strictEqual(data.train.length + data.validation.length + data.test.length, items.length);
+    assert.strictEqual(data.train.length + data.heldout.length + data.unseen.length, items.length);
   });
 });
 
@@ -140,6 +142,7 @@ describe("data/reasoning: checking an answer", () => {
     assert.ok(!checkReasoningAnswer(form, "").correct);
   });
   it("checks the next line and the author separately", () => {
+    assert.deepStrictEqual(checkReasoningAnswer(next, "下一句是「疑是地上霜」，作者是「李白」。"), { correct: true, parts: { nextLine: true, author: true } });
     assert.deepStrictEqual(checkReasoningAnswer(next, "下一句是「疑是地上霜」，作者是李白。"), { correct: true, parts: { nextLine: true, author: true } });
     assert.deepStrictEqual(checkReasoningAnswer(next, "下一句是「疑是地上霜」，作者是杜甫。"), { correct: false, parts: { nextLine: true, author: false } });
     assert.deepStrictEqual(checkReasoningAnswer(next, "下一句是「低头思故乡」，作者是李白"), { correct: false, parts: { nextLine: false, author: true } });
