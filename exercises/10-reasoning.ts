@@ -1,0 +1,51 @@
+/**
+ * 第 10 章练习:推理模型的输出——把回答拆成"思考"和"答案"两部分,以及可验证的"格式 + 正确性"奖励。
+ *
+ * 把每个函数里的 `return todo(...)` 换成你的实现,然后在终端里运行 `npm run grade 10` 查看得分。
+ * 这一章只处理字符串,不需要张量。
+ */
+import { todo } from "tiaoyu";
+
+/** 拆开之后的回答。 */
+export interface ThinkingAndAnswer {
+  readonly thinking: string;
+  readonly answer: string;
+}
+
+/**
+ * 10.1 把推理模型的回答拆成思考部分和答案部分;格式不对就返回 null。
+ *
+ * 格式正确(well-formed)的回答:
+ *   - 去掉首尾空白之后,以 <think> 开头;
+ *   - 恰好有一个 <think> 和一个 </think>,而且 </think> 在 <think> 之后;
+ *   - 两个标签之间的思考内容(去掉首尾空白)不为空;
+ *   - </think> 之后的答案(去掉首尾空白)不为空。
+ * 返回的 thinking 和 answer 都去掉首尾空白。
+ *
+ * @example
+ *   parseResponse("<think>共4句，每句5字。</think>这首诗是「五言绝句」。")
+ *   // → { thinking: "共4句，每句5字。", answer: "这首诗是「五言绝句」。" }
+ *   parseResponse("这首诗是「五言绝句」。")        // → null(没有思考部分)
+ *   parseResponse("<think>数一数：共4句")          // → null(<think> 没有闭合)
+ *   parseResponse("<think>想</think>")             // → null(没有答案)
+ */
+export function parseResponse(response: string): ThinkingAndAnswer | null {
+  return todo("10.1 parseResponse");
+}
+
+/**
+ * 10.2 格式与正确性奖励(可验证的奖励,GRPO 之类的强化学习用它给回答打分)
+ *
+ *   - 格式不对(parseResponse 返回 null):奖励 0,哪怕答案碰巧是对的——奖励的是"先推理再回答";
+ *   - 格式正确:得 0.2;
+ *   - 格式正确且答案正确:再加 1,共 1.2。
+ * 答案正确的意思:答案部分里第一对「」中的文字(去掉首尾空白)与 expected 完全相同。
+ *
+ * @example
+ *   formatCorrectnessReward("<think>共4句，每句5字。</think>这首诗是「五言绝句」。", "五言绝句")  // 1.2
+ *   formatCorrectnessReward("<think>共8句，每句5字。</think>这首诗是「五言律诗」。", "五言绝句")  // 0.2
+ *   formatCorrectnessReward("这首诗是「五言绝句」。", "五言绝句")                                // 0
+ */
+export function formatCorrectnessReward(response: string, expected: string): number {
+  return todo("10.2 formatCorrectnessReward");
+}

@@ -1,0 +1,51 @@
+import * as assert from "assert";
+import { crossEntropy, distillationKL, tf } from "tiaoyu";
+import { exercise, target } from "../grading";
+
+const ex = target<typeof import("../../solutions/09-distillation")>("09-distillation");
+
+/** Runs `fn` and checks it left no intermediate tensor behind (only its result). */
+function noLeak<T extends tf.Tensor>(fn: () => T): T {
+  const before = tf.memory().numTensors;
+  const out = fn();
+  assert.strictEqual(tf.memory().numTensors, before + 1, "leaves intermediate tensors alive: wrap the body in tf.tidy(() => ...)");
+  return out;
+}
+
+function value(t: tf.Tensor): number {
+  assert.strictEqual(t.rank, 0, `should return a scalar, got shape [${t.shape}]`);
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
+}
+
+const near = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) < 1e-4, `${what}: got ${got}, expected ${want}`);
+
+describe("chapter 09 — 知识蒸馏", () => {
+  exercise("9.1 softenedKL", { points: 3, hint: "logP = tf.logSoftmax(tf.div(teacher, T)),logQ 同理;KL = tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1);对位置取 tf.mean,最后乘 T * T" }, () => {
+    const s = tf.tensor2d([[0, 0]]), t = tf.tensor2d([[0, Math.log(3)]]);
+    near(value(noLeak(() => ex().softenedKL(s, t, 1))), 0.75 * Math.log(3) - Math.log(2), "teacher [0, ln 3], student [0, 0], T = 1");
+    const p1 = Math.sqrt(3) / (1 + Math.sqrt(3)), p0 = 1 - p1;
+    near(value(ex().softenedKL(s, t, 2)), 4 * (p0 * Math.log(2 * p0) + p1 * Math.log(2 * p1)), "same example at T = 2 (did you multiply by T²?)");
+    const S = tf.randomNormal([6, 11], 0, 2, "float32", 7) as tf.Tensor2D, Tt = tf.randomNormal([6, 11], 0, 2, "float32", 8) as tf.Tensor2D;
+    for (const T of [1, 3]) {
+      const ref = distillationKL(S.reshape([1, 6, 11]) as tf.Tensor3D, Tt.reshape([1, 6, 11]) as tf.Tensor3D, T);
+      near(value(ex().softenedKL(S, Tt, T)), value(ref), `6 random positions at T = ${T} (mean over positions?)`);
+    }
+    near(value(ex().softenedKL(Tt, Tt, 2)), 0, "a student equal to its teacher");
+    tf.dispose([s, t, S, Tt]);
+  });
+
+  exercise("9.2 mixedDistillationLoss", { points: 2, hint: "硬标签部分:tf.mean(tf.neg(tf.sum(tf.mul(tf.logSoftmax(student), tf.oneHot(targets, V)), -1)));返回 alpha * softenedKL(...) + (1 - alpha) * 交叉熵" }, () => {
+    const s = tf.tensor2d([[0, 0]]), t = tf.tensor2d([[0, Math.log(3)]]), y = tf.tensor1d([1], "int32");
+    near(value(noLeak(() => ex().mixedDistillationLoss(s, t, y, 1, 0.5))), (3 / 8) * Math.log(3), "the worked example (T = 1, α = ½)");
+    const S = tf.randomNormal([5, 9], 0, 1, "float32", 9) as tf.Tensor2D, Tt = tf.randomNormal([5, 9], 0, 1, "float32", 10) as tf.Tensor2D;
+    const Y = tf.tensor1d([0, 3, 8, 2, 2], "int32");
+    const kd = value(distillationKL(S.reshape([1, 5, 9]) as tf.Tensor3D, Tt.reshape([1, 5, 9]) as tf.Tensor3D, 2));
+    const ce = value(crossEntropy(S.reshape([1, 5, 9]) as tf.Tensor3D, Y.reshape([1, 5]) as tf.Tensor2D));
+    near(value(ex().mixedDistillationLoss(S, Tt, Y, 2, 0)), ce, "α = 0 is the plain cross-entropy");
+    near(value(ex().mixedDistillationLoss(S, Tt, Y, 2, 1)), kd, "α = 1 is the soft loss alone");
+    near(value(ex().mixedDistillationLoss(S, Tt, Y, 2, 0.3)), 0.3 * kd + 0.7 * ce, "α = 0.3");
+    tf.dispose([s, t, y, S, Tt, Y]);
+  });
+});

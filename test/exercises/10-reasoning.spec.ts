@@ -1,0 +1,44 @@
+import * as assert from "assert";
+import { parseReasoning } from "tiaoyu";
+import { exercise, target } from "../grading";
+
+const ex = target<typeof import("../../solutions/10-reasoning")>("10-reasoning");
+
+const GOOD: [string, string, string][] = [
+  ["<think>共4句，每句5字。</think>这首诗是「五言绝句」。", "共4句，每句5字。", "这首诗是「五言绝句」。"],
+  ["  <think>\n想一想\n</think>\n下一句是「疑是地上霜」。 ", "想一想", "下一句是「疑是地上霜」。"],
+];
+const BAD = [
+  "这首诗是「五言绝句」。",
+  "答案：<think>想</think>五言绝句",
+  "<think>数一数：共4句",
+  "<think>想</think>",
+  "<think>   </think>五言绝句",
+  "<think>想</think>答</think>",
+  "<think><think>想</think>答",
+  "</think>答<think>想",
+  "",
+];
+
+const close = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) < 1e-9, `${what}: got ${got}, expected ${want}`);
+
+describe("chapter 10 — 推理模型训练", () => {
+  exercise("10.1 parseResponse", { points: 2, hint: "先 trim();检查 startsWith(\"<think>\"),用 split(\"<think>\").length - 1 数标签个数;用 indexOf(\"</think>\") 切出两部分,各自 trim() 后都不能为空" }, () => {
+    for (const [text, thinking, answer] of GOOD) assert.deepStrictEqual(ex().parseResponse(text), { thinking, answer }, JSON.stringify(text));
+    for (const text of BAD) {
+      assert.strictEqual(ex().parseResponse(text), null, `${JSON.stringify(text)} is malformed: return null`);
+      assert.strictEqual(parseReasoning(text).ok, false, "the grader's own case list agrees with lib");
+    }
+  });
+
+  exercise("10.2 formatCorrectnessReward", { points: 2, hint: "parseResponse 返回 null 就给 0;否则先得 0.2,再用 /「([^「」]*)」/u 取答案里第一对「」中的文字,等于 expected 就加 1" }, () => {
+    const r = (text: string, expected: string) => ex().formatCorrectnessReward(text, expected);
+    close(r("<think>共4句，每句5字。</think>这首诗是「五言绝句」。", "五言绝句"), 1.2, "well-formed and right");
+    close(r("<think>共8句，每句5字。</think>这首诗是「五言律诗」。", "五言绝句"), 0.2, "well-formed but wrong");
+    close(r("<think>想</think>五言绝句", "五言绝句"), 0.2, "right words but not in 「」");
+    close(r("<think>想</think>下一句是「疑是地上霜」，作者是「李白」。", "疑是地上霜"), 1.2, "the first 「」 counts");
+    close(r("<think>想</think>作者是「李白」，下一句是「疑是地上霜」。", "疑是地上霜"), 0.2, "only the first 「」 counts");
+    close(r("这首诗是「五言绝句」。", "五言绝句"), 0, "no reasoning: nothing, even when right");
+    close(r("<think>共4句</think>", "五言绝句"), 0, "no answer");
+  });
+});
