@@ -12,3 +12,4 @@ export * from "./pipeline";  // the whole pipeline, ensureCorpus, readPoems
 export * from "./stats";     // statistics with danfojs for tables and charts
 export * from "./reasoning"; // chapter 10: reasoning questions with verifiable traces
 export * from "./qa";      // question–answer pairs for SFT (chapter 6), generated from the poems
+export * from "./preferences"; // chapter 7: preference pairs (chosen vs rejected answers) for RLHF

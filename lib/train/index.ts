@@ -11,3 +11,4 @@ export * from "./stages";
 export * from "./distill"; export * from "./reasoning"; // chapters 9 and 10: knowledge distillation, reasoning-model training
 export * from "./chat";
 export * from "./solitaire";
+export * from "./rlhf"; export * from "./reward"; export * from "./dpo"; export * from "./grpo"; // chapter 7: reward model, DPO, GRPO

@@ -1,0 +1,209 @@
+/**
+ * DPO, direct preference optimization (Rafailov et al. 2023, "Direct Preference Optimization: Your Language Model
+ * is Secretly a Reward Model"): the book's "make the good answer likelier and the bad one less likely", as a loss.
+ *
+ * RLHF with a reward model maximizes reward while staying near the SFT model (a KL penalty with weight β). That
+ * problem has a closed-form best policy, and turned around it says the policy itself defines a reward:
+ *
+ *   r(x, y) = β · (log π(y | x) − log π_ref(y | x))          (the "implicit reward")
+ *
+ * Put that reward into the Bradley–Terry loss of reward.ts and no reward model is needed any more:
+ *
+ *   loss = −log σ( β · [ (log π(y_c|x) − log π_ref(y_c|x)) − (log π(y_r|x) − log π_ref(y_r|x)) ] )
+ *
+ * π is the policy being trained, π_ref the frozen SFT model, y_c the chosen and y_r the rejected answer, and log π
+ * sums over the answer's tokens only (rlhf.ts). The gradient raises log π(y_c) and lowers log π(y_r), most for the
+ * pairs the policy still gets wrong; β says how far the policy may drift from the reference (small β: far).
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { GPT } from "../model/gpt";
+import type { TokenizerIdentity } from "./checkpoint";
+import type { BatchSampler, Stage, TrainingOptions } from "./loop";
+import { gptTrainable } from "./pretrain";
+import { type EncodedPairs, logSigmoid, type PairBatch, pairBatches, PairSampler, sequenceLogProbs } from "./rlhf";
+
+/**
+ * The DPO loss, averaged over pairs (inputs are sequence log-probabilities [B]).
+ * @example policy = reference (nothing learned yet): loss = log 2 ≈ 0.6931 for any β.
+ *          β = 0.1, policy (−10, −20), reference (−12, −18): margin 0.1·((−10+12) − (−20+18)) = 0.4, loss = −log σ(0.4) ≈ 0.5130
+ */
+export function dpoLoss(
+  policyChosen: tf.Tensor1D,
+  policyRejected: tf.Tensor1D,
+  referenceChosen: tf.Tensor1D,
+  referenceRejected: tf.Tensor1D,
+  beta: number,
+): tf.Scalar {
+  if (!(beta > 0)) throw new Error(`dpoLoss: beta = ${beta} must be > 0`);
+  return tf.tidy(() => {
+    const margin = tf.mul(beta, tf.sub(tf.sub(policyChosen, referenceChosen), tf.sub(policyRejected, referenceRejected))); // [B]
+    return tf.neg(tf.mean(logSigmoid(margin))) as tf.Scalar;
+  });
+}
+
+/**
+ * The reference's log-probabilities of every pair, computed once: the reference is frozen, so they never change
+ * (TRL's `precompute_ref_log_probs`). The policy's forward pass is then the only one inside the training step.
+ */
+export class ReferenceLogProbs {
+  private readonly chosen: Float32Array;
+  private readonly rejected: Float32Array;
+  private readonly done: Uint8Array;
+
+  constructor(
+    readonly reference: Pick<GPT, "forward">,
+    size: number,
+  ) {
+    this.chosen = new Float32Array(size);
+    this.rejected = new Float32Array(size);
+    this.done = new Uint8Array(size);
+  }
+
+  /** Makes sure the batch's pairs are computed (synchronously: a batch sampler's next() is synchronous). */
+  fill(batch: PairBatch): void {
+    if (batch.index.every((i) => this.done[i])) return;
+    const lp = sequenceLogProbs(this.reference, batch); // [2B]
+    const v = lp.dataSync();
+    lp.dispose();
+    batch.index.forEach((pair, k) => {
+      this.chosen[pair] = v[k];
+      this.rejected[pair] = v[batch.pairs + k];
+      this.done[pair] = 1;
+    });
+  }
+
+  /** The batch's reference log-probabilities, chosen rows then rejected rows [2B], as in the batch. */
+  of(batch: PairBatch): Float32Array {
+    this.fill(batch);
+    const out = new Float32Array(2 * batch.pairs);
+    batch.index.forEach((pair, k) => {
+      out[k] = this.chosen[pair];
+      out[batch.pairs + k] = this.rejected[pair];
+    });
+    return out;
+  }
+}
+
+/** A pair sampler that fills the reference cache for each batch before the training step sees it. */
+class WithReference implements BatchSampler<PairBatch> {
+  constructor(
+    private readonly inner: PairSampler,
+    private readonly ref: ReferenceLogProbs,
+  ) {}
+  next(): PairBatch {
+    const b = this.inner.next();
+    this.ref.fill(b);
+    return b;
+  }
+  state() {
+    return this.inner.state();
+  }
+  restore(state: Parameters<PairSampler["restore"]>[0]): void {
+    this.inner.restore(state);
+  }
+}
+
+/** Settings of DPO besides the loop's options. */
+export interface DpoSettings {
+  /** How far the policy may move from the reference: the inverse temperature of the implicit reward (paper: 0.1). */
+  readonly beta: number;
+  readonly batchSize: number;
+  readonly dataSeed: number;
+  readonly train: Partial<TrainingOptions>;
+}
+
+/** `tiny`: tests and quick mode. `course`: a small learning rate, as fine-tuning a trained model asks for. */
+export const DPO_PRESETS: Readonly<Record<"tiny" | "course", DpoSettings>> = Object.freeze({
+  tiny: { beta: 0.1, batchSize: 16, dataSeed: 2, train: { steps: 60, lr: 1e-3, minLr: 1e-4, warmupSteps: 5, evalEvery: 10, weightDecay: 0 } },
+  course: { beta: 0.1, batchSize: 16, dataSeed: 2, train: { steps: 300, lr: 1e-4, minLr: 1e-5, warmupSteps: 20, evalEvery: 25, checkpointEvery: 100, weightDecay: 0 } },
+});
+
+/** The DPO stage and the reference cache it reads (for {@link dpoMetrics}). */
+export interface DpoStage extends Stage<PairBatch> {
+  readonly reference: { readonly train: ReferenceLogProbs; readonly validation: ReferenceLogProbs | null };
+}
+
+/**
+ * DPO as a stage of the shared loop: `policy` trains, `reference` (a separate copy of the SFT model) only ever
+ * runs forward, once per pair. Validation loss is the DPO loss on held-out pairs.
+ * @example await train(dpoStage(policy, reference, { train, validation }, DPO_PRESETS.course), { resume: true })
+ */
+export function dpoStage(
+  policy: GPT,
+  reference: Pick<GPT, "forward">,
+  data: { readonly train: EncodedPairs; readonly validation?: EncodedPairs },
+  settings: DpoSettings,
+  options: { tokenizer?: TokenizerIdentity | null; name?: string } = {},
+): DpoStage {
+  const refTrain = new ReferenceLogProbs(reference, data.train.size);
+  const refVal = data.validation && data.validation.size > 0 ? new ReferenceLogProbs(reference, data.validation.size) : null;
+  const val = refVal ? pairBatches(data.validation!, settings.batchSize) : null;
+  const B = (batch: PairBatch) => batch.pairs;
+  const lossOf = (cache: ReferenceLogProbs, batch: PairBatch, training: boolean): tf.Scalar => {
+    const ref = tf.tensor1d(cache.of(batch)); // [2B], constants: no gradient reaches the reference
+    const lp = sequenceLogProbs(policy, batch, { training }); // [2B]
+    const b = B(batch);
+    return dpoLoss(lp.slice(0, b), lp.slice(b, b), ref.slice(0, b), ref.slice(b, b), settings.beta);
+  };
+  const isVal = new WeakSet<PairBatch>(val ?? []);
+  return {
+    name: options.name ?? "dpo",
+    from: "sft",
+    model: gptTrainable(policy),
+    batches: new WithReference(new PairSampler(data.train, settings.batchSize, settings.dataSeed), refTrain),
+    validation: val ? () => val : undefined,
+    loss(batch) {
+      // No dropout, as in TRL: the reference's log-probabilities are computed without it, and a margin between a
+      // dropped-out policy and an intact reference would measure the dropout noise, not what DPO learned.
+      return lossOf(isVal.has(batch) ? refVal! : refTrain, batch, false);
+    },
+    tokens: (batch) => batch.rows * batch.length,
+    defaults: { ...settings.train },
+    tokenizer: options.tokenizer ?? null,
+    info: { beta: settings.beta, batchSize: settings.batchSize, trainPairs: data.train.size, validationPairs: data.validation?.size ?? 0, dataSeed: settings.dataSeed },
+    reference: { train: refTrain, validation: refVal },
+  };
+}
+
+/** Where DPO stands on a set of pairs: the quantities the chapter plots. */
+export interface DpoMetrics {
+  /** Mean log π(chosen | prompt) and log π(rejected | prompt) under the policy (summed over answer tokens). */
+  readonly logpChosen: number;
+  readonly logpRejected: number;
+  /** The same under the reference (constant during training: the starting point of the curves). */
+  readonly refChosen: number;
+  readonly refRejected: number;
+  /** Mean implicit reward margin β·[(π_c − ref_c) − (π_r − ref_r)]: 0 at the start, growing as DPO learns. */
+  readonly margin: number;
+  /** Fraction of pairs whose implicit reward prefers the chosen answer (ties count half). */
+  readonly accuracy: number;
+  /** Mean DPO loss. */
+  readonly loss: number;
+}
+
+/**
+ * {@link DpoMetrics} of the policy on `data` (no dropout). Before any training step policy = reference, so the
+ * margin is 0 and the accuracy 50%: the implicit reward can only come from what DPO changed.
+ */
+export async function dpoMetrics(policy: Pick<GPT, "forward">, reference: ReferenceLogProbs, data: EncodedPairs, beta: number, batchSize = 32): Promise<DpoMetrics> {
+  let lc = 0, lr = 0, rc = 0, rr = 0, margin = 0, wins = 0, loss = 0;
+  for (const batch of pairBatches(data, batchSize)) {
+    const ref = reference.of(batch);
+    const t = sequenceLogProbs(policy, batch);
+    const lp = (await t.data()) as Float32Array;
+    t.dispose();
+    for (let k = 0; k < batch.pairs; k++) {
+      const pc = lp[k], pr = lp[batch.pairs + k], qc = ref[k], qr = ref[batch.pairs + k];
+      const m = beta * (pc - qc - (pr - qr));
+      lc += pc;
+      lr += pr;
+      rc += qc;
+      rr += qr;
+      margin += m;
+      wins += m > 0 ? 1 : m === 0 ? 0.5 : 0;
+      loss += Math.max(-m, 0) + Math.log1p(Math.exp(-Math.abs(m)));
+    }
+  }
+  const n = data.size;
+  return { logpChosen: lc / n, logpRejected: lr / n, refChosen: rc / n, refRejected: rr / n, margin: margin / n, accuracy: wins / n, loss: loss / n };
+}

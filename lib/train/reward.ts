@@ -1,0 +1,209 @@
+/**
+ * The reward model (奖励模型, chapter 7): a number for "how good is this answer to this question".
+ *
+ *   prompt + answer ─► TIAOYU backbone (from the SFT checkpoint) ─► hidden state of the last token [D] ─► score·h ─► r
+ *
+ * It is the language model with its output layer swapped for one scalar head (`score.weight` [1, D], as Hugging
+ * Face's GPT2ForSequenceClassification names it). The last token has attended to the whole prompt and answer, so
+ * its hidden state can summarize both.
+ *
+ * People rarely agree on an absolute score, but they easily say which of two answers is better. The Bradley–Terry
+ * model (Bradley & Terry 1952; used for RLHF by Ouyang et al. 2022, "InstructGPT") turns scores into preferences:
+ *
+ *   P(chosen ≻ rejected) = σ(r_chosen − r_rejected)       loss = −log σ(r_chosen − r_rejected)
+ *
+ * Only the difference matters: adding a constant to every reward changes nothing. The model is judged by its
+ * pairwise accuracy on held-out pairs: how often r_chosen > r_rejected (chance: 50%).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { GPT } from "../model/gpt";
+import { configFromHF, configToHF } from "../model/gpt2format";
+import { assignWeights, type JsonRecord, loadTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
+import { type Stage, type TrainableModel, type TrainingOptions } from "./loop";
+import type { NamedVariables } from "./optimizer";
+import { type EncodedPairs, logSigmoid, type MaskedSequences, type PairBatch, pairBatches, PairSampler } from "./rlhf";
+import { stageDir } from "./stages";
+
+/**
+ * The Bradley–Terry loss, averaged over pairs: mean of −log σ(r_chosen − r_rejected).
+ * @example rewards [2] vs [0]: −log σ(2) ≈ 0.1269;  equal rewards: log 2 ≈ 0.6931;  [0] vs [2]: ≈ 2.1269
+ */
+export function bradleyTerryLoss(chosen: tf.Tensor1D, rejected: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.neg(tf.mean(logSigmoid(tf.sub(chosen, rejected)))) as tf.Scalar);
+}
+
+let nextHeadId = 0;
+
+/** A TIAOYU backbone with a scalar head on the last token. Owns both; dispose() frees them. */
+export class RewardModel {
+  /** The scalar head [1, D]: reward = score · h_last. */
+  readonly score: tf.Variable;
+
+  /** Wraps `backbone` (which it then owns), with a fresh head drawn from N(0, 0.02²) like GPT-2's other weights. */
+  constructor(
+    readonly backbone: GPT,
+    options: { seed?: number } = {},
+  ) {
+    const D = backbone.config.nEmbd;
+    this.score = tf.tidy(() => tf.variable(tf.randomNormal([1, D], 0, 0.02, "float32", options.seed ?? 7), true, `reward${nextHeadId++}/score.weight`));
+  }
+
+  /**
+   * The reward of every row of `seqs` [B]: the head applied to the hidden state at position `last[b]`
+   * (the row's last real token; padding after it is never read).
+   */
+  rewards(seqs: MaskedSequences & { readonly last: Int32Array }, options: { training?: boolean } = {}): tf.Tensor1D {
+    const { rows: B, length: T } = seqs;
+    return tf.tidy(() => {
+      const ids = tf.tensor2d(seqs.ids, [B, T], "int32"); // [B, T]
+      const h = this.backbone.hidden(ids, { training: options.training ?? false }); // [B, T, D]
+      const D = h.shape[2];
+      const at = tf.tensor1d(Int32Array.from(seqs.last, (t, b) => b * T + t), "int32"); // [B]: flat positions
+      const hLast = tf.gather(h.reshape([B * T, D]), at); // [B, D]
+      return tf.matMul(hLast, this.score, false, true).reshape([B]) as tf.Tensor1D; // [B]
+    });
+  }
+
+  /** Every weight by checkpoint name: the backbone's GPT-2 names plus `score.weight`. */
+  weights(): NamedVariables {
+    return new Map([...this.backbone.parameters(), ["score.weight", this.score]]);
+  }
+
+  /** config.json: GPT-2's fields, marked as a sequence classifier with one label (as transformers expects). */
+  configJson(): JsonRecord {
+    return { ...configToHF(this.backbone.config), architectures: ["GPT2ForSequenceClassification"], num_labels: 1 } as JsonRecord;
+  }
+
+  /** What the training loop and checkpoints need. */
+  trainable(): TrainableModel {
+    return { configJson: () => this.configJson(), weights: () => this.weights() };
+  }
+
+  dispose(): void {
+    this.backbone.dispose();
+    this.score.dispose();
+  }
+}
+
+/** Settings of reward-model training besides the loop's options. */
+export interface RewardSettings {
+  /** Preference pairs per batch (each pair is two sequences). */
+  readonly batchSize: number;
+  readonly dataSeed: number;
+  readonly train: Partial<TrainingOptions>;
+}
+
+/** `tiny`: tests and quick mode. `course`: the chapter's model; a smaller learning rate than pretraining (it starts trained). */
+export const REWARD_PRESETS: Readonly<Record<"tiny" | "course", RewardSettings>> = Object.freeze({
+  tiny: { batchSize: 16, dataSeed: 1, train: { steps: 80, lr: 1e-3, minLr: 1e-4, warmupSteps: 5, evalEvery: 20, weightDecay: 0 } },
+  course: { batchSize: 16, dataSeed: 1, train: { steps: 400, lr: 2e-4, minLr: 2e-5, warmupSteps: 20, evalEvery: 50, checkpointEvery: 200, weightDecay: 0 } },
+});
+
+/**
+ * The reward-model stage: Bradley–Terry on preference pairs, every weight of the backbone and the head training.
+ * @example await train(rewardStage(rm, { train, validation }, REWARD_PRESETS.course), { resume: true })
+ */
+export function rewardStage(
+  rm: RewardModel,
+  data: { readonly train: EncodedPairs; readonly validation?: EncodedPairs },
+  settings: RewardSettings,
+  options: { tokenizer?: TokenizerIdentity | null; name?: string } = {},
+): Stage<PairBatch> {
+  const val = data.validation && data.validation.size > 0 ? pairBatches(data.validation, settings.batchSize) : null;
+  return {
+    name: options.name ?? "reward",
+    from: "sft",
+    model: rm.trainable(),
+    batches: new PairSampler(data.train, settings.batchSize, settings.dataSeed),
+    validation: val ? () => val : undefined,
+    loss(batch, ctx) {
+      rm.backbone.seeds.state = ctx.seed;
+      const r = rm.rewards(batch, { training: ctx.training }); // [2B]: chosen rows, then rejected rows
+      const B = batch.pairs;
+      return bradleyTerryLoss(r.slice(0, B) as tf.Tensor1D, r.slice(B, B) as tf.Tensor1D);
+    },
+    tokens: (batch) => batch.rows * batch.length,
+    defaults: { ...settings.train },
+    tokenizer: options.tokenizer ?? null,
+    info: { batchSize: settings.batchSize, trainPairs: data.train.size, validationPairs: data.validation?.size ?? 0, dataSeed: settings.dataSeed },
+  };
+}
+
+/** Rewards of both sides of every pair, and how often the chosen side wins. */
+export interface PairScores {
+  readonly chosen: Float32Array;
+  readonly rejected: Float32Array;
+  /** Fraction of pairs with r_chosen > r_rejected (a tie counts as half: a constant model scores 50%). */
+  readonly accuracy: number;
+  /** Mean of r_chosen − r_rejected. */
+  readonly meanMargin: number;
+  /** Mean Bradley–Terry loss. */
+  readonly loss: number;
+}
+
+/** Scores every pair of `data` with the reward model (no dropout) and measures its pairwise accuracy. */
+export async function scorePairs(rm: RewardModel, data: EncodedPairs, batchSize = 32): Promise<PairScores> {
+  const chosen = new Float32Array(data.size);
+  const rejected = new Float32Array(data.size);
+  for (const batch of pairBatches(data, batchSize)) {
+    const r = rm.rewards(batch);
+    const values = (await r.data()) as Float32Array;
+    r.dispose();
+    batch.index.forEach((pair, k) => {
+      chosen[pair] = values[k];
+      rejected[pair] = values[batch.pairs + k];
+    });
+  }
+  return { chosen, rejected, ...pairStatistics(chosen, rejected) };
+}
+
+/**
+ * Accuracy, mean margin and Bradley–Terry loss of paired scores (host arithmetic, float64).
+ * @example pairStatistics([2, 0], [0, 0]) → accuracy 0.75 (one win, one tie), meanMargin 1, loss (0.1269 + 0.6931) / 2
+ */
+export function pairStatistics(chosen: ArrayLike<number>, rejected: ArrayLike<number>): { accuracy: number; meanMargin: number; loss: number } {
+  const n = chosen.length;
+  if (n === 0 || rejected.length !== n) throw new Error(`pairStatistics: ${n} chosen and ${rejected.length} rejected scores`);
+  let wins = 0, margin = 0, loss = 0;
+  for (let i = 0; i < n; i++) {
+    const d = chosen[i] - rejected[i];
+    wins += d > 0 ? 1 : d === 0 ? 0.5 : 0;
+    margin += d;
+    loss += Math.max(-d, 0) + Math.log1p(Math.exp(-Math.abs(d))); // −log σ(d), stably
+  }
+  return { accuracy: wins / n, meanMargin: margin / n, loss: loss / n };
+}
+
+/** Accuracy per group (e.g. per kind of rejected answer): `{ wrong: 0.9, rude: 1, … }` with the pair counts. */
+export function accuracyBy(groups: readonly string[], scores: Pick<PairScores, "chosen" | "rejected">): { group: string; pairs: number; accuracy: number; meanMargin: number }[] {
+  if (groups.length !== scores.chosen.length) throw new Error(`accuracyBy: ${groups.length} labels for ${scores.chosen.length} pairs`);
+  const byGroup = new Map<string, number[]>();
+  groups.forEach((g, i) => byGroup.set(g, [...(byGroup.get(g) ?? []), i]));
+  return [...byGroup].map(([group, idx]) => {
+    const s = pairStatistics(idx.map((i) => scores.chosen[i]), idx.map((i) => scores.rejected[i]));
+    return { group, pairs: idx.length, accuracy: s.accuracy, meanMargin: s.meanMargin };
+  });
+}
+
+/**
+ * A reward model from a checkpoint folder (a run folder such as runs/reward, or one step-N folder), checked against
+ * the tokenizer when one is given. The caller disposes it.
+ */
+export function loadRewardModel(dir: string = stageDir("reward"), options: { tokenizer?: TokenizerIdentity } = {}): RewardModel {
+  const ckpt = loadTrainingCheckpoint(dir, { tokenizer: options.tokenizer });
+  try {
+    if (ckpt.config.num_labels !== 1 || !ckpt.weights.has("score.weight")) {
+      throw new Error(`${ckpt.dir} is not a reward model (config.json has no num_labels 1, or there is no score.weight)`);
+    }
+    const rm = new RewardModel(new GPT(configFromHF(ckpt.config as Record<string, unknown>, `${ckpt.dir}/config.json`)));
+    try {
+      assignWeights(rm.weights(), ckpt.weights, ckpt.dir);
+    } catch (e) {
+      rm.dispose();
+      throw e;
+    }
+    return rm;
+  } finally {
+    ckpt.dispose();
+  }
+}

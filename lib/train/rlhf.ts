@@ -1,0 +1,303 @@
+/**
+ * 人类反馈强化学习 (RLHF, chapter 7): what the reward model, DPO and GRPO share.
+ *
+ * The book's customer-service example: for one question we mark a good answer (polite, direct, correct) and a bad
+ * one, and adjust the model so that the good answer becomes more probable and the bad one less. Two routes:
+ *
+ *   preference pairs ──► reward model r(x, y)  (reward.ts: Bradley–Terry)  ──► GRPO (grpo.ts): the policy samples,
+ *        {prompt, chosen, rejected}                                             r scores, good samples get likelier
+ *        └──────────────────────────────────────► DPO (dpo.ts): the pairs move the probabilities directly
+ *
+ * Both need the same measurement: how probable the model finds an answer y after a prompt x,
+ *
+ *   log π(y | x) = Σ_{t ∈ answer} log p(token_t | token_<t)
+ *
+ * summed over the answer's tokens only — the prompt is given, not written by the model, so its tokens are masked
+ * out. This file holds that measurement and the small pieces of arithmetic around it (log σ, KL estimates); the
+ * stages live in reward.ts, dpo.ts and grpo.ts, and the data in lib/data/preferences.ts.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { softmaxCrossEntropy } from "../kernels/fused";
+import type { GPT } from "../model/gpt";
+import type { JsonValue } from "./checkpoint";
+import type { BatchSampler } from "./loop";
+import type { NamedVariables } from "./optimizer";
+import { Rng } from "./rng";
+
+/**
+ * log σ(x), computed so that it neither overflows nor rounds to log 0: log σ(x) = −softplus(−x) = min(x, 0) − log(1 + e^−|x|).
+ * @example logSigmoid(0) = −log 2 ≈ −0.6931;  logSigmoid(−1000) = −1000 (not −Infinity)
+ */
+export function logSigmoid(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sub(tf.minimum(x, 0), tf.log1p(tf.exp(tf.neg(tf.abs(x))))));
+}
+
+/**
+ * Per-sequence sums of log-probabilities: Σ_t mask[b,t] · log softmax(logits[b,t])[targets[b,t]], shape [B].
+ * `targets` are the next tokens (the inputs shifted by one) and `mask` is 1 where the target is an answer token.
+ *
+ * @example one sequence, two positions over a vocabulary of 2, logits [[0, 0], [0, ln 3]], targets [0, 1]:
+ *   log p = [log ½, log ¾]; mask [0, 1] → log ¾ ≈ −0.2877;  mask [1, 1] → log ⅜ ≈ −0.9808
+ */
+export function maskedLogProbs(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const [B, T, V] = logits.shape;
+    if (targets.shape[0] !== B || targets.shape[1] !== T || mask.shape[0] !== B || mask.shape[1] !== T) {
+      throw new Error(`maskedLogProbs: logits [${logits.shape}], targets [${targets.shape}] and mask [${mask.shape}] must agree on [B, T]`);
+    }
+    // The fused kernel gives −log p(target) per position with its gradient (softmax − onehot) written out.
+    const nll = softmaxCrossEntropy(logits.reshape([B * T, V]), tf.cast(targets, "int32").reshape([B * T])); // [B·T]
+    return tf.neg(tf.sum(tf.mul(nll.reshape([B, T]), tf.cast(mask, "float32")), 1)) as tf.Tensor1D; // [B]
+  });
+}
+
+/** Token sequences of equal length (padded), row-major, with a mask over the tokens that belong to the answer. */
+export interface MaskedSequences {
+  /** [rows × length] token ids: prompt, answer, then padding. */
+  readonly ids: Int32Array;
+  /** [rows × length] 1 where ids[t] is a token of the answer (what the model is judged on), else 0. */
+  readonly mask: Float32Array;
+  readonly rows: number;
+  readonly length: number;
+}
+
+/**
+ * log π(answer | prompt) of every row, shape [B], under `model`: the model reads ids[0 … T−2] and is scored on
+ * predicting ids[1 … T−1] wherever that token is an answer token. Padding after the answer changes nothing (the
+ * model is causal and the mask is 0 there), so rows of different lengths share one batch.
+ *
+ * @example sequenceLogProbs(model, encoded).dataSync()  // e.g. [−12.3, −40.1]: the first answer is e^28 times likelier
+ */
+export function sequenceLogProbs(model: Pick<GPT, "forward">, seqs: MaskedSequences, options: { training?: boolean } = {}): tf.Tensor1D {
+  const { rows: B, length: T } = seqs;
+  if (T < 2) throw new Error(`sequenceLogProbs: sequences of length ${T} have no next token to score`);
+  return tf.tidy(() => {
+    const ids = tf.tensor2d(seqs.ids, [B, T], "int32"); // [B, T]
+    const mask = tf.tensor2d(seqs.mask, [B, T], "float32"); // [B, T]
+    const input = tf.slice(ids, [0, 0], [B, T - 1]); // [B, T-1]
+    const targets = tf.slice(ids, [0, 1], [B, T - 1]); // [B, T-1]
+    const logits = model.forward(input as tf.Tensor2D, { training: options.training ?? false }); // [B, T-1, V]
+    return maskedLogProbs(logits, targets as tf.Tensor2D, tf.slice(mask, [0, 1], [B, T - 1]) as tf.Tensor2D); // [B]
+  });
+}
+
+/**
+ * Per-token log-probabilities of the targets, [B, T−1] (0 where the mask is 0): what GRPO needs to weigh each
+ * sampled token and to measure the KL to the reference token by token.
+ */
+export function tokenLogProbs(model: Pick<GPT, "forward">, seqs: MaskedSequences, options: { training?: boolean } = {}): tf.Tensor2D {
+  const { rows: B, length: T } = seqs;
+  if (T < 2) throw new Error(`tokenLogProbs: sequences of length ${T} have no next token to score`);
+  return tf.tidy(() => {
+    const ids = tf.tensor2d(seqs.ids, [B, T], "int32"); // [B, T]
+    const mask = tf.slice(tf.tensor2d(seqs.mask, [B, T], "float32"), [0, 1], [B, T - 1]); // [B, T-1]
+    const logits = model.forward(tf.slice(ids, [0, 0], [B, T - 1]) as tf.Tensor2D, { training: options.training ?? false }); // [B, T-1, V]
+    const V = logits.shape[2];
+    const nll = softmaxCrossEntropy(logits.reshape([B * (T - 1), V]), tf.slice(ids, [0, 1], [B, T - 1]).reshape([B * (T - 1)])); // [B·(T-1)]
+    return tf.mul(tf.neg(nll.reshape([B, T - 1])), mask) as tf.Tensor2D; // [B, T-1]
+  });
+}
+
+/**
+ * The KL estimator GRPO uses per sampled token (Schulman's "k3"): with d = log π_ref(y) − log π(y),
+ *   k3 = e^d − d − 1  ≥ 0,
+ * whose mean over tokens sampled from π is KL(π ‖ π_ref) without bias, and which is never negative (unlike −d).
+ * @example d = 0 (the policy agrees with the reference) → 0;  d = ln 2 → 2 − 0.693 − 1 = 0.307
+ */
+export function klK3(policyLogProbs: tf.Tensor, referenceLogProbs: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const d = tf.sub(referenceLogProbs, policyLogProbs);
+    return tf.sub(tf.sub(tf.exp(d), d), 1);
+  });
+}
+
+/** A copy of every weight's values on the host, to check later that nothing moved ({@link changedWeights}). */
+export function snapshotWeights(weights: NamedVariables): Map<string, Float32Array> {
+  return new Map([...weights].map(([name, v]) => [name, Float32Array.from(v.dataSync() as Float32Array)]));
+}
+
+/**
+ * The names of the weights whose values differ from `snapshot` (bit for bit): [] for a frozen model. Tests and the
+ * notebook use it to show that the reference and the reward model never change while the policy trains.
+ */
+export function changedWeights(weights: NamedVariables, snapshot: ReadonlyMap<string, Float32Array>): string[] {
+  const changed: string[] = [];
+  for (const [name, v] of weights) {
+    const before = snapshot.get(name);
+    const now = v.dataSync();
+    if (!before || before.length !== now.length || now.some((x, i) => !Object.is(x, before[i]))) changed.push(name);
+  }
+  return changed;
+}
+
+// ---------------------------------------------------------------- preference pairs as batches
+
+/** One preference: for `prompt`, `chosen` is the better answer and `rejected` the worse (see lib/data/preferences.ts). */
+export interface PreferenceLike {
+  readonly prompt: string;
+  readonly chosen: string;
+  readonly rejected: string;
+}
+
+/** A prompt and an answer as token ids, with 1 on the answer's tokens (chapter 6's `encodeChat` gives this). */
+export interface EncodedAnswer {
+  readonly ids: readonly number[];
+  readonly mask: readonly number[];
+}
+
+/** Turns (prompt, answer) into ids and an answer mask, e.g. in the chat format of chapter 6. */
+export type AnswerEncoder = (prompt: string, answer: string) => EncodedAnswer;
+
+/**
+ * A batch of B preference pairs: rows 0 … B−1 hold prompt + chosen answer, rows B … 2B−1 prompt + rejected answer,
+ * padded to one length, so a single forward pass scores both sides. `last[r]` is the position of row r's last
+ * real token (where the reward model reads its score).
+ */
+export interface PairBatch extends MaskedSequences {
+  readonly pairs: number;
+  readonly last: Int32Array;
+  /** Which pairs of the data set these are (to look up cached reference log-probabilities). */
+  readonly index: Int32Array;
+}
+
+/** Preference pairs encoded once, ready to be cut into {@link PairBatch}es. */
+export class EncodedPairs {
+  private constructor(
+    readonly chosen: readonly EncodedAnswer[],
+    readonly rejected: readonly EncodedAnswer[],
+    readonly padId: number,
+  ) {}
+
+  /**
+   * Encodes every pair with `encode`. A pair whose prompt + answer is longer than `blockSize` tokens cannot be
+   * scored whole by the model; it is an error, unless `dropTooLong` is set, in which case it is left out and
+   * counted in `dropped` (the tiny quick-mode model has a 32-token context; the course model 128).
+   */
+  static encode(
+    pairs: readonly PreferenceLike[],
+    encode: AnswerEncoder,
+    options: { blockSize: number; padId: number; dropTooLong?: boolean },
+  ): { encoded: EncodedPairs; kept: number[]; dropped: number } {
+    const chosen: EncodedAnswer[] = [];
+    const rejected: EncodedAnswer[] = [];
+    const kept: number[] = [];
+    pairs.forEach((p, i) => {
+      const c = checkEncoded(encode(p.prompt, p.chosen), `pair ${i} (chosen)`);
+      const r = checkEncoded(encode(p.prompt, p.rejected), `pair ${i} (rejected)`);
+      const longest = Math.max(c.ids.length, r.ids.length);
+      if (longest > options.blockSize) {
+        if (options.dropTooLong) return;
+        throw new Error(`pair ${i} (prompt ${JSON.stringify(p.prompt)}) is ${longest} tokens long, more than blockSize ${options.blockSize}`);
+      }
+      chosen.push(c);
+      rejected.push(r);
+      kept.push(i);
+    });
+    return { encoded: new EncodedPairs(chosen, rejected, options.padId), kept, dropped: pairs.length - kept.length };
+  }
+
+  get size(): number {
+    return this.chosen.length;
+  }
+
+  /** The batch of the pairs at `indices` (chosen rows first, then rejected rows, padded to the longest). */
+  batch(indices: readonly number[]): PairBatch {
+    const B = indices.length;
+    if (B === 0) throw new Error("EncodedPairs.batch: no pairs");
+    const rowsOf = [...indices.map((i) => this.at(this.chosen, i)), ...indices.map((i) => this.at(this.rejected, i))];
+    return { ...packRows(rowsOf, this.padId), pairs: B, index: Int32Array.from(indices) };
+  }
+
+  private at(list: readonly EncodedAnswer[], i: number): EncodedAnswer {
+    if (!Number.isInteger(i) || i < 0 || i >= list.length) throw new Error(`pair index ${i} is out of range 0..${list.length - 1}`);
+    return list[i];
+  }
+}
+
+function checkEncoded(e: EncodedAnswer, what: string): EncodedAnswer {
+  if (e.ids.length !== e.mask.length) throw new Error(`${what}: ${e.ids.length} ids but ${e.mask.length} mask values`);
+  if (!e.mask.some((m) => m > 0)) throw new Error(`${what}: the answer mask is all zeros (an empty answer?)`);
+  if (e.ids.length < 2) throw new Error(`${what}: ${e.ids.length} token(s) are too few to score`);
+  return e;
+}
+
+/**
+ * Right-pads encoded rows to one length. Padding sits after each row's last token, where a causal model cannot
+ * see it from any real position, and the mask is 0 there.
+ */
+export function packRows(rows: readonly EncodedAnswer[], padId: number): MaskedSequences & { last: Int32Array } {
+  const T = Math.max(...rows.map((r) => r.ids.length));
+  const ids = new Int32Array(rows.length * T).fill(padId);
+  const mask = new Float32Array(rows.length * T);
+  const last = new Int32Array(rows.length);
+  rows.forEach((r, b) => {
+    for (let t = 0; t < r.ids.length; t++) {
+      ids[b * T + t] = r.ids[t];
+      mask[b * T + t] = r.mask[t];
+    }
+    last[b] = r.ids.length - 1;
+  });
+  return { ids, mask, rows: rows.length, length: T, last };
+}
+
+/** The saved position of a {@link PairSampler}. */
+interface PairSamplerState {
+  readonly seed: number;
+  readonly epoch: number;
+  readonly index: number;
+}
+
+/** Draws batches of preference pairs epoch by epoch, each pair once per epoch in a seeded shuffled order (resumable). */
+export class PairSampler implements BatchSampler<PairBatch> {
+  private epoch = 0;
+  private index = 0;
+  private order: number[] = [];
+
+  constructor(
+    readonly data: EncodedPairs,
+    readonly batchSize: number,
+    private readonly seed: number,
+  ) {
+    if (data.size === 0) throw new Error("PairSampler: no preference pairs to train on");
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`PairSampler: batchSize ${batchSize} must be a positive integer`);
+    this.startEpoch(0);
+  }
+
+  private startEpoch(epoch: number): void {
+    this.epoch = epoch;
+    this.index = 0;
+    this.order = new Rng(this.seed + epoch * 0x9e3779b1).shuffle(Array.from({ length: this.data.size }, (_, i) => i));
+  }
+
+  next(): PairBatch {
+    const picked: number[] = [];
+    for (let i = 0; i < Math.min(this.batchSize, this.data.size); i++) {
+      if (this.index >= this.order.length) this.startEpoch(this.epoch + 1);
+      picked.push(this.order[this.index++]);
+    }
+    return this.data.batch(picked);
+  }
+
+  state(): JsonValue {
+    const s: PairSamplerState = { seed: this.seed, epoch: this.epoch, index: this.index };
+    return { ...s };
+  }
+
+  restore(state: JsonValue): void {
+    const s = state as unknown as PairSamplerState;
+    if (!s || typeof s !== "object" || s.seed !== this.seed || !Number.isInteger(s.epoch) || !Number.isInteger(s.index)) {
+      throw new Error(`PairSampler: cannot restore ${JSON.stringify(state)} into a sampler seeded with ${this.seed}`);
+    }
+    this.startEpoch(s.epoch);
+    this.index = s.index;
+  }
+}
+
+/** Fixed batches over all pairs in order (validation and evaluation: every pair once, the same every time). */
+export function pairBatches(data: EncodedPairs, batchSize: number): PairBatch[] {
+  const out: PairBatch[] = [];
+  for (let i = 0; i < data.size; i += batchSize) {
+    out.push(data.batch(Array.from({ length: Math.min(batchSize, data.size - i) }, (_, k) => i + k)));
+  }
+  return out;
+}
