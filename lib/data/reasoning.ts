@@ -7,11 +7,14 @@
  *
  *   user:       床前明月光，疑是地上霜。举头望明月，低头思故乡。
  *               这首诗是五言绝句、七言绝句、五言律诗还是七言律诗？
- *   assistant:  <think>数一数：共4句，每句的字数是5、5、5、5。每句5字是五言，共4句是绝句。</think>这首诗是「五言绝句」。
+ *   assistant:  <think>共4句，每句5字：五言，绝句。</think>这首诗是「五言绝句」。
  *
  *   user:       「床前明月光」的下一句是什么？这首诗的作者是谁？
- *   assistant:  <think>「床前明月光」出自李白的《静夜思》：床前明月光，疑是地上霜。举头望明月，低头思故乡。
- *               「床前明月光」是第1句，下一句是第2句「疑是地上霜」。</think>下一句是「疑是地上霜」，作者是「李白」。
+ *   assistant:  <think>出自李白《静夜思》：床前明月光，疑是地上霜。举头望明月，低头思故乡。它是第1句，下一句是第2句。</think>
+ *               下一句是「疑是地上霜」，作者是「李白」。
+ *
+ * The traces are short on purpose: the course model sees 128 tokens at once, and a 七言律诗 with the question
+ * already takes about 90 of them (the course's BPE gives a little over one character per token on poems).
  *
  * Answers are correct by construction: the counts, the form, the next line and the author are read off the poem
  * (test/lib/reasoning-data.test.ts checks them against the corpus). The answers follow chapter 6's style (the checked
@@ -67,7 +70,8 @@ const chars = (s: string): number => [...s].length;
 
 /**
  * The form question about a poem, or null when its shape is none of the four (词, 排律, 杂言, …).
- * The trace does what a reader does: count the lines, count the characters of each, conclude.
+ * The trace does what a reader does: count the lines, count the characters of a line (every line of the four
+ * forms has the same length), conclude from the two counts.
  */
 export function formQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
   const lines = poemLines(poem.paragraphs);
@@ -77,9 +81,7 @@ export function formQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem))
   if (poem.collection === "songci" || !meter || !kind) return null;
   const form = `${meter}${kind}` as Form;
   const answer = `这首诗是「${form}」。`;
-  const thinking =
-    `数一数：共${lines.length}句，每句的字数是${counts.join("、")}。` +
-    `每句${counts[0]}字是${meter}，共${lines.length}句是${kind}。`;
+  const thinking = `共${lines.length}句，每句${counts[0]}字：${meter}，${kind}。`;
   return {
     task: "form",
     prompt: `${poem.paragraphs.join("")}\n${FORM_QUESTION}`,
@@ -110,7 +112,7 @@ export function nextLineQuestion(poem: PoemRecord, isUnique: (line: string) => b
   const [x, y] = [lines[k], lines[k + 1]];
   if (!isUnique(x)) return null;
   const text = poem.paragraphs.join("");
-  const thinking = `「${x}」出自${poem.author}的《${poem.title}》：${text}「${x}」是第${k + 1}句，下一句是第${k + 2}句「${y}」。`;
+  const thinking = `出自${poem.author}《${poem.title}》：${text}它是第${k + 1}句，下一句是第${k + 2}句。`;
   const answer = `下一句是「${y}」，作者是「${poem.author}」。`;
   return {
     task: "nextLine",

@@ -12,6 +12,7 @@
  * answers alone.
  */
 import { checkReasoningAnswer, type ReasoningItem, THINK_CLOSE, THINK_OPEN } from "../data/reasoning";
+import { type ChatTokenizer, chatPrompt, chatTokenIds, type EncodedChat } from "./chat";
 
 /** A response read back: its reasoning and its answer, or why it is malformed. */
 export type ParsedReasoning =
@@ -89,4 +90,27 @@ export function reasoningReward(
   if (!parsed.ok) return { reward: 0, format: 0, correct: 0 };
   const correct = checkReasoningAnswer(item, parsed.answer).correct ? 1 : 0;
   return { reward: weights.format + weights.correct * correct, format: 1, correct };
+}
+
+/**
+ * One reasoning sample in chapter 6's chat format, with <think> and </think> as the special tokens chapter 2
+ * reserved for them (one id each, so the tags cost two tokens, not a dozen, and cannot be confused with text).
+ * Only the response is learned: the mask is 0 on the prompt, 1 on the response and its closing <|end|>.
+ *
+ *   <|user|> 问题… <|end|> <|assistant|> <think> 推理… </think> 答案… <|end|>
+ *       0      0      0         0           1       1       1       1      1
+ *
+ * Everywhere else the chat format reads special-token text as characters (a user cannot forge a marker); here only
+ * the two tags are recognized, and only in the response the program wrote.
+ */
+export function encodeReasoningChat(tokenizer: ChatTokenizer, example: { readonly prompt: string; readonly response: string }): EncodedChat {
+  for (const tag of [THINK_OPEN, THINK_CLOSE]) {
+    if (tokenizer.tokenToId(tag) === undefined) throw new Error(`the tokenizer has no special token ${tag}: reasoning needs chapter 2's reserved specials`);
+  }
+  const prompt = chatPrompt(tokenizer, example.prompt);
+  const body = tokenizer.encode(example.response, { allowedSpecial: [THINK_OPEN, THINK_CLOSE] });
+  return {
+    ids: [...prompt, ...body, chatTokenIds(tokenizer).end],
+    lossMask: [...prompt.map(() => 0), ...body.map(() => 1), 1],
+  };
 }

@@ -29,7 +29,7 @@ describe("data/reasoning: the questions, by hand", () => {
   it("writes the form question of 静夜思 with its trace", () => {
     const item = formQuestion(poem({}))!;
     assert.strictEqual(item.prompt, `床前明月光，疑是地上霜。举头望明月，低头思故乡。\n${FORM_QUESTION}`);
-    assert.strictEqual(item.thinking, "数一数：共4句，每句的字数是5、5、5、5。每句5字是五言，共4句是绝句。");
+    assert.strictEqual(item.thinking, "共4句，每句5字：五言，绝句。");
     assert.strictEqual(item.response, `<think>${item.thinking}</think>这首诗是「五言绝句」。`);
     assert.deepStrictEqual(item.expected, { form: "五言绝句" });
   });
@@ -50,7 +50,7 @@ describe("data/reasoning: the questions, by hand", () => {
     const first = seen.get("疑是地上霜")!;
     assert.strictEqual(first.prompt, "「床前明月光」的下一句是什么？这首诗的作者是谁？");
     assert.strictEqual(first.answer, "下一句是「疑是地上霜」，作者是「李白」。");
-    assert.strictEqual(first.thinking, "「床前明月光」出自李白的《静夜思》：床前明月光，疑是地上霜。举头望明月，低头思故乡。「床前明月光」是第1句，下一句是第2句「疑是地上霜」。");
+    assert.strictEqual(first.thinking, "出自李白《静夜思》：床前明月光，疑是地上霜。举头望明月，低头思故乡。它是第1句，下一句是第2句。");
     assert.strictEqual(seen.get("低头思故乡")!.prompt, "「举头望明月」的下一句是什么？这首诗的作者是谁？");
   });
 
@@ -93,8 +93,9 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
       assert.strictEqual(it.answer, `这首诗是「${p.form}」。`);
       const text = it.prompt.slice(0, it.prompt.indexOf("\n"));
       assert.strictEqual(text, p.paragraphs.join(""));
-      const counts = lines(text).map((l) => [...l].length);
-      assert.ok(it.thinking.includes(`共${counts.length}句，每句的字数是${counts.join("、")}。`), `${it.thinking} vs ${counts}`);
+      const counts = new Set(lines(text).map((l) => [...l].length));
+      assert.strictEqual(counts.size, 1, `${p.id}: lines of different lengths`);
+      assert.ok(it.thinking.startsWith(`共${lines(text).length}句，每句${[...counts][0]}字：`), `${it.thinking} vs ${[...counts]}`);
     }
     // Every poem of the four forms gets its question (and no other poem does).
     const want = poems.filter((p) => ["五言绝句", "七言绝句", "五言律诗", "七言律诗"].includes(p.form)).map((p) => p.id);
