@@ -12,3 +12,4 @@ export * from "./distill"; export * from "./reasoning"; // chapters 9 and 10: kn
 export * from "./chat";
 export * from "./solitaire";
 export * from "./rlhf"; export * from "./reward"; export * from "./dpo"; export * from "./grpo"; // chapter 7: reward model, DPO, GRPO
+export * from "./lora";

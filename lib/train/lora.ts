@@ -1,0 +1,363 @@
+/**
+ * LoRA微调 (chapter 8): fine-tuning through a low-rank correction instead of the whole weight matrix.
+ * Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models".
+ *
+ * The book's example: a weight W of 1024×512 has 524,288 numbers. LoRA leaves W frozen and learns two thin
+ * matrices A (1024×8) and B (8×512) instead, 8,192 + 4,096 = 12,288 numbers, and the layer computes with
+ *
+ *   W' = W + (alpha / r) · A·B          (r = 8: the rank of the correction A·B)
+ *   y  = x·W' + b = x·W + b + (alpha / r) · (x·A)·B
+ *
+ * Our Linear stores W as [in, out] (GPT-2's Conv1D), so A is [in, r] and B is [r, out], exactly the book's shapes.
+ * B starts at zero, so A·B = 0 and the adapted model starts as exactly the base model; A starts small and random
+ * (if both were zero, neither would ever get a gradient). alpha / r scales the correction so that trying another
+ * rank does not require another learning rate.
+ *
+ * After training, the correction can be merged into W (W ← W + (alpha/r)·A·B): the model is then an ordinary GPT,
+ * as fast as the base, and unmerging (W ← W − (alpha/r)·A·B) gives the base back. An adapter is small and saved
+ * alone: many adapters (one per task) can share one base model.
+ *
+ * How it is wired: `applyLora` finds the chosen linear layers of a GPT by name (`attn.c_attn` matches
+ * transformer.h.0.attn.c_attn, transformer.h.1.attn.c_attn, …) and replaces each layer's `forward` on that
+ * instance with the adapted one. Nothing in lib/model changes; `remove()` puts the original forward back.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as tf from "@tensorflow/tfjs";
+import { writeFileAtomic } from "../io/atomic";
+import { readSafetensors, writeSafetensors } from "../io/safetensors";
+import type { GPT } from "../model/gpt";
+import type { Linear } from "../model/linear";
+import { sizeOf } from "../model/params";
+import type { NamedVariables } from "./optimizer";
+
+export interface LoraConfig {
+  /** r: the rank of the correction A·B (A is [in, r], B is [r, out]). The book's example: 8. */
+  readonly rank: number;
+  /** The correction is scaled by alpha / rank (alpha = 2·rank is a common choice). */
+  readonly alpha: number;
+  /**
+   * Which linear layers get an adapter, as name suffixes: "attn.c_attn" (the q, k, v projection), "attn.c_proj",
+   * "mlp.c_fc", "mlp.c_proj", or full names such as "transformer.h.0.attn.c_attn".
+   */
+  readonly targets: readonly string[];
+}
+
+/** Rank 8 as in the book, alpha 16, on the attention projections (the original paper's choice) and the MLP. */
+export const LORA_DEFAULTS: LoraConfig = Object.freeze({
+  rank: 8,
+  alpha: 16,
+  targets: Object.freeze(["attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"]),
+});
+
+/** Checks a config, returning a frozen copy; errors name the field and value. */
+export function validateLoraConfig(config: LoraConfig): LoraConfig {
+  const { rank, alpha, targets } = config;
+  if (!Number.isInteger(rank) || rank < 1) throw new Error(`LoraConfig.rank = ${rank}: must be a positive integer`);
+  if (!(typeof alpha === "number" && alpha > 0 && Number.isFinite(alpha))) throw new Error(`LoraConfig.alpha = ${alpha}: must be a positive number`);
+  if (!Array.isArray(targets) || targets.length === 0 || targets.some((t) => typeof t !== "string" || t === "")) {
+    throw new Error(`LoraConfig.targets = ${JSON.stringify(targets)}: must be a non-empty list of layer names`);
+  }
+  return Object.freeze({ rank, alpha, targets: Object.freeze([...targets]) });
+}
+
+/**
+ * Parameters of a rank-r adapter on an in×out weight: in·r (A) + r·out (B).
+ * @example loraParameterCount(1024, 512, 8) // 12288  (the full matrix: 1024·512 = 524288)
+ */
+export function loraParameterCount(inDim: number, outDim: number, rank: number): number {
+  return inDim * rank + rank * outDim;
+}
+
+/** Every linear layer of a GPT by its Hugging Face name (without ".weight"), in model order. */
+export function linearLayers(model: GPT): Map<string, Linear> {
+  const out = new Map<string, Linear>();
+  model.blocks.forEach((b, i) => {
+    const p = `transformer.h.${i}`;
+    out.set(`${p}.attn.c_attn`, b.attn.cAttn);
+    out.set(`${p}.attn.c_proj`, b.attn.cProj);
+    out.set(`${p}.mlp.c_fc`, b.mlp.cFc);
+    if (b.mlp.cGate) out.set(`${p}.mlp.c_gate`, b.mlp.cGate);
+    out.set(`${p}.mlp.c_proj`, b.mlp.cProj);
+  });
+  return out;
+}
+
+/** The layer names a target matches: the name itself, or every name ending in "." + target. */
+function matches(name: string, target: string): boolean {
+  return name === target || name.endsWith("." + target);
+}
+
+/** tfjs names variables globally: each adapter's variables get a prefix of their own (two models may both be adapted). */
+let nextAdapterId = 0;
+
+/** One adapted linear layer: the frozen base and its A and B. */
+export class LoraLinear {
+  readonly a: tf.Variable; // [in, r]
+  readonly b: tf.Variable; // [r, out]
+  readonly scale: number; // alpha / r
+  private mergedIn = false;
+
+  constructor(
+    readonly name: string,
+    readonly base: Linear,
+    readonly rank: number,
+    alpha: number,
+    seed: number,
+  ) {
+    const [inDim, outDim] = base.weight.shape as [number, number];
+    this.scale = alpha / rank;
+    const prefix = `lora${nextAdapterId++}/${name}`;
+    // A ~ N(0, 1/in): x·A then has about unit scale whatever the width; B = 0 makes the start exactly the base.
+    this.a = tf.tidy(() => tf.variable(tf.randomNormal([inDim, rank], 0, 1 / Math.sqrt(inDim), "float32", seed), true, `${prefix}.lora_A`));
+    this.b = tf.tidy(() => tf.variable(tf.zeros([rank, outDim]), true, `${prefix}.lora_B`));
+  }
+
+  get merged(): boolean {
+    return this.mergedIn;
+  }
+
+  /** The correction (alpha/r)·A·B, [in, out]. */
+  delta(): tf.Tensor2D {
+    return tf.tidy(() => tf.mul(tf.matMul(this.a, this.b), this.scale) as tf.Tensor2D);
+  }
+
+  /** x [..., in] → [..., out]: the base layer plus (alpha/r)·(x·A)·B (only the base once merged). */
+  forward<T extends tf.Tensor>(x: T, baseForward: (x: T) => T): T {
+    if (this.mergedIn) return baseForward(x);
+    return tf.tidy(() => {
+      const [inDim, outDim] = this.base.weight.shape as [number, number];
+      const lead = x.shape.slice(0, -1); // e.g. [B, T]
+      const flat = x.reshape([-1, inDim]); // [B·T, in]
+      // (x·A)·B, never A·B: [B·T, r] then [B·T, out] costs (in + out)·r per token instead of in·out.
+      const low = tf.matMul(tf.matMul(flat, this.a), this.b); // [B·T, out]
+      const y = tf.add(baseForward(x).reshape([-1, outDim]), tf.mul(low, this.scale)); // [B·T, out]
+      return y.reshape([...lead, outDim]) as T; // [..., out]
+    });
+  }
+
+  /** W ← W + (alpha/r)·A·B. Afterwards the layer computes with W alone. */
+  merge(): void {
+    if (this.mergedIn) throw new Error(`LoRA layer ${this.name} is already merged`);
+    const w = this.base.weight;
+    tf.tidy(() => w.assign(tf.add(w, this.delta())));
+    this.mergedIn = true;
+  }
+
+  /** W ← W − (alpha/r)·A·B: the base weight back (to float rounding). */
+  unmerge(): void {
+    if (!this.mergedIn) throw new Error(`LoRA layer ${this.name} is not merged`);
+    const w = this.base.weight;
+    tf.tidy(() => w.assign(tf.sub(w, this.delta())));
+    this.mergedIn = false;
+  }
+
+  dispose(): void {
+    this.a.dispose();
+    this.b.dispose();
+  }
+}
+
+/** A row of the trainable-parameter table. */
+export interface LoraCountRow {
+  readonly layer: string;
+  readonly shape: string;
+  /** Parameters of the full weight W. */
+  readonly full: number;
+  /** Parameters of A and B. */
+  readonly lora: number;
+}
+
+/**
+ * LoRA adapters attached to a GPT. While attached, the model's forward pass uses them; the base weights are
+ * frozen simply by training only `trainable()`.
+ */
+export class LoraAdapter {
+  private readonly restore: (() => void)[] = [];
+  private disposed = false;
+
+  private constructor(
+    readonly model: GPT,
+    readonly config: LoraConfig,
+    readonly layers: ReadonlyMap<string, LoraLinear>,
+  ) {}
+
+  /** Attaches adapters to the layers of `model` named by `config.targets` (see {@link applyLora}). */
+  static attach(model: GPT, config: LoraConfig, seed: number): LoraAdapter {
+    const c = validateLoraConfig(config);
+    const all = linearLayers(model);
+    for (const t of c.targets) {
+      if (![...all.keys()].some((n) => matches(n, t))) {
+        throw new Error(`LoRA target '${t}' matches no linear layer of the model (its layers: ${[...all.keys()].slice(0, 5).join(", ")}, …)`);
+      }
+    }
+    const layers = new Map<string, LoraLinear>();
+    let s = seed;
+    for (const [name, linear] of all) {
+      if (!c.targets.some((t) => matches(name, t))) continue;
+      if ((linear as { lora?: unknown }).lora) throw new Error(`${name} already has a LoRA adapter: remove it first`);
+      layers.set(name, new LoraLinear(name, linear, c.rank, c.alpha, s++));
+    }
+    const adapter = new LoraAdapter(model, c, layers);
+    for (const lora of layers.values()) {
+      // Replace forward on this instance only; the prototype's method stays the base computation.
+      const target = lora.base as { forward: Linear["forward"]; lora?: LoraLinear };
+      const baseForward = target.forward.bind(lora.base);
+      target.forward = <T extends tf.Tensor>(x: T): T => lora.forward(x, baseForward as (x: T) => T);
+      target.lora = lora;
+      adapter.restore.push(() => {
+        delete (target as { forward?: Linear["forward"] }).forward;
+        delete target.lora;
+      });
+    }
+    return adapter;
+  }
+
+  /** A and B of every adapted layer, by name (`transformer.h.0.attn.c_attn.lora_A`): the only weights that train. */
+  trainable(): NamedVariables {
+    const out = new Map<string, tf.Variable>();
+    for (const [name, l] of this.layers) {
+      out.set(`${name}.lora_A`, l.a);
+      out.set(`${name}.lora_B`, l.b);
+    }
+    return out;
+  }
+
+  /** Number of trainable parameters (A and B of every adapted layer). */
+  numTrainable(): number {
+    let n = 0;
+    for (const v of this.trainable().values()) n += sizeOf(v.shape);
+    return n;
+  }
+
+  /** Per adapted layer: the full weight's parameters and the adapter's. */
+  countRows(): LoraCountRow[] {
+    return [...this.layers].map(([layer, l]) => {
+      const [i, o] = l.base.weight.shape;
+      return { layer, shape: `${i}×${o}`, full: i * o, lora: loraParameterCount(i, o, l.rank) };
+    });
+  }
+
+  get merged(): boolean {
+    return [...this.layers.values()].some((l) => l.merged);
+  }
+
+  /** Folds every adapter into its base weight: W ← W + (alpha/r)·A·B. The model then runs at the base's speed. */
+  merge(): void {
+    this.check();
+    for (const l of this.layers.values()) l.merge();
+  }
+
+  /** Takes the adapters back out of the base weights: W ← W − (alpha/r)·A·B. */
+  unmerge(): void {
+    this.check();
+    for (const l of this.layers.values()) l.unmerge();
+  }
+
+  /**
+   * Detaches the adapters and frees A and B. If they were merged, the model keeps the merged weights (an ordinary
+   * fine-tuned GPT); otherwise it is the base model again.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    for (const r of this.restore) r();
+    for (const l of this.layers.values()) l.dispose();
+    this.disposed = true;
+  }
+
+  /** adapter_config.json's contents. */
+  configJson(): LoraAdapterConfigJson {
+    return {
+      format: "tiaoyu-lora",
+      version: 1,
+      rank: this.config.rank,
+      alpha: this.config.alpha,
+      targets: [...this.config.targets],
+      layers: Object.fromEntries([...this.layers].map(([n, l]) => [n, [...l.base.weight.shape] as [number, number]])),
+    };
+  }
+
+  private check(): void {
+    if (this.disposed) throw new Error("this LoRA adapter has been disposed");
+  }
+}
+
+/**
+ * Attaches LoRA adapters to the linear layers of `model` whose names match `config.targets`.
+ * @example const lora = applyLora(model, { rank: 8, alpha: 16, targets: ["attn.c_attn"] });
+ *          await train(sftStage(model, data, settings, { trainable: lora.trainable() }), …);
+ *          lora.merge();
+ */
+export function applyLora(model: GPT, config: LoraConfig = LORA_DEFAULTS, options: { seed?: number } = {}): LoraAdapter {
+  return LoraAdapter.attach(model, config, options.seed ?? 4242);
+}
+
+/** adapter_config.json: the adapter's settings and, per layer, the [in, out] shape of the weight it adapts. */
+export interface LoraAdapterConfigJson {
+  readonly format: "tiaoyu-lora";
+  readonly version: 1;
+  readonly rank: number;
+  readonly alpha: number;
+  readonly targets: readonly string[];
+  readonly layers: Readonly<Record<string, readonly [number, number]>>;
+}
+
+export const ADAPTER_CONFIG_FILE = "adapter_config.json";
+export const ADAPTER_WEIGHTS_FILE = "adapter_model.safetensors";
+
+/**
+ * Saves only the adapters: dir/adapter_model.safetensors (A and B of each layer) and dir/adapter_config.json.
+ * The base model is not copied: the adapter is loaded onto it again with {@link loadLoraAdapter}.
+ * @returns the size of the weights file in bytes
+ */
+export async function saveLoraAdapter(dir: string, adapter: LoraAdapter): Promise<number> {
+  if (adapter.merged) throw new Error("saveLoraAdapter: the adapter is merged into the base weights; unmerge() it first");
+  fs.mkdirSync(dir, { recursive: true });
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, v] of adapter.trainable()) tensors.set(name, { shape: [...v.shape], data: (await v.data()) as Float32Array });
+  const file = path.join(dir, ADAPTER_WEIGHTS_FILE);
+  await writeSafetensors(file, tensors, { format: "pt" });
+  // The config last: its presence says the weights are complete.
+  await writeFileAtomic(path.join(dir, ADAPTER_CONFIG_FILE), JSON.stringify(adapter.configJson(), null, 2) + "\n");
+  return fs.statSync(file).size;
+}
+
+/**
+ * Attaches a saved adapter to `model` (the base it was trained on). Fails, naming the layer and both shapes, when
+ * the base does not fit: another preset or vocabulary, or layers the adapter has and the model lacks.
+ */
+export function loadLoraAdapter(dir: string, model: GPT): LoraAdapter {
+  const cfgFile = path.join(dir, ADAPTER_CONFIG_FILE);
+  if (!fs.existsSync(cfgFile)) throw new Error(`no LoRA adapter in ${dir}: ${ADAPTER_CONFIG_FILE} is missing`);
+  const cfg = JSON.parse(fs.readFileSync(cfgFile, "utf8")) as LoraAdapterConfigJson;
+  if (cfg.format !== "tiaoyu-lora") throw new Error(`${cfgFile}: format '${cfg.format}' is not a TIAOYU LoRA adapter`);
+  if (cfg.version !== 1) throw new Error(`${cfgFile}: version ${cfg.version} is newer than this code (1)`);
+  const layers = linearLayers(model);
+  for (const [name, [i, o]] of Object.entries(cfg.layers)) {
+    const l = layers.get(name);
+    if (!l) throw new Error(`${cfgFile}: the adapter has layer ${name}, which the base model lacks (it has ${model.config.nLayer} blocks): a different base model`);
+    const [mi, mo] = l.weight.shape;
+    if (mi !== i || mo !== o) {
+      throw new Error(`${cfgFile}: layer ${name} was adapted on a ${i}×${o} weight, but this base model's is ${mi}×${mo}: the adapter belongs to another base model`);
+    }
+  }
+  const { tensors } = readSafetensors(path.join(dir, ADAPTER_WEIGHTS_FILE));
+  const adapter = applyLora(model, { rank: cfg.rank, alpha: cfg.alpha, targets: Object.keys(cfg.layers) });
+  try {
+    const vars = adapter.trainable();
+    const missing = [...vars.keys()].filter((n) => !tensors.has(n));
+    const extra = [...tensors.keys()].filter((n) => !vars.has(n));
+    if (missing.length || extra.length) {
+      throw new Error(`${dir}/${ADAPTER_WEIGHTS_FILE} does not match its config: missing ${missing.join(", ") || "none"}; unexpected ${extra.join(", ") || "none"}`);
+    }
+    for (const [name, v] of vars) {
+      const t = tensors.get(name)!;
+      if (!tf.util.arraysEqual([...t.shape], v.shape)) throw new Error(`${dir}/${ADAPTER_WEIGHTS_FILE}: '${name}' has shape [${t.shape}], expected [${v.shape}]`);
+      tf.tidy(() => v.assign(tf.tensor(t.data, [...t.shape], "float32")));
+    }
+  } catch (e) {
+    adapter.dispose();
+    throw e;
+  }
+  return adapter;
+}
