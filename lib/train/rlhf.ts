@@ -19,6 +19,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { softmaxCrossEntropy } from "../kernels/fused";
 import type { GPT } from "../model/gpt";
+import { type ChatTokenizer, encodeChat } from "./chat";
 import type { JsonValue } from "./checkpoint";
 import type { BatchSampler } from "./loop";
 import type { NamedVariables } from "./optimizer";
@@ -300,4 +301,34 @@ export function pairBatches(data: EncodedPairs, batchSize: number): PairBatch[] 
     out.push(data.batch(Array.from({ length: Math.min(batchSize, data.size - i) }, (_, k) => i + k)));
   }
   return out;
+}
+
+// ---------------------------------------------------------------- in the chat format of chapter 6
+
+/** The id that pads batches: the tokenizer's <pad> (chapter 2 reserves it). */
+export function padId(tokenizer: Pick<ChatTokenizer, "tokenToId">): number {
+  const id = tokenizer.tokenToId("<pad>");
+  if (id === undefined) throw new Error("the tokenizer has no <pad> token: RLHF batches need chapter 2's reserved specials");
+  return id;
+}
+
+/** (prompt, answer) → chapter 6's chat format, the mask on the answer and its closing <|end|> (what SFT learned). */
+export function chatAnswerEncoder(tokenizer: ChatTokenizer): AnswerEncoder {
+  return (prompt, answer) => {
+    const e = encodeChat(tokenizer, { prompt, answer });
+    return { ids: e.ids, mask: e.lossMask };
+  };
+}
+
+/**
+ * Preference pairs in the chat format, ready for the reward model and DPO. Pairs longer than `blockSize` are left
+ * out and counted (the quick-mode model has a short context); `kept` maps the encoded pairs back to `pairs`.
+ * @example const { encoded, dropped } = encodePreferences(tok, prefs.items.train, { blockSize: model.config.blockSize });
+ */
+export function encodePreferences(
+  tokenizer: ChatTokenizer,
+  pairs: readonly PreferenceLike[],
+  options: { blockSize: number },
+): { encoded: EncodedPairs; kept: number[]; dropped: number } {
+  return EncodedPairs.encode(pairs, chatAnswerEncoder(tokenizer), { blockSize: options.blockSize, padId: padId(tokenizer), dropTooLong: true });
 }
