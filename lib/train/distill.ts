@@ -26,7 +26,14 @@
  * two distillation stages run by the one training loop (lib/train/loop.ts).
  */
 import * as tf from "@tensorflow/tfjs";
-import { crossEntropy } from "../model/gpt";
+import { isQuick } from "../course";
+import { type GenerativeModel, generateIds } from "../generate";
+import { type GPTConfig, gptConfig, validateConfig } from "../model/config";
+import { crossEntropy, type GPT } from "../model/gpt";
+import type { ChatBatch } from "./chat";
+import type { TokenizerIdentity } from "./checkpoint";
+import { type BatchSampler, evaluate, type Stage, type TrainingOptions } from "./loop";
+import { gptTrainable } from "./pretrain";
 
 /** The knobs of the white-box loss. */
 export interface DistillLossOptions {
@@ -104,4 +111,127 @@ export function distillationLoss(
     const kd = distillationKL(studentLogits, teacherLogits, temperature, mask); // []
     return tf.add(tf.mul(kd, alpha), tf.mul(ce, 1 - alpha)) as tf.Scalar;
   });
+}
+
+// ---------------------------------------------------------------- the student
+
+/**
+ * Student models: the same architecture as their teacher, much smaller. They must share the teacher's vocabulary
+ * (white-box distillation compares the two distributions token by token) and its context.
+ *
+ * - `course-small`: the `course` model (4 layers × 4 heads × 128 wide, ~1.65M parameters) cut to 3 × 3 × 48:
+ *   about 0.4M parameters, a quarter of the teacher's (most of both are the 6,400 × width embedding).
+ * - `tiny-small`: the student of the quick-mode `tiny` teacher, for CI and tests.
+ *
+ * (They live here, not in lib/model/config.ts's PRESETS, because only this chapter uses them.)
+ */
+export const STUDENT_PRESETS = Object.freeze({
+  "course-small": gptConfig({ vocabSize: 6400, blockSize: 128, nLayer: 3, nHead: 3, nEmbd: 48, dropout: 0.1 }),
+  "tiny-small": gptConfig({ vocabSize: 512, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0 }),
+});
+
+export type StudentPresetName = keyof typeof STUDENT_PRESETS;
+
+/** The student preset of the chapter: `course-small`, or `tiny-small` in quick mode. */
+export function defaultStudentPreset(): StudentPresetName {
+  return isQuick() ? "tiny-small" : "course-small";
+}
+
+/**
+ * The configuration of a student for `teacher`: the preset's depth and width with the teacher's vocabulary and
+ * context (which it must share).
+ * @example studentConfig(teacher.config, "course-small") // { …, nLayer: 3, nHead: 3, nEmbd: 48, vocabSize: 6400, blockSize: 128 }
+ */
+export function studentConfig(teacher: GPTConfig, preset: StudentPresetName = defaultStudentPreset()): GPTConfig {
+  const base = STUDENT_PRESETS[preset];
+  if (!base) throw new Error(`unknown student preset '${preset}': use one of ${Object.keys(STUDENT_PRESETS).join(", ")}`);
+  return validateConfig({ ...base, vocabSize: teacher.vocabSize, blockSize: teacher.blockSize });
+}
+
+// ---------------------------------------------------------------- white-box distillation: the stage
+
+export interface WhiteBoxOptions extends Omit<DistillLossOptions, "mask"> {
+  /** The stage's (and its run folder's) name (default "distill-whitebox"). */
+  readonly name?: string;
+  /** The stage the student starts from, recorded in meta.json. */
+  readonly from?: string | null;
+  /** Loop options of this stage (steps, lr, …). */
+  readonly defaults?: Partial<TrainingOptions>;
+  readonly tokenizer?: TokenizerIdentity | null;
+}
+
+/**
+ * White-box distillation as a stage of the one loop: chapter 6's chat batches (question given, answer learned), and
+ * at every answer position the student is pulled both towards the right token (hard label) and towards the
+ * teacher's whole softened distribution. The teacher is frozen: it is not part of the stage's model, so the loop
+ * neither computes its gradients nor updates it (tested); its logits are computed on the fly in each step, which
+ * for a teacher of a few million parameters costs less than reading cached logits of a 6,400-token vocabulary
+ * from disk (about 25 kB per position in float32).
+ */
+export function whiteBoxStage(
+  student: GPT,
+  teacher: GPT,
+  data: { readonly batches: BatchSampler<ChatBatch>; readonly validation?: readonly ChatBatch[] },
+  options: WhiteBoxOptions = DISTILL_LOSS_DEFAULTS,
+): Stage<ChatBatch> {
+  if (student.config.vocabSize !== teacher.config.vocabSize) {
+    throw new Error(`whiteBoxStage: the student's vocabSize ${student.config.vocabSize} differs from the teacher's ${teacher.config.vocabSize}: both must use the same tokenizer`);
+  }
+  const { temperature, alpha } = options;
+  checkTemperature(temperature, "whiteBoxStage");
+  if (!(alpha >= 0 && alpha <= 1)) throw new Error(`whiteBoxStage: alpha = ${alpha} must be in [0, 1]`);
+  const validation = data.validation;
+  return {
+    name: options.name ?? "distill-whitebox",
+    from: options.from ?? null,
+    model: gptTrainable(student),
+    batches: data.batches,
+    validation: validation ? () => validation : undefined,
+    loss(batch, ctx) {
+      student.seeds.state = ctx.seed;
+      const shape: [number, number] = [batch.batchSize, batch.blockSize];
+      const x = tf.tensor2d(batch.ids, shape, "int32"); // [B, T]
+      const y = tf.tensor2d(batch.targets, shape, "int32"); // [B, T]
+      const mask = tf.tensor2d(batch.mask, shape); // [B, T]
+      const teacherLogits = teacher.forward(x, { training: false }); // [B, T, V], no dropout: the teacher's best guess
+      const studentLogits = student.forward(x, { training: ctx.training }); // [B, T, V]
+      return distillationLoss(studentLogits, teacherLogits, y, { temperature, alpha, mask });
+    },
+    tokens: (batch) => batch.batchSize * batch.blockSize,
+    defaults: options.defaults,
+    tokenizer: options.tokenizer ?? null,
+    info: { temperature, alpha, teacherParameters: teacher.numParameters(), studentParameters: student.numParameters() },
+  };
+}
+
+/**
+ * The hard-label loss of a model on chat batches (mean cross-entropy over the answer tokens): the validation loss
+ * of the comparison table, the same measure for teacher and students whatever they were trained with.
+ */
+export async function chatLoss(model: GPT, batches: Iterable<ChatBatch>): Promise<number> {
+  return evaluate(
+    {
+      loss: (batch: ChatBatch) => {
+        const shape: [number, number] = [batch.batchSize, batch.blockSize];
+        return model.loss(tf.tensor2d(batch.ids, shape, "int32"), tf.tensor2d(batch.targets, shape, "int32"), { mask: tf.tensor2d(batch.mask, shape) });
+      },
+    },
+    batches,
+  );
+}
+
+/**
+ * Generation speed in new tokens per second: greedy, with the KV cache, `tokens` new tokens after `prompt`
+ * (the stop tokens are ignored so every model writes the same number), after one warm-up run.
+ */
+export async function generationSpeed(model: GenerativeModel, prompt: readonly number[], tokens = 32): Promise<number> {
+  const run = async () => {
+    let n = 0;
+    for await (const _ of generateIds(model, prompt, { temperature: 0, maxNewTokens: tokens })) n++;
+    return n;
+  };
+  await run();
+  const start = performance.now();
+  const n = await run();
+  return n / ((performance.now() - start) / 1000);
 }

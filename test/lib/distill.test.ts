@@ -1,5 +1,8 @@
 import * as assert from "assert";
-import { crossEntropy, distillationKL, distillationLoss, softTargets, tf } from "tiaoyu";
+import {
+  type BatchSampler, changedWeights, type ChatBatch, chatLoss, collateChat, crossEntropy, distillationKL, distillationLoss, generationSpeed, GPT,
+  gptConfig, snapshotWeights, softTargets, STUDENT_PRESETS, studentConfig, tf, train, whiteBoxStage,
+} from "tiaoyu";
 import { expectNoLeak } from "../leak";
 
 const close = (a: number, b: number, tol = 1e-5, what = "") => assert.ok(Math.abs(a - b) < tol, `${what} ${a} ≠ ${b}`);
@@ -80,5 +83,97 @@ describe("train/distill: the white-box loss", () => {
       tf.grad((x: tf.Tensor) => distillationLoss(x as tf.Tensor3D, t, y, { temperature: 2, alpha: 0.5 }))(s).dispose();
     }, "distillationLoss and its gradient");
     tf.dispose([s, t, y]);
+  });
+});
+
+/** Chat batches over a toy vocabulary: "questions" of random tokens, "answers" that copy them (mask on the answer). */
+function toyBatches(n: number, seed: number): ChatBatch[] {
+  let x = seed;
+  const rnd = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return Array.from({ length: n }, () =>
+    collateChat(
+      Array.from({ length: 4 }, () => {
+        const q = Array.from({ length: 3 + Math.floor(rnd() * 3) }, () => 2 + Math.floor(rnd() * 20));
+        const ids = [0, ...q, 1, ...q, 1];
+        return { ids, lossMask: ids.map((_, i) => (i > q.length + 1 ? 1 : 0)) };
+      }),
+      16,
+      0,
+    ),
+  );
+}
+
+class CycleSampler implements BatchSampler<ChatBatch> {
+  private i = 0;
+  constructor(private readonly all: readonly ChatBatch[]) {}
+  next(): ChatBatch {
+    return this.all[this.i++ % this.all.length];
+  }
+  state() {
+    return this.i;
+  }
+  restore(s: unknown) {
+    this.i = s as number;
+  }
+}
+
+describe("train/distill: students and the white-box stage", () => {
+  const cfg = gptConfig({ vocabSize: 24, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0 });
+
+  it("a student keeps its teacher's vocabulary and context, with the preset's smaller shape", () => {
+    const s = studentConfig(cfg, "tiny-small");
+    assert.deepStrictEqual([s.vocabSize, s.blockSize, s.nLayer, s.nEmbd], [24, 16, 1, 16]);
+    const teacher = new GPT({ ...STUDENT_PRESETS["course-small"], nLayer: 4, nHead: 4, nEmbd: 128 });
+    const student = new GPT(studentConfig(teacher.config, "course-small"));
+    const ratio = student.numParameters() / teacher.numParameters();
+    assert.ok(ratio > 0.2 && ratio < 0.3, `course-small has ${(100 * ratio).toFixed(1)}% of the course model's parameters (about a quarter wanted)`);
+    teacher.dispose();
+    student.dispose();
+  });
+
+  it("trains the student towards the teacher while the teacher stays frozen, without leaking tensors", async () => {
+    const teacher = new GPT(cfg, { seed: 1 });
+    const student = new GPT(studentConfig(cfg, "tiny-small"), { seed: 2 });
+    const data = toyBatches(4, 7);
+    const frozen = snapshotWeights(teacher.parameters());
+    const studentBefore = snapshotWeights(student.parameters());
+    const kl = async () => {
+      const b = data[0];
+      const shape: [number, number] = [b.batchSize, b.blockSize];
+      const t = tf.tidy(() => {
+        const x = tf.tensor2d(b.ids, shape, "int32");
+        return distillationKL(student.forward(x), teacher.forward(x), 2, tf.tensor2d(b.mask, shape));
+      });
+      return scalar(t);
+    };
+    const klBefore = await kl();
+    const stage = whiteBoxStage(student, teacher, { batches: new CycleSampler(data), validation: data.slice(0, 1) }, { temperature: 2, alpha: 1 });
+    const counts: number[] = [];
+    const r = await train(stage, { steps: 30, lr: 1e-2, runDir: null, progress: "none", evalEvery: 10, onStep: () => counts.push(tf.memory().numTensors) });
+    assert.deepStrictEqual(changedWeights(teacher.parameters(), frozen), [], "the teacher's weights must not change");
+    assert.strictEqual(changedWeights(student.parameters(), studentBefore).length, student.parameters().size, "every student weight trains");
+    assert.ok((await kl()) < 0.5 * klBefore, `KL to the teacher should fall: ${klBefore} → ${await kl()}`);
+    assert.ok(r.valLoss !== null && r.valLoss < r.history.val[0].loss);
+    assert.strictEqual(new Set(counts.slice(2)).size, 1, `tensor count per step should be flat: ${counts.join(",")}`);
+    teacher.dispose();
+    student.dispose();
+  });
+
+  it("measures the hard-label loss on chat batches and the generation speed", async () => {
+    const model = new GPT(cfg, { seed: 3 });
+    const data = toyBatches(2, 9);
+    const loss = await chatLoss(model, data);
+    close(loss, Math.log(24), 0.3, "an untrained model scores about ln V");
+    await expectNoLeak(async () => void (await chatLoss(model, data)), "chatLoss");
+    assert.ok((await generationSpeed(model, [0, 5, 6], 8)) > 0);
+    model.dispose();
+  });
+
+  it("refuses a student with another vocabulary", () => {
+    const teacher = new GPT(cfg);
+    const other = new GPT({ ...cfg, vocabSize: 30 });
+    assert.throws(() => whiteBoxStage(other, teacher, { batches: new CycleSampler([]) }), /vocabSize 30 differs/);
+    teacher.dispose();
+    other.dispose();
   });
 });
