@@ -7,7 +7,7 @@
  *   matmul    BatchMatMul: OpenBLAS on the wasm heap, else XNNPACK per batch        wasm
  *   unary     exp, log, tanh, sqrt, rsqrt, sigmoid, square, pow: vectorised native  wasm (needs the addon)
  *   identity  Identity and same-dtype Cast share the buffer instead of copying        wasm
- *   fused     the kernels of geluTanh, layerNorm, softmaxCrossEntropy (kernels/fused) wasm (native or JS), cpu
+ *   fused     geluTanh, layerNorm, softmaxCrossEntropy, dropout, adamwUpdate          wasm (native or JS), cpu
  *
  * Only `wasm` and `cpu` are touched: tfjs-node's `tensorflow` backend already has fast versions of all of them.
  */
@@ -65,7 +65,7 @@ export function useKernelGroup(group: KernelGroup, on: boolean): void {
   }
 }
 
-export { geluTanh, layerNorm, softmaxCrossEntropy } from "./kernels/fused";
+export { adamwUpdate, type AdamWStep, dropout, geluTanh, layerNorm, softmaxCrossEntropy } from "./kernels/fused";
 
 /** @deprecated kept for callers of the first version; same as `registerKernels("wasm")`. */
 export function registerWasmKernels(): void {

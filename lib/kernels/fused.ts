@@ -4,6 +4,8 @@
  *   geluTanh(x)                          GPT-2's GELU (tanh approximation)
  *   layerNorm(x, gamma, beta, eps)       LayerNorm over the last axis
  *   softmaxCrossEntropy(logits, targets) −log softmax(logits)[target] per row
+ *   dropout(x, rate, seed)               inverted dropout with a counter-based mask (no stored mask)
+ *   adamwUpdate(w, g, m, v, step)        one AdamW step of one parameter: w, m, v in one pass
  *
  * Why: written with tfjs ops, GELU is 8 elementwise kernels forward and about 15 in its automatic gradient,
  * LayerNorm about 8 and 20, and cross-entropy a dozen passes over the largest tensor of a small model (the
@@ -24,7 +26,7 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_C = 0.044715;
 
 /** Kernel ids of lib/native/tiaoyu_native.c's `fused`. */
-const NATIVE = { geluForward: 0, geluBackward: 1, layerNormForward: 2, layerNormBackward: 3, xentForward: 4, xentBackward: 5 };
+const NATIVE = { geluForward: 0, geluBackward: 1, layerNormForward: 2, layerNormBackward: 3, xentForward: 4, xentBackward: 5, dropout: 6, adamw: 7 };
 
 /** The native addon when `backend` is wasm and the addon is loaded; else null (use the JavaScript loops). */
 function nativeOn(backend: KernelBackend): WasmBackendLike | null {
@@ -228,6 +230,91 @@ const xentGradKernel: KernelFunc = ({ inputs, backend: b }) => {
   return dl;
 };
 
+// ---- dropout ------------------------------------------------------------------------------------------------
+
+/** Chris Wellons' "lowbias32" integer hash, as in lib/native/fused.c (so every backend draws the same mask). */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * y[i] = keep(i) ? x[i] / (1 − rate) : 0, keep(i) ⇔ hash(seed, i) ≥ rate·2³². The coin of element i depends only
+ * on (seed, i): no random stream to advance, no mask to keep for the backward pass.
+ */
+const dropoutKernel: KernelFunc = ({ inputs, backend: b, attrs }) => {
+  const backend = b as KernelBackend;
+  const x = inputs.x as TensorInfo;
+  const { rate, seed } = attrs as { rate: number; seed: number };
+  float32Only("dropout", x);
+  const n = sizeOf(x.shape);
+  const y = allocate(backend, [...x.shape], "float32");
+  const w = nativeOn(backend);
+  if (w) {
+    if (n > 0) callNative(w, NATIVE.dropout, [...offsets(w, x, y), n, rate, seed]);
+    return y;
+  }
+  const [xs, ys] = [values(backend, x), values(backend, y)];
+  const key = mix32((seed ^ 0x5bd1e995) >>> 0);
+  const t = rate * 4294967296;
+  const threshold = t >= 4294967295 ? 4294967295 : Math.floor(t);
+  const scale = Math.fround(1 / Math.fround(1 - rate));
+  for (let i = 0; i < n; i++) {
+    const h = mix32((Math.imul(i, 0x9e3779b1) ^ key) >>> 0);
+    ys[i] = h >= threshold ? xs[i] * scale : 0;
+  }
+  return y;
+};
+
+// ---- AdamW --------------------------------------------------------------------------------------------------
+
+/** The numbers of one AdamW step (see {@link adamwUpdate}). */
+export interface AdamWStep {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  /** 1 − lr·λ for a decaying parameter, 1 otherwise. */
+  readonly decayFactor: number;
+  /** 1 − β1^t. */
+  readonly bc1: number;
+  /** √(1 − β2^t). */
+  readonly bc2Sqrt: number;
+  /** Multiplies the gradient first (clipping factor / accumulation steps). */
+  readonly gradScale: number;
+}
+
+const adamwKernel: KernelFunc = ({ inputs, backend: b, attrs }) => {
+  const backend = b as KernelBackend;
+  const { w, g, m, v } = inputs as Record<string, TensorInfo>;
+  const p = attrs as unknown as AdamWStep;
+  float32Only("adamwUpdate", w, g, m, v);
+  const n = sizeOf(w.shape);
+  const outs = [w, m, v].map((t) => allocate(backend, [...t.shape], "float32"));
+  const nat = nativeOn(backend);
+  if (nat) {
+    if (n > 0) {
+      callNative(nat, NATIVE.adamw, [...offsets(nat, w, g, m, v, ...outs), n, p.lr, p.beta1, p.beta2, p.eps, p.decayFactor, p.bc1, p.bc2Sqrt, p.gradScale]);
+    }
+    return outs;
+  }
+  const [ws, gs, ms, vs, w2, m2, v2] = [w, g, m, v, ...outs].map((t) => values(backend, t));
+  const step = p.lr / p.bc1;
+  for (let i = 0; i < n; i++) {
+    const gi = gs[i] * p.gradScale;
+    const mi = p.beta1 * ms[i] + (1 - p.beta1) * gi;
+    const vi = p.beta2 * vs[i] + (1 - p.beta2) * gi * gi;
+    w2[i] = ws[i] * p.decayFactor - (mi / (Math.sqrt(vi) / p.bc2Sqrt + p.eps)) * step;
+    m2[i] = mi;
+    v2[i] = vi;
+  }
+  return outs;
+};
+
 // ---- registration -------------------------------------------------------------------------------------------
 
 const KERNELS: Record<string, KernelFunc> = {
@@ -237,6 +324,8 @@ const KERNELS: Record<string, KernelFunc> = {
   TiaoyuLayerNormGrad: layerNormGradKernel,
   TiaoyuSoftmaxXent: xentKernel,
   TiaoyuSoftmaxXentGrad: xentGradKernel,
+  TiaoyuDropout: dropoutKernel,
+  TiaoyuAdamW: adamwKernel,
 };
 
 let gradientsRegistered = false;
@@ -255,6 +344,11 @@ function run(name: string, inputs: Record<string, tf.Tensor>, attrs: NamedAttrMa
 }
 
 function registerGradients(): void {
+  // Dropout is linear in x with a fixed mask: its gradient is the same dropout (same seed) of dy.
+  tf.registerGradient({
+    kernelName: "TiaoyuDropout",
+    gradFunc: (dy, _saved, attrs) => ({ x: () => run("TiaoyuDropout", { x: dy as tf.Tensor }, attrs as NamedAttrMap) as tf.Tensor }),
+  });
   tf.registerGradient({
     kernelName: "TiaoyuGeluTanh",
     inputsToSave: ["x"],
@@ -353,5 +447,39 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): 
   return tf.tidy(() => {
     const logProbs = tf.logSoftmax(logits, -1); // [N, V]
     return tf.neg(tf.sum(tf.mul(logProbs, tf.oneHot(targets, V)), -1)) as tf.Tensor1D; // [N]
+  });
+}
+
+/**
+ * Inverted dropout (training only): each element is zeroed with probability `rate`, the others divided by
+ * (1 − rate). The mask is a function of `seed` and the element's index, so the same seed gives the same mask on
+ * wasm and cpu (other backends use tf.dropout, whose mask differs). Without a seed, a random one is drawn.
+ */
+export function dropout<T extends tf.Tensor>(x: T, rate: number, seed?: number): T {
+  if (!(rate >= 0 && rate < 1)) throw new Error(`dropout: rate ${rate} must be in [0, 1)`);
+  if (rate === 0) return x;
+  const s = seed === undefined ? Math.floor(Math.random() * 4294967296) : seed >>> 0;
+  if (x.dtype === "float32" && fusedHere("TiaoyuDropout")) return run("TiaoyuDropout", { x }, { rate, seed: s }) as T;
+  return tf.dropout(x, rate, undefined, s) as T;
+}
+
+/**
+ * One AdamW step of one parameter w with gradient g and moments m, v (PyTorch's `torch.optim.AdamW` order):
+ *   g ← gradScale·g;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
+ *   w ← w·decayFactor − (lr / bc1) · m / (√v / bc2Sqrt + ε)
+ * Returns [w, m, v] new; the caller assigns them. One pass over memory instead of about a dozen ops.
+ */
+export function adamwUpdate(w: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, step: AdamWStep): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  for (const [name, t] of [["g", g], ["m", m], ["v", v]] as const) {
+    if (!tf.util.arraysEqual(t.shape, w.shape)) throw new Error(`adamwUpdate: ${name} has shape [${t.shape}], the parameter [${w.shape}]`);
+  }
+  if (fusedHere("TiaoyuAdamW")) return run("TiaoyuAdamW", { w, g, m, v }, { ...step }) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  return tf.tidy(() => {
+    const gs = step.gradScale === 1 ? g : tf.mul(g, step.gradScale);
+    const m2 = tf.add(tf.mul(m, step.beta1), tf.mul(gs, 1 - step.beta1));
+    const v2 = tf.add(tf.mul(v, step.beta2), tf.mul(tf.square(gs), 1 - step.beta2));
+    const denom = tf.add(tf.div(tf.sqrt(v2), step.bc2Sqrt), step.eps);
+    const w2 = tf.sub(step.decayFactor === 1 ? w : tf.mul(w, step.decayFactor), tf.mul(tf.div(m2, denom), step.lr / step.bc1));
+    return [w2, m2, v2] as [tf.Tensor, tf.Tensor, tf.Tensor];
   });
 }

@@ -196,3 +196,69 @@ void xent_backward(const float *logits, const int32_t *targets, const float *lse
   struct xent_ctx c = {logits, lse, dnll, targets, v, NULL, NULL, dlogits, -1};
   parallel_for(rows, (1 << 15) / (v ? v : 1) + 1, xent_bwd_range, &c);
 }
+
+/* ---- dropout ------------------------------------------------------------------------------------------------ */
+
+/* A 32-bit integer hash with good avalanche (Chris Wellons' "lowbias32"): counter-based random numbers, so any
+ * element's coin is known without generating the ones before it, and loops vectorise. */
+static inline uint32_t mix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x7feb352dU;
+  h ^= h >> 15;
+  h *= 0x846ca68bU;
+  h ^= h >> 16;
+  return h;
+}
+
+struct dropout_ctx {
+  const float *x;
+  float *y;
+  uint32_t key, threshold;
+  float scale;
+};
+
+static void dropout_range(void *p, size_t b, size_t e) {
+  const struct dropout_ctx *c = p;
+  const float *restrict x = c->x;
+  float *restrict y = c->y;
+  for (size_t i = b; i < e; i++) {
+    const uint32_t h = mix32((uint32_t)i * 0x9E3779B1U ^ c->key);
+    y[i] = h >= c->threshold ? x[i] * c->scale : 0.0f;
+  }
+}
+
+void dropout_apply(const float *x, float *y, size_t n, float rate, uint32_t seed) {
+  double t = (double)rate * 4294967296.0;
+  struct dropout_ctx c = {x, y, mix32(seed ^ 0x5bd1e995U), t >= 4294967295.0 ? 0xffffffffU : (uint32_t)t,
+                          1.0f / (1.0f - rate)};
+  parallel_for(n, 1 << 15, dropout_range, &c);
+}
+
+/* ---- AdamW -------------------------------------------------------------------------------------------------- */
+
+struct adamw_ctx {
+  const float *w, *g, *m, *v;
+  const struct adamw_params *p;
+  float *w2, *m2, *v2;
+};
+
+static void adamw_range(void *q, size_t b, size_t e) {
+  const struct adamw_ctx *c = q;
+  const struct adamw_params *p = c->p;
+  const float step = p->lr / p->bc1;
+  for (size_t i = b; i < e; i++) {
+    const float g = c->g[i] * p->grad_scale;
+    const float m = p->beta1 * c->m[i] + (1.0f - p->beta1) * g;
+    const float v = p->beta2 * c->v[i] + (1.0f - p->beta2) * (g * g);
+    const float denom = sqrtf(v) / p->bc2_sqrt + p->eps;
+    c->w2[i] = c->w[i] * p->decay_factor - (m / denom) * step;
+    c->m2[i] = m;
+    c->v2[i] = v;
+  }
+}
+
+void adamw_step(const float *w, const float *g, const float *m, const float *v, size_t n, const struct adamw_params *p,
+                float *w2, float *m2, float *v2) {
+  struct adamw_ctx c = {w, g, m, v, p, w2, m2, v2};
+  parallel_for(n, 1 << 16, adamw_range, &c);
+}

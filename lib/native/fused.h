@@ -22,4 +22,14 @@ long xent_forward(const float *logits, const int32_t *targets, size_t rows, size
 /* dlogits = (softmax(logits) − onehot(target)) · dnll[row]. */
 void xent_backward(const float *logits, const int32_t *targets, const float *lse, const float *dnll, size_t rows,
                    size_t v, float *dlogits);
+/* Inverted dropout: y[i] = keep(i) ? x[i] / (1 − rate) : 0, where keep(i) is a hash of (seed, i) ≥ rate·2³².
+ * The same seed gives the same mask, so the gradient is the same call on dy. */
+void dropout_apply(const float *x, float *y, size_t n, float rate, uint32_t seed);
+
+/* One AdamW step for one parameter (see lib/kernels/fused.ts): writes w2, m2, v2 (may alias w, m, v). */
+struct adamw_params {
+  float lr, beta1, beta2, eps, decay_factor, bc1, bc2_sqrt, grad_scale;
+};
+void adamw_step(const float *w, const float *g, const float *m, const float *v, size_t n, const struct adamw_params *p,
+                float *w2, float *m2, float *v2);
 #endif

@@ -173,10 +173,12 @@ static void *block(napi_env env, void *heap, size_t heap_bytes, double off, doub
  *   3 layerNormBackward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, d)
  *   4 xentForward(logits, targets, nll, lse, rows, v) → the first row with a bad target, or -1
  *   5 xentBackward(logits, targets, lse, dnll, dlogits, rows, v)
+ *   6 dropout(x, y, n, rate, seed)
+ *   7 adamw(w, g, m, v, w2, m2, v2, n, lr, beta1, beta2, eps, decayFactor, bc1, bc2Sqrt, gradScale)
  */
 static napi_value fused_js(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value argv[12];
+  size_t argc = 20;
+  napi_value argv[20];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   void *heap = NULL;
   size_t heap_bytes = 0;
@@ -185,12 +187,12 @@ static napi_value fused_js(napi_env env, napi_callback_info info) {
     return NULL;
   }
   CHECK(napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes));
-  double a[10] = {0};
-  const size_t nargs = argc - 2 > 10 ? 10 : argc - 2;
+  double a[18] = {0};
+  const size_t nargs = argc - 2 > 18 ? 18 : argc - 2;
   int64_t kernel = -1;
   if (!get_int(env, argv[1], &kernel) || !get_doubles(env, argv + 2, nargs, a)) return NULL;
-  static const size_t expected[] = {3, 4, 9, 10, 6, 7};
-  if (kernel < 0 || kernel > 5 || nargs != expected[kernel]) {
+  static const size_t expected[] = {3, 4, 9, 10, 6, 7, 5, 16};
+  if (kernel < 0 || kernel > 7 || nargs != expected[kernel]) {
     napi_throw_range_error(env, NULL, "tiaoyu_native.fused: unknown kernel or wrong number of arguments");
     return NULL;
   }
@@ -255,6 +257,25 @@ static napi_value fused_js(napi_env env, napi_callback_info info) {
       const float *dnll = block(env, heap, heap_bytes, a[3], rows, &ok);
       float *dlogits = block(env, heap, heap_bytes, a[4], rows * v, &ok);
       if (ok && logits && targets && lse && dnll && dlogits) xent_backward(logits, targets, lse, dnll, (size_t)rows, (size_t)v, dlogits);
+      break;
+    }
+    case 6: {
+      const float *x = block(env, heap, heap_bytes, a[0], a[2], &ok);
+      float *y = block(env, heap, heap_bytes, a[1], a[2], &ok);
+      if (ok && x && y) dropout_apply(x, y, (size_t)a[2], (float)a[3], (uint32_t)(uint64_t)a[4]);
+      break;
+    }
+    case 7: {
+      const double n = a[7];
+      const float *w = block(env, heap, heap_bytes, a[0], n, &ok);
+      const float *g = block(env, heap, heap_bytes, a[1], n, &ok);
+      const float *m = block(env, heap, heap_bytes, a[2], n, &ok);
+      const float *v = block(env, heap, heap_bytes, a[3], n, &ok);
+      float *w2 = block(env, heap, heap_bytes, a[4], n, &ok);
+      float *m2 = block(env, heap, heap_bytes, a[5], n, &ok);
+      float *v2 = block(env, heap, heap_bytes, a[6], n, &ok);
+      const struct adamw_params p = {(float)a[8], (float)a[9], (float)a[10], (float)a[11], (float)a[12], (float)a[13], (float)a[14], (float)a[15]};
+      if (ok && w && g && m && v && w2 && m2 && v2) adamw_step(w, g, m, v, (size_t)n, &p, w2, m2, v2);
       break;
     }
   }

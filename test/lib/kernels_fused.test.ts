@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "tiaoyu/dist/lib/backend";
-import { geluTanh, layerNorm, softmaxCrossEntropy, useKernelGroup } from "tiaoyu/dist/lib/kernels";
+import { adamwUpdate, dropout, geluTanh, layerNorm, softmaxCrossEntropy, useKernelGroup } from "tiaoyu/dist/lib/kernels";
 import { nativeKernels, pauseNative } from "tiaoyu/dist/lib/kernels/native";
 
 function rng(seed: number): () => number {
@@ -163,6 +163,79 @@ for (const route of ROUTES) {
       );
     });
 
+    it("dropout: drops about `rate` of the values, scales the rest, and is the same for the same seed", () => {
+      const n = 200_001;
+      const x = tf.fill([n], 2);
+      const y1 = dropout(x, 0.25, 1234);
+      const y2 = dropout(x, 0.25, 1234);
+      const y3 = dropout(x, 0.25, 1235);
+      const [a, b, c] = [y1.dataSync(), y2.dataSync(), y3.dataSync()];
+      let dropped = 0;
+      let differ = 0;
+      for (let i = 0; i < n; i++) {
+        assert.ok(a[i] === 0 || Math.abs(a[i] - 2 / 0.75) < 1e-6, `element ${i} is ${a[i]}`);
+        if (a[i] === 0) dropped++;
+        if (a[i] !== b[i]) assert.fail(`same seed, element ${i} differs`);
+        if (a[i] !== c[i]) differ++;
+      }
+      // Binomial(n, 0.25): standard deviation ≈ 194, so ±1,500 fails only on a real bias.
+      assert.ok(Math.abs(dropped - 0.25 * n) < 1500, `dropped ${dropped} of ${n}`);
+      assert.ok(differ > 0.3 * n, `another seed changed only ${differ} values`);
+      tf.dispose([x, y1, y2, y3]);
+      const same = tf.tensor1d([1, 2]);
+      assert.strictEqual(dropout(same, 0, 1), same); // rate 0: the input itself
+      assert.throws(() => dropout(same, 1, 1), /rate 1 must be in \[0, 1\)/);
+      same.dispose();
+    });
+
+    it("dropout: the gradient passes through the kept elements only, scaled like them", () => {
+      const x = tf.randomNormal([37, 101], 0, 1, "float32", 3);
+      const w = tf.randomNormal([37, 101], 0, 1, "float32", 4);
+      const y = dropout(x, 0.4, 99);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(dropout(t, 0.4, 99), w)))(x);
+      const [ys, xs, ws, gs] = [y, x, w, g].map((t) => t.dataSync());
+      for (let i = 0; i < ys.length; i++) {
+        const kept = ys[i] !== 0 || xs[i] === 0;
+        assert.ok(Math.abs(gs[i] - (kept ? ws[i] / 0.6 : 0)) < 1e-5, `gradient element ${i}`);
+      }
+      tf.dispose([x, w, y, g]);
+    });
+
+    it("dropout: the same mask with the native kernel and the JavaScript loop", () => {
+      const x = tf.randomNormal([1000], 0, 1, "float32", 5);
+      const a = dropout(x, 0.3, 77).dataSync().slice();
+      const was = pauseNative(true);
+      try {
+        assert.deepStrictEqual(Array.from(dropout(x, 0.3, 77).dataSync()), Array.from(a));
+      } finally {
+        pauseNative(was);
+      }
+      x.dispose();
+    });
+
+    it("adamwUpdate: equals the plain-ops step over several steps, with and without decay and scaling", () => {
+      const rand = rng(6);
+      for (const [decayFactor, gradScale] of [[1, 1], [1 - 1e-3 * 0.1, 0.5]]) {
+        const n = 70_003;
+        const w0 = randomArray(n, rand);
+        const grads = [randomArray(n, rand), randomArray(n, rand, 3), randomArray(n, rand, 0.01)];
+        const { fused, plain } = both(() => {
+          let [w, m, v] = [tf.tensor1d(w0), tf.zeros([n]), tf.zeros([n])];
+          grads.forEach((g, i) => {
+            const t = i + 1;
+            [w, m, v] = adamwUpdate(w, tf.tensor1d(g), m, v, {
+              lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, decayFactor, bc1: 1 - 0.9 ** t, bc2Sqrt: Math.sqrt(1 - 0.95 ** t), gradScale,
+            });
+          });
+          return [w, m, v];
+        });
+        fused.forEach((a, i) => assertClose(a, plain[i], 2e-5, `adamw ${["w", "m", "v"][i]} (decay ${decayFactor})`));
+      }
+      assert.throws(() => adamwUpdate(tf.zeros([2]), tf.zeros([3]), tf.zeros([2]), tf.zeros([2]), {
+        lr: 1, beta1: 0.9, beta2: 0.9, eps: 1e-8, decayFactor: 1, bc1: 1, bc2Sqrt: 1, gradScale: 1,
+      }), /g has shape \[3\], the parameter \[2\]/);
+    });
+
     it("leaves no tensors behind in a training-style step", () => {
       const x = tf.randomNormal([6, 16]);
       const g = tf.variable(tf.ones([16]));
@@ -170,7 +243,7 @@ for (const route of ROUTES) {
       const t = tf.tensor1d([0, 1, 2, 3, 4, 5], "int32");
       const step = () => {
         const { value, grads } = tf.variableGrads(() =>
-          tf.mean(softmaxCrossEntropy(geluTanh(layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5)) as tf.Tensor2D, t)),
+          tf.mean(softmaxCrossEntropy(dropout(geluTanh(layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5)), 0.1, 5) as tf.Tensor2D, t)),
         );
         tf.dispose([value, ...Object.values(grads)]);
       };
