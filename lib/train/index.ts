@@ -13,3 +13,4 @@ export * from "./chat";
 export * from "./solitaire";
 export * from "./rlhf"; export * from "./reward"; export * from "./dpo"; export * from "./grpo"; // chapter 7: reward model, DPO, GRPO
 export * from "./lora";
+export * from "./sft";

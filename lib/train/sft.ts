@@ -1,0 +1,546 @@
+/**
+ * 有监督微调 (SFT, chapter 6): teaching the pretrained model to answer questions instead of continuing them.
+ *
+ * The pretrained model does 词语接龙: given 除夕夜应该吃 it continues 饺子, but asked 除夕夜应该吃什么呢？ it keeps
+ * writing, as if the question were the start of an essay. SFT trains it further on question–answer pairs in the
+ * chat format (lib/train/chat.ts), with the loss only on the answer:
+ *
+ *   loss = −(1/N) Σ_{answer positions} log p(answer token | question, earlier answer tokens)
+ *
+ * The question is given, never predicted: training the model to write questions too would teach it nothing
+ * about answering and spend its capacity on the user's side of the conversation.
+ *
+ * This file is the stage (batches of padded chat sequences, the masked loss, its defaults), the data preparation,
+ * and the evaluation: exact-match accuracy of the answer extracted from the model's greedy reply to held-out
+ * questions, per template. With a LoRA config the same run trains only low-rank adapters (chapter 8).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "util";
+import { initBackend } from "../backend";
+import { isQuick } from "../course";
+import type { CorpusInfo } from "../data/pipeline";
+import { ensureQa, isCorrectAnswer, QA_TEMPLATE_LABELS, QA_TEMPLATES, type QaDataset, type QaItem, type QaSplit, type QaTemplate } from "../data/qa";
+import type { GPT } from "../model/gpt";
+import { configToHF } from "../model/gpt2format";
+import type { Tokenizer } from "../tokenizer/types";
+import { type ChatBatch, type ChatExample, type ChatTokenizer, chatReply, collateChat, type EncodedChat, encodeChat, fitsContext } from "./chat";
+import type { JsonRecord, JsonValue } from "./checkpoint";
+import { ADAPTER_WEIGHTS_FILE, applyLora, loadLoraAdapter, type LoraAdapter, type LoraConfig, LORA_DEFAULTS, saveLoraAdapter } from "./lora";
+import { type BatchSampler, type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
+import type { NamedVariables } from "./optimizer";
+import { ensurePretrained, gptTrainable } from "./pretrain";
+import { Rng } from "./rng";
+import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
+import { tokenizerIdentity } from "./tokens";
+
+// ---------------------------------------------------------------- batches
+
+/** The saved position of a {@link ChatSampler}. */
+interface ChatSamplerState {
+  readonly seed: number;
+  readonly epoch: number;
+  readonly index: number;
+}
+
+/**
+ * Draws batches of chat sequences: every example once per epoch, in an order shuffled from the seed and the epoch
+ * number, each batch padded to its longest sequence (collateChat). The state is { seed, epoch, index }, so a
+ * resumed run draws exactly the batches the uninterrupted run would have.
+ */
+export class ChatSampler implements BatchSampler<ChatBatch> {
+  private epoch = 0;
+  private index = 0;
+  private order: number[] = [];
+
+  constructor(
+    private readonly examples: readonly EncodedChat[],
+    readonly batchSize: number,
+    private readonly seed: number,
+    readonly blockSize: number,
+    readonly padId: number,
+  ) {
+    if (examples.length === 0) throw new Error("ChatSampler: no training examples (were they all longer than the context?)");
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`ChatSampler: batchSize ${batchSize} must be a positive integer`);
+    examples.forEach((e, i) => {
+      if (!fitsContext(e, blockSize)) throw new Error(`ChatSampler: example ${i} has ${e.ids.length} tokens, more than blockSize ${blockSize} + 1`);
+    });
+    this.startEpoch(0);
+  }
+
+  private startEpoch(epoch: number): void {
+    this.epoch = epoch;
+    this.index = 0;
+    this.order = new Rng(this.seed + epoch * 0x9e3779b1).shuffle(Array.from({ length: this.examples.length }, (_, i) => i));
+  }
+
+  next(): ChatBatch {
+    const rows: EncodedChat[] = [];
+    while (rows.length < this.batchSize) {
+      if (this.index >= this.order.length) this.startEpoch(this.epoch + 1);
+      rows.push(this.examples[this.order[this.index++]]);
+    }
+    return collateChat(rows, this.blockSize, this.padId);
+  }
+
+  state(): JsonValue {
+    const s: ChatSamplerState = { seed: this.seed, epoch: this.epoch, index: this.index };
+    return { ...s };
+  }
+
+  restore(state: JsonValue): void {
+    const s = state as unknown as ChatSamplerState;
+    if (!s || typeof s !== "object" || s.seed !== this.seed || !Number.isInteger(s.epoch) || !Number.isInteger(s.index)) {
+      throw new Error(`ChatSampler: cannot restore ${JSON.stringify(state)} into a sampler seeded with ${this.seed}`);
+    }
+    this.startEpoch(s.epoch);
+    if (s.index > this.order.length) throw new Error(`ChatSampler: position ${s.index} is past the epoch's ${this.order.length} examples (other data?)`);
+    this.index = s.index;
+  }
+
+  /** Epochs completed, with the fraction of the current one. */
+  get epochs(): number {
+    return this.epoch + this.index / this.order.length;
+  }
+}
+
+/** Encoded examples that fit a context of `blockSize`, and how many did not. */
+export interface EncodedChatData {
+  readonly encoded: EncodedChat[];
+  /** The examples kept, in the same order as `encoded`. */
+  readonly kept: ChatExample[];
+  /** Examples dropped because their sequence is longer than blockSize + 1. */
+  readonly dropped: number;
+}
+
+/** Encodes examples in the chat format and keeps those that fit the model's context. */
+export function encodeChatData<E extends ChatExample>(tokenizer: ChatTokenizer, examples: readonly E[], blockSize: number): EncodedChatData & { readonly kept: E[] } {
+  const encoded: EncodedChat[] = [];
+  const kept: E[] = [];
+  for (const ex of examples) {
+    const e = encodeChat(tokenizer, ex);
+    if (!fitsContext(e, blockSize)) continue;
+    encoded.push(e);
+    kept.push(ex);
+  }
+  return { encoded, kept, dropped: examples.length - kept.length };
+}
+
+// ---------------------------------------------------------------- the stage
+
+/** What SFT needs besides the loop's options. */
+export interface SftSettings {
+  /** Questions per batch. */
+  readonly batchSize: number;
+  /** Validation batches (of held-out questions) per evaluation of the loss. */
+  readonly evalBatches: number;
+  /** Seeds the batch order. */
+  readonly dataSeed: number;
+  /** Held-out questions per template asked when scoring accuracy. */
+  readonly evalQuestions: number;
+  /** The loop's options for full fine-tuning. */
+  readonly train: Partial<TrainingOptions>;
+  /** What LoRA changes: a higher learning rate (only the small adapters move) and no weight decay. */
+  readonly lora: Partial<TrainingOptions>;
+}
+
+/**
+ * Per model preset. `course`: ~1,500 steps of 32 questions (about 48,000 questions, a third of the training
+ * questions), a learning rate half of pretraining's so the model keeps what it read. `tiny`: quick mode and tests.
+ */
+export const SFT_PRESETS: Readonly<Record<"tiny" | "course", SftSettings>> = Object.freeze({
+  tiny: {
+    batchSize: 16,
+    evalBatches: 2,
+    dataSeed: 6,
+    evalQuestions: 12,
+    train: { steps: 150, lr: 2e-3, minLr: 2e-4, warmupSteps: 10, evalEvery: 25, checkpointEvery: 0 },
+    lora: { lr: 5e-3, minLr: 5e-4, weightDecay: 0 },
+  },
+  course: {
+    batchSize: 32,
+    evalBatches: 4,
+    dataSeed: 6,
+    evalQuestions: 100,
+    train: { steps: 1500, lr: 5e-4, minLr: 5e-5, warmupSteps: 50, evalEvery: 100, checkpointEvery: 500 },
+    lora: { lr: 2e-3, minLr: 2e-4, weightDecay: 0 },
+  },
+});
+
+/** The SFT preset for a model: `tiny` for models of the tiny preset's width or smaller, `course` otherwise. */
+export function sftSettings(preset: "tiny" | "course"): SftSettings {
+  return SFT_PRESETS[preset];
+}
+
+export interface SftStageOptions {
+  /** Stage name (default "sft"; a LoRA run is "lora"). */
+  readonly name?: string;
+  /** The stage it starts from (default "pretrain"). */
+  readonly from?: string | null;
+  /** What checkpoints save (default: the whole GPT; LoRA: only its adapters). */
+  readonly model?: TrainableModel;
+  /** The weights that train (default: all of the GPT's). */
+  readonly trainable?: NamedVariables;
+  readonly tokenizer: ChatTokenizer & Pick<Tokenizer, "toJSON">;
+  /** Facts to record in meta.json. */
+  readonly info?: JsonRecord;
+}
+
+/**
+ * The SFT stage for `model` on encoded chat examples: padded batches and the loss on answer tokens only.
+ * @example await train(sftStage(model, { train, validation }, sftSettings("course"), { tokenizer: tok }), { steps: 1500 })
+ */
+export function sftStage(
+  model: GPT,
+  data: { readonly train: readonly EncodedChat[]; readonly validation: readonly EncodedChat[] },
+  settings: SftSettings,
+  options: SftStageOptions,
+): Stage<ChatBatch> {
+  const tok = options.tokenizer;
+  if (tok.vocabSize !== model.config.vocabSize) throw new Error(`sft: the tokenizer has ${tok.vocabSize} tokens but the model's vocabSize is ${model.config.vocabSize}`);
+  const padId = tok.tokenToId("<pad>");
+  if (padId === undefined) throw new Error("sft: the tokenizer has no <pad> token (chapter 2's reserved specials)");
+  const T = model.config.blockSize;
+  const valRows = data.validation.slice(0, settings.evalBatches * settings.batchSize);
+  const val: ChatBatch[] = [];
+  for (let i = 0; i < valRows.length; i += settings.batchSize) val.push(collateChat(valRows.slice(i, i + settings.batchSize), T, padId));
+  const identity = tokenizerIdentity(tok as Parameters<typeof tokenizerIdentity>[0]);
+  return {
+    name: options.name ?? "sft",
+    from: options.from === undefined ? "pretrain" : options.from,
+    model: options.model ?? gptTrainable(model),
+    trainable: options.trainable,
+    batches: new ChatSampler(data.train, settings.batchSize, settings.dataSeed, T, padId),
+    validation: val.length ? () => val : undefined,
+    loss(batch, ctx) {
+      model.seeds.state = ctx.seed;
+      const shape: [number, number] = [batch.batchSize, batch.blockSize];
+      const x = tf.tensor2d(batch.ids, shape, "int32"); // [B, T]
+      const y = tf.tensor2d(batch.targets, shape, "int32"); // [B, T]
+      const m = tf.tensor2d(batch.mask, shape, "float32"); // [B, T]: 1 on answer tokens only
+      return model.loss(x, y, { training: ctx.training, mask: m });
+    },
+    // Tokens the loss is computed on (answer tokens): the ones SFT learns from.
+    tokens: (batch) => batch.mask.reduce((s, v) => s + v, 0),
+    defaults: { ...settings.train, progress: "auto" },
+    tokenizer: identity,
+    info: {
+      batchSize: settings.batchSize,
+      blockSize: T,
+      trainExamples: data.train.length,
+      validationExamples: valRows.length,
+      dataSeed: settings.dataSeed,
+      ...options.info,
+    },
+  };
+}
+
+// ---------------------------------------------------------------- evaluation
+
+/**
+ * The questions an evaluation asks: of one split, the first `perTemplate` distinct questions of each template
+ * whose full chat sequence fits the model's context (a question the model cannot see whole is not a fair test).
+ * Deterministic: the same data gives the same questions.
+ */
+export function qaEvalSet(
+  items: readonly QaItem[],
+  options: { split?: QaSplit; perTemplate: number; tokenizer?: ChatTokenizer; blockSize?: number },
+): QaItem[] {
+  const split = options.split ?? "heldout";
+  const out: QaItem[] = [];
+  for (const t of QA_TEMPLATES) {
+    const seen = new Set<string>();
+    for (const it of items) {
+      if (it.split !== split || it.template !== t || seen.has(it.prompt)) continue;
+      if (options.tokenizer && options.blockSize && !fitsContext(encodeChat(options.tokenizer, it), options.blockSize)) continue;
+      seen.add(it.prompt);
+      out.push(it);
+      if (seen.size >= options.perTemplate) break;
+    }
+  }
+  return out;
+}
+
+/** One row of the accuracy table. */
+export interface QaAccuracyRow {
+  readonly template: QaTemplate | "all";
+  readonly 题型: string;
+  readonly questions: number;
+  readonly correct: number;
+  readonly accuracy: number;
+}
+
+/** One question asked, and what came back. */
+export interface QaReply {
+  readonly template: QaTemplate;
+  readonly prompt: string;
+  readonly expected: string;
+  readonly reply: string;
+  readonly answer: string | null;
+  readonly correct: boolean;
+}
+
+export interface QaEvaluation {
+  /** Per template, then "all". */
+  readonly rows: readonly QaAccuracyRow[];
+  readonly accuracy: number;
+  readonly replies: readonly QaReply[];
+}
+
+/**
+ * Asks every question greedily in the chat format, extracts the answer in 「」 and scores it (exact match; see
+ * isCorrectAnswer). The pretrained model gets the same prompts: before SFT it has never seen the format, which is
+ * the point of the comparison.
+ */
+export async function evaluateQa(
+  model: GPT,
+  tokenizer: ChatTokenizer,
+  items: readonly QaItem[],
+  options: { maxNewTokens?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<QaEvaluation> {
+  const replies: QaReply[] = [];
+  for (const [i, it] of items.entries()) {
+    const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: options.maxNewTokens ?? 24 });
+    replies.push({ template: it.template, prompt: it.prompt, expected: it.expected, reply: r.reply, answer: r.answer, correct: isCorrectAnswer(it, r.answer) });
+    options.onProgress?.(i + 1, items.length);
+  }
+  const row = (template: QaTemplate | "all", rs: QaReply[]): QaAccuracyRow => {
+    const correct = rs.filter((r) => r.correct).length;
+    return { template, 题型: template === "all" ? "全部" : QA_TEMPLATE_LABELS[template], questions: rs.length, correct, accuracy: rs.length ? correct / rs.length : 0 };
+  };
+  const rows = [...QA_TEMPLATES.map((t) => row(t, replies.filter((r) => r.template === t))).filter((r) => r.questions > 0), row("all", replies)];
+  return { rows, accuracy: rows[rows.length - 1].accuracy, replies };
+}
+
+/**
+ * Accuracy side by side, one column per model: the before/after table of chapter 6 and the LoRA table of chapter 8.
+ * @example table(qaComparisonRows({ 预训练: before, SFT: after }))
+ */
+export function qaComparisonRows(evaluations: Readonly<Record<string, QaEvaluation>>): Record<string, string | number>[] {
+  const names = Object.keys(evaluations);
+  if (names.length === 0) return [];
+  return evaluations[names[0]].rows.map((r, i) => ({
+    题型: r.题型,
+    questions: r.questions,
+    ...Object.fromEntries(names.map((n) => [n, `${(100 * evaluations[n].rows[i].accuracy).toFixed(1)}%`])),
+  }));
+}
+
+// ---------------------------------------------------------------- a whole run
+
+/** The preset chapter 6 uses: `tiny` in quick mode, `course` otherwise. */
+export function defaultSftPreset(): "tiny" | "course" {
+  return isQuick() ? "tiny" : "course";
+}
+
+export interface SftRunOptions extends Partial<TrainingOptions> {
+  readonly tokenizer: Tokenizer;
+  /** Settings preset (default: `tiny` in quick mode, `course` otherwise). */
+  readonly preset?: "tiny" | "course";
+  /** The questions (default: ensureQa(), chapter 6's data). */
+  readonly qa?: QaDataset | readonly QaItem[];
+  /** The model to fine-tune, changed in place (default: a fresh copy of the pretrained model, ensurePretrained). */
+  readonly model?: GPT;
+  /** Train LoRA adapters with this config instead of every weight (stage "lora"). */
+  readonly lora?: LoraConfig | null;
+  readonly batchSize?: number;
+  /** At most this many training questions (default all that fit the context). */
+  readonly maxTrain?: number;
+  /** The corpus ensurePretrained trains on in quick mode when there is no pretrained model (default: ensureCorpus()). */
+  readonly corpus?: CorpusInfo;
+  /** Told what is happening before training starts; default: printed. */
+  readonly log?: (line: string) => void;
+}
+
+export interface SftRun {
+  /** The fine-tuned model; with LoRA, the base with the adapters attached (unmerged). The caller disposes it. */
+  readonly model: GPT;
+  /** The adapters of a LoRA run (the caller disposes them before the model), else null. */
+  readonly lora: LoraAdapter | null;
+  readonly result: TrainResult;
+  /** Training and validation questions used, and how many were too long for the context. */
+  readonly data: { readonly train: number; readonly validation: number; readonly dropped: number };
+  /** Weights that trained. */
+  readonly trainableParameters: number;
+  readonly totalParameters: number;
+  /** Bytes of what the run leaves to load later: the model's safetensors, or only the adapter's. Null without a run folder. */
+  readonly checkpointBytes: number | null;
+}
+
+function qaItemsOf(qa: QaDataset | readonly QaItem[]): readonly QaItem[] {
+  return "items" in qa ? (qa as QaDataset).items : (qa as readonly QaItem[]);
+}
+
+/**
+ * Chapter 6 (and, with `lora`, chapter 8) end to end: the pretrained model, the questions that fit its context,
+ * the loop. Writes runs/sft (or runs/lora: the loop's checkpoints hold only the adapters, and adapter/ the
+ * adapter in its own format).
+ * @example const { model, result } = await runSft({ tokenizer: tok, steps: 1500 });
+ */
+export async function runSft(options: SftRunOptions): Promise<SftRun> {
+  const { tokenizer, preset = defaultSftPreset(), qa: givenQa, model: given, lora: loraConfig = null, batchSize, maxTrain, corpus, log = console.log, ...trainOptions } = options;
+  const s0 = sftSettings(preset);
+  const settings = batchSize ? { ...s0, batchSize } : s0;
+  const items = qaItemsOf(givenQa ?? (await ensureQa()));
+  const model = given ?? (await ensurePretrained(tokenizer, { log, corpus })).model;
+  let lora: LoraAdapter | null = null;
+  try {
+    const T = model.config.blockSize;
+    let trainItems = items.filter((q) => q.split === "train");
+    if (maxTrain !== undefined) trainItems = new Rng(settings.dataSeed).shuffle([...trainItems]).slice(0, maxTrain);
+    const train0 = encodeChatData(tokenizer, trainItems, T);
+    const val0 = encodeChatData(tokenizer, items.filter((q) => q.split === "heldout").slice(0, settings.evalBatches * settings.batchSize * 4), T);
+    log(
+      `sft: ${train0.encoded.length.toLocaleString("en-US")} training questions` +
+        (train0.dropped ? ` (${train0.dropped.toLocaleString("en-US")} longer than the ${T}-token context left out)` : "") +
+        `, ${Math.min(val0.encoded.length, settings.evalBatches * settings.batchSize)} held-out for the validation loss`,
+    );
+    const name = loraConfig ? "lora" : "sft";
+    let stageModel: TrainableModel | undefined;
+    let trainable: NamedVariables | undefined;
+    if (loraConfig) {
+      lora = applyLora(model, loraConfig);
+      const adapter = lora;
+      trainable = adapter.trainable();
+      // The run's checkpoints hold only the adapters (with the base's config, to refuse resuming onto another base).
+      stageModel = { configJson: () => ({ ...(configToHF(model.config) as JsonRecord), lora: adapter.configJson() as unknown as JsonValue }), weights: () => adapter.trainable() };
+    }
+    const stage = sftStage(model, { train: train0.encoded, validation: val0.encoded }, settings, {
+      name,
+      tokenizer,
+      model: stageModel,
+      trainable,
+      info: { preset, droppedTooLong: train0.dropped, ...(loraConfig ? { rank: loraConfig.rank, alpha: loraConfig.alpha } : {}) },
+    });
+    const defaults = loraConfig ? { ...settings.train, ...settings.lora } : settings.train;
+    const result = await train({ ...stage, defaults: { ...stage.defaults, ...defaults } }, trainOptions);
+    const trainableParameters = lora ? lora.numTrainable() : model.numParameters();
+    let checkpointBytes: number | null = null;
+    const runDir = trainOptions.runDir === undefined ? stageDir(name) : trainOptions.runDir;
+    if (lora && runDir) checkpointBytes = await saveLoraAdapter(path.join(runDir, "adapter"), lora);
+    else if (result.checkpoint) checkpointBytes = fs.statSync(path.join(result.checkpoint, "model.safetensors")).size;
+    return {
+      model,
+      lora,
+      result,
+      data: { train: train0.encoded.length, validation: Math.min(val0.encoded.length, settings.evalBatches * settings.batchSize), dropped: train0.dropped },
+      trainableParameters,
+      totalParameters: model.numParameters(),
+      checkpointBytes,
+    };
+  } catch (e) {
+    lora?.dispose();
+    if (!given) model.dispose();
+    throw e;
+  }
+}
+
+/**
+ * The SFT model later chapters start from (RLHF, distillation, reasoning): runs/sft. When there is none, in quick
+ * mode a tiny one is fine-tuned on the spot (from ensurePretrained's tiny model), so any notebook runs alone in a
+ * fresh clone; at full size it throws and says how to make one.
+ * @example const { model } = await ensureSft(tok);
+ */
+export async function ensureSft(
+  tokenizer: Tokenizer,
+  options: { quickSteps?: number; qa?: QaDataset | readonly QaItem[]; corpus?: CorpusInfo; log?: (line: string) => void } = {},
+): Promise<StageModel> {
+  if (hasStage("sft")) return loadStage("sft", { tokenizer });
+  if (!isQuick()) throw new Error(`no SFT model in ${stageDir("sft")}: run chapter 6's notebook, or npx tiaoyu sft, first`);
+  const log = options.log ?? console.log;
+  log(`quick mode: no SFT model in ${stageDir("sft")}, fine-tuning a tiny one (${options.quickSteps ?? 150} steps)…`);
+  const run = await runSft({ tokenizer, preset: "tiny", steps: options.quickSteps ?? 150, progress: "none", log, qa: options.qa, corpus: options.corpus });
+  run.model.dispose();
+  return loadStage("sft", { tokenizer });
+}
+
+/**
+ * Chapter 8's result: the pretrained model with the adapter of runs/lora attached. The caller disposes the
+ * adapter, then the model.
+ */
+export async function loadLoraStage(tokenizer: Tokenizer): Promise<{ model: GPT; lora: LoraAdapter }> {
+  const dir = path.join(stageDir("lora"), "adapter");
+  if (!fs.existsSync(path.join(dir, ADAPTER_WEIGHTS_FILE))) throw new Error(`no LoRA adapter in ${dir}: run chapter 8's notebook, or npx tiaoyu sft --lora, first`);
+  const { model } = loadStage("pretrain", { tokenizer });
+  try {
+    return { model, lora: loadLoraAdapter(dir, model) };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------- npx tiaoyu sft
+
+const SFT_USAGE = `usage: npx tiaoyu sft [options]
+
+  --lora                 train LoRA adapters (rank 8, alpha 16 on attention and MLP) instead of every weight
+  --rank N --alpha X     LoRA's rank and alpha
+  --steps N              total optimizer steps (default: the preset's)
+  --resume               continue from the last checkpoint in runs/sft (runs/lora)
+  --batch-size N         questions per batch
+  --lr X                 peak learning rate
+  --eval N               held-out questions per template to score after training (default: the preset's; 0: none)
+
+Starts from runs/pretrain (chapter 5). Ctrl-C stops after the current step and writes a checkpoint.
+Environment: TIAOYU_QUICK=1 for the quick sizes (runs/sft-quick).`;
+
+/** `npx tiaoyu sft …`: chapter 6's (or, with --lora, chapter 8's) training run in a terminal, with the same checkpoints. */
+export async function sftCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      lora: { type: "boolean" },
+      rank: { type: "string" },
+      alpha: { type: "string" },
+      steps: { type: "string" },
+      resume: { type: "boolean" },
+      "batch-size": { type: "string" },
+      lr: { type: "string" },
+      eval: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(SFT_USAGE);
+    return;
+  }
+  const num = (flag: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const x = Number(v);
+    if (!Number.isFinite(x)) throw new Error(`--${flag} ${v}: not a number`);
+    return x;
+  };
+  await initBackend();
+  const { ensureTokenizer } = await import("../tokenizer/ensure");
+  const tokenizer = await ensureTokenizer();
+  const lora = values.lora
+    ? { ...LORA_DEFAULTS, rank: num("rank", values.rank) ?? LORA_DEFAULTS.rank, alpha: num("alpha", values.alpha) ?? LORA_DEFAULTS.alpha }
+    : null;
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130);
+    console.error("\nstopping after this step (Ctrl-C again to quit at once)…");
+    stop.abort();
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    const qa = await ensureQa();
+    const opts: Record<string, unknown> = { steps: num("steps", values.steps), lr: num("lr", values.lr) };
+    for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
+    const run = await runSft({ tokenizer, qa, lora, batchSize: num("batch-size", values["batch-size"]), resume: values.resume ?? false, signal: stop.signal, ...(opts as Partial<TrainingOptions>) });
+    const perTemplate = num("eval", values.eval) ?? sftSettings(defaultSftPreset()).evalQuestions;
+    if (perTemplate > 0 && !run.result.stopped) {
+      const questions = qaEvalSet(qa.items, { perTemplate, tokenizer, blockSize: run.model.config.blockSize });
+      const ev = await evaluateQa(run.model, tokenizer, questions);
+      for (const r of ev.rows) console.log(`${r.题型.padEnd(8)} ${r.correct}/${r.questions} = ${(100 * r.accuracy).toFixed(1)}%`);
+    }
+    console.log(`trainable parameters ${run.trainableParameters.toLocaleString("en-US")} of ${run.totalParameters.toLocaleString("en-US")}`);
+    run.lora?.dispose();
+    run.model.dispose();
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The SFT stage (lib/train/sft.ts): reproducible padded batches, the loss counts answer tokens only, the loss
+ * falls on a tiny model, no leaks in full or LoRA steps, a whole run with its checkpoint or adapter, ensureSft.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+  buildQa,
+  ByteBPETokenizer,
+  ChatSampler,
+  chatReply,
+  type CorpusInfo,
+  encodeChat,
+  encodeChatData,
+  ensureSft,
+  evaluateQa,
+  GPT,
+  gptConfig,
+  initBackend,
+  type PoemRecord,
+  qaComparisonRows,
+  qaEvalSet,
+  type QaItem,
+  runSft,
+  sftSettings,
+  sftStage,
+  tf,
+  train,
+  applyLora,
+} from "tiaoyu";
+import { expectNoLeak } from "../leak";
+import { POEMS, writeSamples } from "./train_fixtures";
+
+const TITLES = ["静夜思", "春晓", "登鹳雀楼", "江雪", "相思", "寻隐者不遇"];
+const AUTHORS = ["李白", "孟浩然", "王之涣", "柳宗元", "王维", "贾岛"];
+
+/** The six fixture poems as corpus records; every poem's questions are put in one split by hand. */
+function poems(): PoemRecord[] {
+  return POEMS.map((text, i) => ({
+    id: `tang-${i}`,
+    collection: "tang",
+    title: TITLES[i],
+    author: AUTHORS[i],
+    paragraphs: [text.slice(0, 12), text.slice(12)],
+    form: "五言绝句",
+    split: "train",
+  }));
+}
+
+describe("SFT", function () {
+  this.timeout(120_000);
+  let tok: ByteBPETokenizer;
+  let items: QaItem[];
+  const settings = { ...sftSettings("tiny"), batchSize: 4, evalBatches: 1 };
+
+  before(async () => {
+    await initBackend();
+    items = buildQa(poems()).map((q, i) => ({ ...q, split: i % 5 === 4 ? "heldout" : "train" }));
+    tok = await ByteBPETokenizer.train([...POEMS, ...items.map((q) => q.prompt + q.answer)], { vocabSize: 700 });
+  });
+
+  function tinyModel(blockSize = 48): GPT {
+    return new GPT(gptConfig({ vocabSize: tok.vocabSize, blockSize, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0 }), { seed: 5 });
+  }
+
+  it("the sampler visits every example once per epoch, reproducibly, and resumes exactly", () => {
+    const data = encodeChatData(tok, items, 48).encoded;
+    assert.strictEqual(data.length, items.length, "every fixture question fits 48 tokens");
+    const a = new ChatSampler(data, 3, 7, 48, 0);
+    const seen = new Set<string>();
+    const perEpoch = Math.ceil(data.length / 3);
+    for (let i = 0; i < Math.floor(data.length / 3); i++) {
+      const b = a.next();
+      for (let r = 0; r < b.batchSize; r++) seen.add(Array.from(b.ids.slice(r * b.blockSize, r * b.blockSize + 6)).join(","));
+    }
+    assert.ok(seen.size >= Math.floor(data.length / 3) * 3 - 1, `${seen.size} distinct rows`);
+    const state = a.state();
+    const next = [a.next(), a.next()];
+    const b = new ChatSampler(data, 3, 7, 48, 0);
+    b.restore(state);
+    assert.deepStrictEqual([b.next(), b.next()], next);
+    assert.throws(() => b.restore({ seed: 8, epoch: 0, index: 0 }), /seeded with 7/);
+    assert.throws(() => new ChatSampler(data, 3, 7, 10, 0), /more than blockSize 10/);
+    assert.ok(perEpoch > 0);
+  });
+
+  it("drops the examples longer than the context and says how many", () => {
+    const lens = items.map((q) => encodeChat(tok, q).ids.length);
+    const limit = Math.min(...lens) + 1;
+    const r = encodeChatData(tok, items, limit);
+    assert.strictEqual(r.dropped, lens.filter((n) => n - 1 > limit).length);
+    assert.strictEqual(r.kept.length + r.dropped, items.length);
+    assert.ok(r.dropped > 0);
+  });
+
+  it("the loss counts answer tokens only: prompt targets can change without changing it", () => {
+    const model = tinyModel();
+    try {
+      const data = encodeChatData(tok, items, 48).encoded;
+      const stage = sftStage(model, { train: data, validation: data }, settings, { tokenizer: tok });
+      const batch = stage.batches.next();
+      const loss = (b: typeof batch) => tf.tidy(() => stage.loss(b, { training: false, seed: 0 }).dataSync()[0]);
+      const base = loss(batch);
+      const promptChanged = { ...batch, targets: batch.targets.map((t, i) => (batch.mask[i] === 0 ? (t + 1) % tok.vocabSize : t)) };
+      const answerChanged = { ...batch, targets: batch.targets.map((t, i) => (batch.mask[i] === 1 ? (t + 1) % tok.vocabSize : t)) };
+      assert.strictEqual(loss(promptChanged), base);
+      assert.notStrictEqual(loss(answerChanged), base);
+      assert.strictEqual(stage.tokens(batch), batch.mask.reduce((s, v) => s + v, 0));
+      assert.strictEqual(stage.name, "sft");
+      assert.strictEqual(stage.from, "pretrain");
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("the loss falls on a tiny model, and the model learns to answer a training question", async () => {
+    const model = tinyModel();
+    try {
+      const train0 = encodeChatData(tok, items.filter((q) => q.split === "train"), 48);
+      const stage = sftStage(model, { train: train0.encoded, validation: train0.encoded }, settings, { tokenizer: tok });
+      const r = await train(stage, { steps: 200, lr: 1e-2, warmupSteps: 10, runDir: null, progress: "none", evalEvery: 0 });
+      const first = r.history.train.slice(0, 5).reduce((s, x) => s + x.loss, 0) / 5;
+      const last = r.history.train.slice(-5).reduce((s, x) => s + x.loss, 0) / 5;
+      assert.ok(last < first * 0.5, `loss ${first.toFixed(3)} → ${last.toFixed(3)}`);
+      const q = train0.kept.find((x) => x.template === "author")!;
+      const reply = await chatReply(model, tok, q.prompt);
+      assert.strictEqual(reply.reply, q.answer, `asked ${q.prompt}`);
+      // The evaluation asks and scores: a memorised training question is right.
+      const ev = await evaluateQa(model, tok, [q]);
+      assert.strictEqual(ev.accuracy, 1);
+      assert.deepStrictEqual(ev.rows.map((x) => x.template), ["author", "all"]);
+      assert.strictEqual(qaComparisonRows({ a: ev, b: ev })[0].a, "100.0%");
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("full and LoRA SFT steps leak no tensors", async () => {
+    const model = tinyModel();
+    const lora = applyLora(model, { rank: 2, alpha: 4, targets: ["attn.c_attn"] });
+    try {
+      const data = encodeChatData(tok, items, 48).encoded;
+      const full = sftStage(model, { train: data, validation: data }, settings, { tokenizer: tok });
+      await expectNoLeak(async () => void (await train(full, { steps: 2, lr: 1e-3, runDir: null, progress: "none", evalEvery: 1 })), "SFT steps");
+      const adapters = sftStage(model, { train: data, validation: data }, settings, { tokenizer: tok, name: "lora", trainable: lora.trainable() });
+      await expectNoLeak(async () => void (await train(adapters, { steps: 2, lr: 1e-3, runDir: null, progress: "none", evalEvery: 1 })), "LoRA SFT steps");
+    } finally {
+      lora.dispose();
+      model.dispose();
+    }
+  });
+
+  it("chooses evaluation questions per template, distinct, of the split, fitting the context", () => {
+    const set = qaEvalSet(items, { split: "heldout", perTemplate: 1, tokenizer: tok, blockSize: 48 });
+    assert.ok(set.length > 0);
+    assert.ok(set.every((q) => q.split === "heldout"));
+    assert.strictEqual(new Set(set.map((q) => q.template)).size, set.length);
+    assert.deepStrictEqual(qaEvalSet(items, { perTemplate: 5, tokenizer: tok, blockSize: 4 }), []);
+  });
+
+  describe("runs", () => {
+    let dir: string;
+    const saved = { quick: process.env.TIAOYU_QUICK, runs: process.env.TIAOYU_RUNS_DIR };
+    before(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "sft-"));
+      process.env.TIAOYU_RUNS_DIR = path.join(dir, "runs");
+    });
+    after(() => {
+      for (const [k, v] of [["TIAOYU_QUICK", saved.quick], ["TIAOYU_RUNS_DIR", saved.runs]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("runSft writes the sft checkpoint; with LoRA only a small adapter", async () => {
+      const quiet = () => {};
+      const full = await runSft({ tokenizer: tok, qa: items, model: tinyModel(), preset: "tiny", batchSize: 4, steps: 3, progress: "none", log: quiet });
+      assert.ok(full.result.checkpoint?.includes(path.join("runs", "sft")));
+      assert.strictEqual(full.trainableParameters, full.totalParameters);
+      assert.ok(full.checkpointBytes! > full.totalParameters * 4);
+      full.model.dispose();
+
+      const lora = await runSft({ tokenizer: tok, qa: items, model: tinyModel(), preset: "tiny", batchSize: 4, steps: 3, progress: "none", log: quiet, lora: { rank: 2, alpha: 4, targets: ["attn.c_attn"] } });
+      assert.strictEqual(lora.trainableParameters, 2 * (32 * 2 + 2 * 96));
+      assert.ok(fs.existsSync(path.join(dir, "runs", "lora", "adapter", "adapter_model.safetensors")));
+      assert.ok(lora.checkpointBytes! < lora.trainableParameters * 4 + 2000, `${lora.checkpointBytes} bytes`);
+      lora.lora!.dispose();
+      lora.model.dispose();
+    });
+
+    it("ensureSft: in quick mode fine-tunes a tiny one on the spot, then loads it", async () => {
+      process.env.TIAOYU_QUICK = "1";
+      const train0 = writeSamples(dir, "train.jsonl", [...POEMS, ...POEMS, ...POEMS]);
+      const corpus = { files: { train: train0, validation: train0, test: train0 } } as unknown as CorpusInfo;
+      const lines: string[] = [];
+      const first = await ensureSft(tok, { quickSteps: 2, qa: items, corpus, log: (l) => lines.push(l) });
+      assert.strictEqual(first.meta.stage, "sft");
+      assert.strictEqual(first.meta.from, "pretrain");
+      assert.ok(lines.some((l) => /fine-tuning a tiny one/.test(l)));
+      const again = await ensureSft(tok, { log: () => assert.fail("must load, not train") });
+      assert.strictEqual(again.dir, first.dir);
+      first.model.dispose();
+      again.model.dispose();
+    });
+  });
+});
