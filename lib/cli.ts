@@ -35,6 +35,12 @@ const COMMANDS: Record<string, Command> = {
       await (await import("./train/pretrain")).pretrainCommand(args);
     },
   },
+  sft: {
+    summary: "chapters 6 and 8: fine-tune the pretrained model on the poem questions (--lora for adapters only; --help)",
+    async run(args) {
+      await (await import("./train/sft")).sftCommand(args);
+    },
+  },
 };
 
 async function main(argv: string[]): Promise<void> {
