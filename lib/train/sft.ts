@@ -106,16 +106,16 @@ export class ChatSampler implements BatchSampler<ChatBatch> {
 }
 
 /** Encoded examples that fit a context of `blockSize`, and how many did not. */
-export interface EncodedChatData {
+export interface EncodedChatData<E extends ChatExample = ChatExample> {
   readonly encoded: EncodedChat[];
   /** The examples kept, in the same order as `encoded`. */
-  readonly kept: ChatExample[];
+  readonly kept: E[];
   /** Examples dropped because their sequence is longer than blockSize + 1. */
   readonly dropped: number;
 }
 
 /** Encodes examples in the chat format and keeps those that fit the model's context. */
-export function encodeChatData<E extends ChatExample>(tokenizer: ChatTokenizer, examples: readonly E[], blockSize: number): EncodedChatData & { readonly kept: E[] } {
+export function encodeChatData<E extends ChatExample>(tokenizer: ChatTokenizer, examples: readonly E[], blockSize: number): EncodedChatData<E> {
   const encoded: EncodedChat[] = [];
   const kept: E[] = [];
   for (const ex of examples) {

@@ -1,0 +1,64 @@
+import * as assert from "assert";
+import { loraParameterCount, tf } from "tiaoyu";
+import { exercise, target } from "../grading";
+
+const ex = target<typeof import("../../solutions/08-lora")>("08-lora");
+
+function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
+  assert.deepStrictEqual(a.shape, b.shape, `shape [${a.shape}] should be [${b.shape}]`);
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
+
+/** Runs `fn` and checks it left no intermediate tensor behind (only its result). */
+function noLeak<T extends tf.Tensor>(fn: () => T): T {
+  const before = tf.memory().numTensors;
+  const out = fn();
+  assert.strictEqual(tf.memory().numTensors, before + 1, "leaves intermediate tensors alive: wrap the body in tf.tidy(() => ...)");
+  return out;
+}
+
+const rand = (shape: [number, number], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed) as tf.Tensor2D;
+
+describe("chapter 08 — LoRA微调", () => {
+  exercise("8.1 loraCounts", { points: 1, hint: "full = in·out;lora = in·r + r·out;ratio = lora / full" }, () => {
+    assert.deepStrictEqual(ex().loraCounts(1024, 512, 8), { full: 524288, lora: 12288, ratio: 12288 / 524288 });
+    for (const [i, o, r] of [[128, 384, 4], [768, 768, 16], [3, 5, 1]]) {
+      const c = ex().loraCounts(i, o, r);
+      assert.strictEqual(c.lora, loraParameterCount(i, o, r), `${i}×${o}, r=${r}`);
+      assert.strictEqual(c.full, i * o);
+    }
+  });
+
+  exercise("8.2 loraForward", { points: 2, hint: "tf.tidy(() => tf.add(tf.matMul(x, w), tf.mul(tf.matMul(tf.matMul(x, a), b), alpha / a.shape[1])))" }, () => {
+    const x = rand([5, 6], 1), w = rand([6, 4], 2), a = rand([6, 2], 3), b = rand([2, 4], 4);
+    const got = noLeak(() => ex().loraForward(x, w, a, b, 8));
+    const want = tf.tidy(() => tf.add(tf.matMul(x, w), tf.mul(tf.matMul(x, tf.matMul(a, b)), 4)));
+    assert.ok(maxDiff(got, want) < 1e-4, "x·W + (alpha/r)·x·A·B with r = A's columns");
+    const zero = tf.zeros([2, 4]) as tf.Tensor2D;
+    const base = ex().loraForward(x, w, a, zero, 8);
+    const xw = tf.matMul(x, w);
+    assert.ok(maxDiff(base, xw) < 1e-6, "with B = 0 the layer is the base layer");
+    tf.dispose([x, w, a, b, got, want, zero, base, xw]);
+  });
+
+  exercise("8.3 mergeLora", { points: 2, hint: "tf.tidy(() => tf.add(w, tf.mul(tf.matMul(a, b), alpha / a.shape[1])))" }, () => {
+    const small = ex().mergeLora(tf.tensor2d([[1, 0], [0, 1]]), tf.tensor2d([[1], [0]]), tf.tensor2d([[2, 3]]), 1);
+    assert.deepStrictEqual(small.arraySync(), [[3, 3], [0, 1]]);
+    const x = rand([5, 6], 5), w = rand([6, 4], 6), a = rand([6, 3], 7), b = rand([3, 4], 8);
+    const merged = noLeak(() => ex().mergeLora(w, a, b, 6));
+    // The merged layer computes what the unmerged adapter does.
+    const viaMerged = tf.matMul(x, merged);
+    const viaAdapter = tf.tidy(() => tf.add(tf.matMul(x, w), tf.mul(tf.matMul(tf.matMul(x, a), b), 2)));
+    assert.ok(maxDiff(viaMerged, viaAdapter) < 1e-4);
+    tf.dispose([small, x, w, a, b, merged, viaMerged, viaAdapter]);
+  });
+
+  exercise("8.4 unmergeLora", { points: 1, hint: "和 8.3 一样,只是把 tf.add 换成 tf.sub" }, () => {
+    const w = rand([6, 4], 9), a = rand([6, 3], 10), b = rand([3, 4], 11);
+    const merged = tf.tidy(() => tf.add(w, tf.mul(tf.matMul(a, b), 2)) as tf.Tensor2D);
+    const back = noLeak(() => ex().unmergeLora(merged, a, b, 6));
+    assert.ok(maxDiff(back, w) < 1e-5, "unmerge gives the base weight back");
+    assert.ok(maxDiff(merged, w) > 1e-2, "(the test's adapter does change W)");
+    tf.dispose([w, a, b, merged, back]);
+  });
+});
