@@ -8,10 +8,12 @@
  *   unary     exp, log, tanh, sqrt, rsqrt, sigmoid, square, pow: vectorised native  wasm (needs the addon)
  *   identity  Identity and same-dtype Cast share the buffer instead of copying        wasm
  *   fused     geluTanh, layerNorm, softmaxCrossEntropy, dropout, adamwUpdate          wasm (native or JS), cpu
+ *   attention causalAttention (kernels/attention)                                   wasm (needs the addon)
  *
  * Only `wasm` and `cpu` are touched: tfjs-node's `tensorflow` backend already has fast versions of all of them.
  */
 import * as tf from "@tensorflow/tfjs";
+import { wasmAttentionConfigs } from "./kernels/attention";
 import { fusedConfigs } from "./kernels/fused";
 import { wasmIdentityConfigs } from "./kernels/identity";
 import { wasmBatchMatMulConfig } from "./kernels/matmul";
@@ -19,7 +21,7 @@ import { nativeKernels, nativeStatus } from "./kernels/native";
 import { unsortedSegmentSumConfig } from "./kernels/segment_sum";
 import { wasmUnaryConfigs } from "./kernels/unary";
 
-export type KernelGroup = "segment" | "matmul" | "unary" | "identity" | "fused";
+export type KernelGroup = "segment" | "matmul" | "unary" | "identity" | "fused" | "attention";
 type Backend = "wasm" | "cpu";
 
 const done = new Set<Backend>();
@@ -49,6 +51,7 @@ export function registerKernels(backendName: Backend): void {
     if (matMul) replaceKernel("matmul", matMul);
     for (const config of wasmUnaryConfigs()) replaceKernel("unary", config);
     for (const config of wasmIdentityConfigs()) replaceKernel("identity", config);
+    for (const config of wasmAttentionConfigs()) replaceKernel("attention", config);
   }
 }
 
@@ -65,6 +68,7 @@ export function useKernelGroup(group: KernelGroup, on: boolean): void {
   }
 }
 
+export { causalAttention } from "./kernels/attention";
 export { adamwUpdate, type AdamWStep, dropout, geluTanh, layerNorm, softmaxCrossEntropy } from "./kernels/fused";
 
 /** @deprecated kept for callers of the first version; same as `registerKernels("wasm")`. */

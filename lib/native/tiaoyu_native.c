@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "attention.h"
 #include "elementwise.h"
 #include "fused.h"
 #include "pool.h"
@@ -175,6 +176,8 @@ static void *block(napi_env env, void *heap, size_t heap_bytes, double off, doub
  *   5 xentBackward(logits, targets, lse, dnll, dlogits, rows, v)
  *   6 dropout(x, y, n, rate, seed)
  *   7 adamw(w, g, m, v, w2, m2, v2, n, lr, beta1, beta2, eps, decayFactor, bc1, bc2Sqrt, gradScale)
+ *   8 attentionForward(q, k, v, out, probs, heads, t, s, hs, offset, scale, rate, seed)
+ *   9 attentionBackward(q, k, v, probs, dout, dq, dk, dv, heads, t, s, hs, offset, scale, rate, seed)
  */
 static napi_value fused_js(napi_env env, napi_callback_info info) {
   size_t argc = 20;
@@ -191,8 +194,8 @@ static napi_value fused_js(napi_env env, napi_callback_info info) {
   const size_t nargs = argc - 2 > 18 ? 18 : argc - 2;
   int64_t kernel = -1;
   if (!get_int(env, argv[1], &kernel) || !get_doubles(env, argv + 2, nargs, a)) return NULL;
-  static const size_t expected[] = {3, 4, 9, 10, 6, 7, 5, 16};
-  if (kernel < 0 || kernel > 7 || nargs != expected[kernel]) {
+  static const size_t expected[] = {3, 4, 9, 10, 6, 7, 5, 16, 13, 16};
+  if (kernel < 0 || kernel > 9 || nargs != expected[kernel]) {
     napi_throw_range_error(env, NULL, "tiaoyu_native.fused: unknown kernel or wrong number of arguments");
     return NULL;
   }
@@ -276,6 +279,33 @@ static napi_value fused_js(napi_env env, napi_callback_info info) {
       float *v2 = block(env, heap, heap_bytes, a[6], n, &ok);
       const struct adamw_params p = {(float)a[8], (float)a[9], (float)a[10], (float)a[11], (float)a[12], (float)a[13], (float)a[14], (float)a[15]};
       if (ok && w && g && m && v && w2 && m2 && v2) adamw_step(w, g, m, v, (size_t)n, &p, w2, m2, v2);
+      break;
+    }
+    case 8:
+    case 9: {
+      const double *d = kernel == 8 ? a + 5 : a + 8; /* heads, t, s, hs, offset, scale, rate, seed */
+      const struct attention_shape sh = {(size_t)d[0], (size_t)d[1], (size_t)d[2], (size_t)d[3], (size_t)d[4],
+                                         (float)d[5], (float)d[6], (uint32_t)(uint64_t)d[7]};
+      if (sh.s != sh.offset + sh.t || sh.hs == 0 || !(sh.rate >= 0.0f && sh.rate < 1.0f)) {
+        napi_throw_range_error(env, NULL, "tiaoyu_native.fused: attention shapes disagree");
+        return NULL;
+      }
+      const double nq = d[0] * d[1] * d[3], nk = d[0] * d[2] * d[3], np = d[0] * d[1] * d[2];
+      const float *q = block(env, heap, heap_bytes, a[0], nq, &ok);
+      const float *k = block(env, heap, heap_bytes, a[1], nk, &ok);
+      const float *v = block(env, heap, heap_bytes, a[2], nk, &ok);
+      if (kernel == 8) {
+        float *out = block(env, heap, heap_bytes, a[3], nq, &ok);
+        float *probs = block(env, heap, heap_bytes, a[4], np, &ok);
+        if (ok && q && k && v && out && probs) attention_forward(&sh, q, k, v, out, probs);
+      } else {
+        const float *probs = block(env, heap, heap_bytes, a[3], np, &ok);
+        const float *dout = block(env, heap, heap_bytes, a[4], nq, &ok);
+        float *dq = block(env, heap, heap_bytes, a[5], nq, &ok);
+        float *dk = block(env, heap, heap_bytes, a[6], nk, &ok);
+        float *dv = block(env, heap, heap_bytes, a[7], nk, &ok);
+        if (ok && q && k && v && probs && dout && dq && dk && dv) attention_backward(&sh, q, k, v, probs, dout, dq, dk, dv);
+      }
       break;
     }
   }
