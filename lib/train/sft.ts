@@ -26,9 +26,9 @@ import type { GPT } from "../model/gpt";
 import { configToHF } from "../model/gpt2format";
 import type { Tokenizer } from "../tokenizer/types";
 import { type ChatBatch, type ChatExample, type ChatTokenizer, chatReply, collateChat, type EncodedChat, encodeChat, fitsContext } from "./chat";
-import type { JsonRecord, JsonValue } from "./checkpoint";
+import { type CheckpointMeta, type JsonRecord, type JsonValue, latestCheckpoint } from "./checkpoint";
 import { ADAPTER_WEIGHTS_FILE, applyLora, loadLoraAdapter, type LoraAdapter, type LoraConfig, LORA_DEFAULTS, saveLoraAdapter } from "./lora";
-import { type BatchSampler, type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
+import { type BatchSampler, readTrainingLog, type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import type { NamedVariables } from "./optimizer";
 import { ensurePretrained, gptTrainable } from "./pretrain";
 import { Rng } from "./rng";
@@ -411,7 +411,13 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
       tokenizer,
       model: stageModel,
       trainable,
-      info: { preset, droppedTooLong: train0.dropped, ...(loraConfig ? { rank: loraConfig.rank, alpha: loraConfig.alpha } : {}) },
+      info: {
+        preset,
+        droppedTooLong: train0.dropped,
+        trainableParameters: lora ? lora.numTrainable() : model.numParameters(),
+        totalParameters: model.numParameters(),
+        ...(loraConfig ? { rank: loraConfig.rank, alpha: loraConfig.alpha } : {}),
+      },
     });
     const defaults = loraConfig ? { ...settings.train, ...settings.lora } : settings.train;
     const result = await train({ ...stage, defaults: { ...stage.defaults, ...defaults } }, trainOptions);
@@ -434,6 +440,41 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
     if (!given) model.dispose();
     throw e;
   }
+}
+
+/** What a finished SFT or LoRA run cost, read from its run folder (for the comparison table of chapter 8). */
+export interface StageTrainingSummary {
+  readonly stage: string;
+  readonly steps: number;
+  /** Seconds of training, from log.jsonl (the last uninterrupted part, for a resumed run). */
+  readonly seconds: number;
+  readonly trainableParameters: number | null;
+  readonly totalParameters: number | null;
+  /** Bytes of the weights a reader keeps: model.safetensors, or for LoRA only adapter/adapter_model.safetensors. */
+  readonly checkpointBytes: number;
+}
+
+/**
+ * Reads a stage's run folder: steps, training time, trainable parameters and the size of what it saved.
+ * @example stageTrainingSummary("lora").checkpointBytes   // the adapter alone
+ */
+export function stageTrainingSummary(stage: "sft" | "lora" | string): StageTrainingSummary {
+  const dir = stageDir(stage);
+  const ckpt = latestCheckpoint(dir);
+  if (!ckpt) throw new Error(`no checkpoint for stage '${stage}' in ${dir}`);
+  const meta = JSON.parse(fs.readFileSync(path.join(ckpt, "meta.json"), "utf8")) as CheckpointMeta;
+  const log = readTrainingLog(dir).train;
+  const num = (v: JsonValue | undefined) => (typeof v === "number" ? v : null);
+  const adapter = path.join(dir, "adapter", ADAPTER_WEIGHTS_FILE);
+  const weights = fs.existsSync(adapter) ? adapter : path.join(ckpt, "model.safetensors");
+  return {
+    stage,
+    steps: meta.step,
+    seconds: log.length ? log[log.length - 1].seconds : 0,
+    trainableParameters: num(meta.extra?.trainableParameters),
+    totalParameters: num(meta.extra?.totalParameters),
+    checkpointBytes: fs.statSync(weights).size,
+  };
 }
 
 /**

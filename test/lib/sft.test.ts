@@ -26,6 +26,7 @@ import {
   runSft,
   sftSettings,
   sftStage,
+  stageTrainingSummary,
   tf,
   train,
   applyLora,
@@ -187,6 +188,11 @@ describe("SFT", function () {
       assert.strictEqual(lora.trainableParameters, 2 * (32 * 2 + 2 * 96));
       assert.ok(fs.existsSync(path.join(dir, "runs", "lora", "adapter", "adapter_model.safetensors")));
       assert.ok(lora.checkpointBytes! < lora.trainableParameters * 4 + 2000, `${lora.checkpointBytes} bytes`);
+      const summary = stageTrainingSummary("lora");
+      assert.strictEqual(summary.trainableParameters, lora.trainableParameters);
+      assert.strictEqual(summary.checkpointBytes, lora.checkpointBytes);
+      assert.strictEqual(summary.steps, 3);
+      assert.strictEqual(stageTrainingSummary("sft").checkpointBytes, full.checkpointBytes);
       lora.lora!.dispose();
       lora.model.dispose();
     });
