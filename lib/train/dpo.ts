@@ -15,12 +15,30 @@
  * sums over the answer's tokens only (rlhf.ts). The gradient raises log π(y_c) and lowers log π(y_r), most for the
  * pairs the policy still gets wrong; β says how far the policy may drift from the reference (small β: far).
  */
+import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
+import { ensurePreferences, type PreferenceDataset, type PreferenceItem } from "../data/preferences";
 import type { GPT } from "../model/gpt";
+import type { Tokenizer } from "../tokenizer/types";
 import type { TokenizerIdentity } from "./checkpoint";
-import type { BatchSampler, Stage, TrainingOptions } from "./loop";
+import { type BatchSampler, type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
 import { gptTrainable } from "./pretrain";
-import { type EncodedPairs, logSigmoid, type PairBatch, pairBatches, PairSampler, sequenceLogProbs } from "./rlhf";
+import { defaultRlhfPreset } from "./reward";
+import {
+  type EncodedPairs,
+  logSigmoid,
+  MetricsLog,
+  type PairBatch,
+  pairBatches,
+  PairSampler,
+  rlhfPairs,
+  resumeStepOf,
+  type RlhfPairs,
+  sequenceLogProbs,
+} from "./rlhf";
+import { ensureSft } from "./sft";
+import { loadStage, stageDir } from "./stages";
+import { tokenizerIdentity } from "./tokens";
 
 /**
  * The DPO loss, averaged over pairs (inputs are sequence log-probabilities [B]).
@@ -206,4 +224,84 @@ export async function dpoMetrics(policy: Pick<GPT, "forward">, reference: Refere
   }
   const n = data.size;
   return { logpChosen: lc / n, logpRejected: lr / n, refChosen: rc / n, refRejected: rr / n, margin: margin / n, accuracy: wins / n, loss: loss / n };
+}
+
+// ---------------------------------------------------------------- a whole run
+
+/** One point of the DPO curves: the policy on a fixed set of training pairs and of held-out pairs. */
+export interface DpoRecord {
+  readonly step: number;
+  readonly train: DpoMetrics;
+  readonly heldout: DpoMetrics;
+}
+
+export interface DpoRunOptions extends Partial<TrainingOptions> {
+  readonly tokenizer: Tokenizer;
+  readonly preset?: "tiny" | "course";
+  readonly preferences?: PreferenceDataset;
+  /** At most this many training pairs are encoded and drawn from (default 20,000; quick mode: all that fit). */
+  readonly maxTrain?: number;
+  /** Held-out pairs for the final preference accuracy (default 1,000; quick mode: all that fit). */
+  readonly maxHeldout?: number;
+  /** Pairs of each side tracked at every evaluation for the curves (default 64). */
+  readonly monitorPairs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface DpoRun {
+  /** The aligned model and the frozen SFT reference (the caller disposes both). */
+  readonly policy: GPT;
+  readonly reference: GPT;
+  readonly result: TrainResult;
+  readonly settings: DpoSettings;
+  readonly data: { readonly train: RlhfPairs<PreferenceItem>; readonly heldout: RlhfPairs<PreferenceItem> };
+  /** The curves: log π(chosen), log π(rejected), margin and accuracy at every evaluation. */
+  readonly history: readonly DpoRecord[];
+  /** Held-out preference accuracy and margin after training (all held-out pairs). */
+  readonly heldout: DpoMetrics;
+}
+
+/**
+ * Chapter 7's DPO end to end: two copies of the SFT model (the policy trains, the reference stays), the training
+ * pairs, and the curves of log π(chosen) and log π(rejected) over training in runs/dpo/metrics.jsonl.
+ * @example const { policy, history, heldout } = await runDpo({ tokenizer: tok, resume: true });
+ */
+export async function runDpo(options: DpoRunOptions): Promise<DpoRun> {
+  const { tokenizer, preset = defaultRlhfPreset(), preferences, maxTrain, maxHeldout, monitorPairs = 64, log = console.log, ...trainOptions } = options;
+  const settings = DPO_PRESETS[preset];
+  const prefs = preferences ?? (await ensurePreferences());
+  const policy = (await ensureSft(tokenizer, { log })).model;
+  let reference: GPT | null = null;
+  try {
+    reference = loadStage("sft", { tokenizer }).model;
+    const T = policy.config.blockSize;
+    const { train: train0, heldout } = rlhfPairs(tokenizer, prefs, { blockSize: T, quick: preset === "tiny", maxTrain, maxHeldout });
+    log(`dpo: ${train0.encoded.size.toLocaleString("en-US")} training pairs, ${heldout.encoded.size.toLocaleString("en-US")} held-out, β = ${settings.beta}`);
+    const validation = heldout.encoded.subset(Math.min(heldout.encoded.size, 4 * settings.batchSize));
+    const stage = dpoStage(policy, reference, { train: train0.encoded, validation }, settings, { tokenizer: tokenizerIdentity(tokenizer) });
+    // The curves follow fixed pairs: the first training pairs (seen by DPO) and the first held-out ones (never seen).
+    const monitor = { train: train0.encoded.subset(monitorPairs), heldout: validation.subset(monitorPairs) };
+    const refMonitor = { train: new ReferenceLogProbs(reference, monitor.train.size), heldout: new ReferenceLogProbs(reference, monitor.heldout.size) };
+    const o = { ...stage.defaults, ...trainOptions };
+    const runDir = o.runDir === undefined ? stageDir(stage.name) : o.runDir;
+    const metrics = new MetricsLog<DpoRecord>(runDir ? path.join(runDir, "metrics.jsonl") : null).start(resumeStepOf(runDir, o.resume ?? false));
+    const result = await train(stage, {
+      ...trainOptions,
+      onEval: async (step, valLoss) => {
+        metrics.append({
+          step,
+          train: await dpoMetrics(policy, refMonitor.train, monitor.train, settings.beta),
+          heldout: await dpoMetrics(policy, refMonitor.heldout, monitor.heldout, settings.beta),
+        });
+        await trainOptions.onEval?.(step, valLoss);
+      },
+    });
+    const refHeldout = new ReferenceLogProbs(reference, heldout.encoded.size);
+    const final = await dpoMetrics(policy, refHeldout, heldout.encoded, settings.beta);
+    return { policy, reference, result, settings, data: { train: train0, heldout }, history: metrics.records, heldout: final };
+  } catch (e) {
+    policy.dispose();
+    reference?.dispose();
+    throw e;
+  }
 }

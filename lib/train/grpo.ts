@@ -16,15 +16,22 @@
  * Sampling happens in the batch sampler (the loop's `batches.next()`): a "batch" of an on-policy method is a set of
  * fresh rollouts with their rewards, advantages, and the old and reference log-probabilities, all host arrays.
  */
+import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
+import { ensureQa, type QaDataset } from "../data/qa";
 import { pickToken, type SamplingOptions } from "../generate";
 import type { GPT } from "../model/gpt";
+import type { Tokenizer } from "../tokenizer/types";
+import { chatPrompt, chatStopIds } from "./chat";
 import type { JsonValue, TokenizerIdentity } from "./checkpoint";
-import type { BatchSampler, Stage, TrainingOptions } from "./loop";
+import { type BatchSampler, type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
 import { gptTrainable } from "./pretrain";
-import type { RewardModel } from "./reward";
-import { type EncodedAnswer, klK3, type MaskedSequences, packRows, tokenLogProbs } from "./rlhf";
+import { defaultRlhfPreset, ensureRewardModel, type RewardModel } from "./reward";
+import { type EncodedAnswer, klK3, type MaskedSequences, MetricsLog, packRows, padId, resumeStepOf, tokenLogProbs } from "./rlhf";
 import { Rng, type RngState } from "./rng";
+import { ensureSft } from "./sft";
+import { loadStage, stageDir } from "./stages";
+import { tokenizerIdentity } from "./tokens";
 
 /**
  * Group-relative advantages: each reward minus its group's mean, divided by the group's standard deviation
@@ -323,4 +330,69 @@ export function grpoStage(
     },
     sampler,
   };
+}
+
+// ---------------------------------------------------------------- a whole run
+
+export interface GrpoRunOptions extends Partial<TrainingOptions> {
+  readonly tokenizer: Tokenizer;
+  readonly preset?: "tiny" | "course";
+  /** The scorer (default: the reward model of runs/reward, ensureRewardModel). Not disposed by the run. */
+  readonly rewardModel?: RewardModel;
+  /** The questions to answer (default: ensureQa()'s training questions). */
+  readonly qa?: QaDataset;
+  /** At most this many distinct questions are encoded and drawn from (default 5,000). */
+  readonly maxPrompts?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface GrpoRun {
+  /** The aligned model and the frozen SFT reference (the caller disposes both). */
+  readonly policy: GPT;
+  readonly reference: GPT;
+  /** The reward model it scored with (disposed by the caller, whether given or loaded). */
+  readonly rewardModel: RewardModel;
+  readonly result: TrainResult;
+  readonly settings: GrpoSettings;
+  /** Mean reward, KL to the reference and answer length at every step (the whole run, resumed parts included). */
+  readonly history: readonly GrpoStepStats[];
+}
+
+/**
+ * Chapter 7's on-policy run: the SFT model samples groups of answers to training questions, the reward model
+ * scores them, and GRPO makes the better ones likelier while the KL term keeps it near the reference. Writes
+ * runs/grpo, with the per-step reward and KL in runs/grpo/metrics.jsonl.
+ * @example const { policy, history } = await runGrpo({ tokenizer: tok, resume: true });
+ */
+export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRun> {
+  const { tokenizer, preset = defaultRlhfPreset(), rewardModel, qa: givenQa, maxPrompts = 5000, log = console.log, ...trainOptions } = options;
+  const settings = GRPO_PRESETS[preset];
+  const qa = givenQa ?? (await ensureQa());
+  const rm = rewardModel ?? (await ensureRewardModel(tokenizer, { log }));
+  let policy: GPT | null = null;
+  let reference: GPT | null = null;
+  try {
+    policy = (await ensureSft(tokenizer, { log })).model;
+    reference = loadStage("sft", { tokenizer }).model;
+    const T = policy.config.blockSize;
+    const questions = [...new Set(qa.items.filter((q) => q.split === "train").map((q) => q.prompt))];
+    const sample = questions.length > maxPrompts ? new Rng(settings.seed).shuffle(questions).slice(0, maxPrompts) : questions;
+    // A question is usable when it leaves room for an answer of a few tokens in the model's context.
+    const prompts = sample.map((q) => chatPrompt(tokenizer, q)).filter((p) => p.length + 8 <= T);
+    log(`grpo: ${prompts.length.toLocaleString("en-US")} questions, ${settings.promptsPerStep} per step × ${settings.groupSize} answers, β = ${settings.beta}`);
+    const o = { ...settings.train, ...trainOptions };
+    const runDir = o.runDir === undefined ? stageDir("grpo") : o.runDir;
+    const metrics = new MetricsLog<GrpoStepStats>(runDir ? path.join(runDir, "metrics.jsonl") : null).start(resumeStepOf(runDir, o.resume ?? false));
+    const stage = grpoStage(policy, reference, rewardModelScorer(rm), prompts, settings, { stopIds: chatStopIds(tokenizer), padId: padId(tokenizer) }, {
+      tokenizer: tokenizerIdentity(tokenizer),
+      onStats: (s) => metrics.append(s),
+    });
+    const result = await train(stage, trainOptions);
+    return { policy, reference, rewardModel: rm, result, settings, history: metrics.records };
+  } catch (e) {
+    policy?.dispose();
+    reference?.dispose();
+    if (!rewardModel) rm.dispose();
+    throw e;
+  }
 }

@@ -19,10 +19,15 @@ import * as tf from "@tensorflow/tfjs";
 import { GPT } from "../model/gpt";
 import { configFromHF, configToHF } from "../model/gpt2format";
 import { assignWeights, type JsonRecord, loadTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
-import { type Stage, type TrainableModel, type TrainingOptions } from "./loop";
+import { isQuick } from "../course";
+import { ensurePreferences, type PreferenceDataset, type PreferenceItem } from "../data/preferences";
+import type { Tokenizer } from "../tokenizer/types";
+import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import type { NamedVariables } from "./optimizer";
-import { type EncodedPairs, logSigmoid, type MaskedSequences, type PairBatch, pairBatches, PairSampler } from "./rlhf";
-import { stageDir } from "./stages";
+import { type EncodedPairs, logSigmoid, type MaskedSequences, type PairBatch, pairBatches, PairSampler, rlhfPairs, type RlhfPairs } from "./rlhf";
+import { ensureSft } from "./sft";
+import { hasStage, stageDir } from "./stages";
+import { tokenizerIdentity } from "./tokens";
 
 /**
  * The Bradley–Terry loss, averaged over pairs: mean of −log σ(r_chosen − r_rejected).
@@ -206,4 +211,77 @@ export function loadRewardModel(dir: string = stageDir("reward"), options: { tok
   } finally {
     ckpt.dispose();
   }
+}
+
+// ---------------------------------------------------------------- a whole run
+
+/** The preset of chapter 7's runs: `tiny` in quick mode, `course` otherwise (as chapter 6's SFT). */
+export function defaultRlhfPreset(): "tiny" | "course" {
+  return isQuick() ? "tiny" : "course";
+}
+
+export interface RewardRunOptions extends Partial<TrainingOptions> {
+  readonly tokenizer: Tokenizer;
+  readonly preset?: "tiny" | "course";
+  /** The pairs (default: ensurePreferences(), built from chapter 6's questions). */
+  readonly preferences?: PreferenceDataset;
+  /** At most this many training pairs are encoded and drawn from (default 20,000; quick mode: all that fit). */
+  readonly maxTrain?: number;
+  /** Held-out pairs scored for the accuracy table (default 1,000; quick mode: all that fit). */
+  readonly maxHeldout?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface RewardRun {
+  /** The trained reward model (the caller disposes it). */
+  readonly rm: RewardModel;
+  readonly result: TrainResult;
+  readonly data: { readonly train: RlhfPairs<PreferenceItem>; readonly heldout: RlhfPairs<PreferenceItem> };
+  /** Rewards of the held-out pairs after training, and pairwise accuracy per kind of rejected answer. */
+  readonly heldout: PairScores;
+  readonly byKind: ReturnType<typeof accuracyBy>;
+}
+
+/**
+ * Chapter 7's reward model end to end: the SFT model (chapter 6) as backbone plus a fresh scalar head, trained with
+ * Bradley–Terry on the training pairs, scored on held-out pairs. Writes runs/reward; with `resume` a finished run is
+ * loaded instead of trained again.
+ * @example const { rm, heldout, byKind } = await runRewardModel({ tokenizer: tok, resume: true });
+ */
+export async function runRewardModel(options: RewardRunOptions): Promise<RewardRun> {
+  const { tokenizer, preset = defaultRlhfPreset(), preferences, maxTrain, maxHeldout, log = console.log, ...trainOptions } = options;
+  const settings = REWARD_PRESETS[preset];
+  const prefs = preferences ?? (await ensurePreferences());
+  const { model } = await ensureSft(tokenizer, { log });
+  const rm = new RewardModel(model);
+  try {
+    const T = model.config.blockSize;
+    const { train: train0, heldout } = rlhfPairs(tokenizer, prefs, { blockSize: T, quick: preset === "tiny", maxTrain, maxHeldout });
+    log(
+      `reward model: ${train0.encoded.size.toLocaleString("en-US")} training pairs, ${heldout.encoded.size.toLocaleString("en-US")} held-out` +
+        (train0.dropped + heldout.dropped ? ` (${(train0.dropped + heldout.dropped).toLocaleString("en-US")} longer than the ${T}-token context left out)` : ""),
+    );
+    // The validation loss reads a few batches; the accuracy below reads every held-out pair.
+    const validation = heldout.encoded.subset(Math.min(heldout.encoded.size, 4 * settings.batchSize));
+    const stage = rewardStage(rm, { train: train0.encoded, validation }, settings, { tokenizer: tokenizerIdentity(tokenizer) });
+    const result = await train(stage, trainOptions);
+    const scores = await scorePairs(rm, heldout.encoded);
+    return { rm, result, data: { train: train0, heldout }, heldout: scores, byKind: accuracyBy(heldout.items.map((p) => p.kind), scores) };
+  } catch (e) {
+    rm.dispose();
+    throw e;
+  }
+}
+
+/**
+ * The reward model of runs/reward (what GRPO scores with). When there is none, in quick mode a tiny one is trained
+ * on the spot; at full size it throws and says how to make one.
+ */
+export async function ensureRewardModel(tokenizer: Tokenizer, options: { log?: (line: string) => void; preferences?: PreferenceDataset } = {}): Promise<RewardModel> {
+  const identity = tokenizerIdentity(tokenizer);
+  if (hasStage("reward")) return loadRewardModel(stageDir("reward"), { tokenizer: identity });
+  if (!isQuick()) throw new Error(`no reward model in ${stageDir("reward")}: run chapter 7's reward-model cells (runRewardModel) first`);
+  (options.log ?? console.log)(`quick mode: no reward model in ${stageDir("reward")}, training a tiny one…`);
+  const run = await runRewardModel({ tokenizer, preset: "tiny", progress: "none", log: options.log, preferences: options.preferences });
+  return run.rm;
 }

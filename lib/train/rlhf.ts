@@ -16,13 +16,20 @@
  * out. This file holds that measurement and the small pieces of arithmetic around it (log σ, KL estimates); the
  * stages live in reward.ts, dpo.ts and grpo.ts, and the data in lib/data/preferences.ts.
  */
+import * as fs from "fs";
+import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { softmaxCrossEntropy } from "../kernels/fused";
 import type { GPT } from "../model/gpt";
-import { type ChatTokenizer, encodeChat } from "./chat";
-import type { JsonValue } from "./checkpoint";
+import { isQuick } from "../course";
+import type { PreferenceDataset, PreferenceItem } from "../data/preferences";
+import { isCorrectAnswer, type QaItem, type QaTemplate } from "../data/qa";
+import type { GenerativeModel } from "../generate";
+import { type ChatTokenizer, chatPrompt, chatReply, chatTokenIds, encodeChat } from "./chat";
+import { type JsonValue, listCheckpoints } from "./checkpoint";
 import type { BatchSampler } from "./loop";
 import type { NamedVariables } from "./optimizer";
+import type { RewardModel } from "./reward";
 import { Rng } from "./rng";
 
 /**
@@ -201,6 +208,11 @@ export class EncodedPairs {
     return this.chosen.length;
   }
 
+  /** The first `n` pairs (e.g. a few held-out batches for the validation loss). */
+  subset(n: number): EncodedPairs {
+    return new EncodedPairs(this.chosen.slice(0, n), this.rejected.slice(0, n), this.padId);
+  }
+
   /** The batch of the pairs at `indices` (chosen rows first, then rejected rows, padded to the longest). */
   batch(indices: readonly number[]): PairBatch {
     const B = indices.length;
@@ -331,4 +343,174 @@ export function encodePreferences(
   options: { blockSize: number },
 ): { encoded: EncodedPairs; kept: number[]; dropped: number } {
   return EncodedPairs.encode(pairs, chatAnswerEncoder(tokenizer), { blockSize: options.blockSize, padId: padId(tokenizer), dropTooLong: true });
+}
+
+// ---------------------------------------------------------------- data and bookkeeping of a run
+
+/** Preference pairs of one split, encoded: `items[i]` is the pair behind `encoded`'s pair i. */
+export interface RlhfPairs<P extends PreferenceLike = PreferenceLike> {
+  readonly items: readonly P[];
+  readonly encoded: EncodedPairs;
+  /** Pairs left out because they do not fit the model's context. */
+  readonly dropped: number;
+}
+
+/**
+ * At most `max` pairs of `items` (a seeded sample, so runs agree), encoded in the chat format for a model with
+ * context `blockSize`. The course has ~160,000 training pairs; a run reads a few thousand, so only those are encoded.
+ */
+export function prepareRlhfPairs<P extends PreferenceLike>(
+  tokenizer: ChatTokenizer,
+  items: readonly P[],
+  options: { blockSize: number; max?: number; seed?: number },
+): RlhfPairs<P> {
+  const sample = options.max !== undefined && items.length > options.max ? new Rng(options.seed ?? 7).shuffle([...items]).slice(0, options.max) : [...items];
+  const { encoded, kept, dropped } = encodePreferences(tokenizer, sample, { blockSize: options.blockSize });
+  return { items: kept.map((i) => sample[i]), encoded, dropped };
+}
+
+/**
+ * The pairs a chapter-7 run trains and evaluates on, for a model with context `blockSize`: training pairs from the
+ * questions SFT trained on, held-out pairs from the poems whose questions no stage trained on (chapter 6's
+ * "heldout" and "unseen" splits). Full size samples 20,000 and 1,000 of them; quick mode keeps all that fit (its
+ * tiny model reads only 32 tokens, so most pairs do not).
+ */
+export function rlhfPairs(
+  tokenizer: ChatTokenizer,
+  preferences: Pick<PreferenceDataset, "items">,
+  options: { blockSize: number; quick?: boolean; maxTrain?: number; maxHeldout?: number },
+): { train: RlhfPairs<PreferenceItem>; heldout: RlhfPairs<PreferenceItem> } {
+  const quick = options.quick ?? isQuick();
+  const { items } = preferences;
+  return {
+    train: prepareRlhfPairs(tokenizer, items.train, { blockSize: options.blockSize, max: options.maxTrain ?? (quick ? undefined : 20000) }),
+    heldout: prepareRlhfPairs(tokenizer, [...items.heldout, ...items.unseen], { blockSize: options.blockSize, max: options.maxHeldout ?? (quick ? undefined : 1000) }),
+  };
+}
+
+/**
+ * The step a run will continue from: the run folder's latest checkpoint when `resume` is set, else 0 (the loop
+ * makes the same decision; a stage uses it to cut its own metrics log back to that step).
+ */
+export function resumeStepOf(runDir: string | null, resume: boolean): number {
+  if (!runDir || !resume) return 0;
+  const all = listCheckpoints(runDir);
+  return all.length ? all[all.length - 1].step : 0;
+}
+
+/**
+ * A stage's own curves next to the loop's log: runs/<stage>/metrics.jsonl, one JSON record with a `step` per line.
+ * A fresh run empties it; a resumed one keeps the records up to the step it resumes from, as the loop does with log.jsonl.
+ */
+export class MetricsLog<T extends { readonly step: number }> {
+  readonly records: T[] = [];
+
+  constructor(readonly file: string | null) {}
+
+  /** Reads what a finished or interrupted run left, up to `upTo` (last record per step wins). */
+  static read<T extends { readonly step: number }>(file: string, upTo = Infinity): T[] {
+    if (!fs.existsSync(file)) return [];
+    const byStep = new Map<number, T>();
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+      if (!line.trim()) continue;
+      let r: T;
+      try {
+        r = JSON.parse(line) as T;
+      } catch {
+        continue; // a kill can cut the last line short
+      }
+      if (typeof r.step === "number" && r.step <= upTo) byStep.set(r.step, r);
+    }
+    return [...byStep.values()].sort((a, b) => a.step - b.step);
+  }
+
+  /** Starts a run that continues from `fromStep` (0: a fresh run). */
+  start(fromStep: number): this {
+    this.records.length = 0;
+    if (!this.file) return this;
+    this.records.push(...(fromStep > 0 ? MetricsLog.read<T>(this.file, fromStep) : []));
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    fs.writeFileSync(this.file, this.records.map((r) => JSON.stringify(r) + "\n").join(""));
+    return this;
+  }
+
+  append(record: T): void {
+    this.records.push(record);
+    if (this.file) fs.appendFileSync(this.file, JSON.stringify(record) + "\n");
+  }
+}
+
+// ---------------------------------------------------------------- SFT vs aligned, side by side
+
+/** One model's reply to one question, scored both ways. */
+export interface ScoredReply {
+  readonly reply: string;
+  /** The answer in 「」, or null. */
+  readonly answer: string | null;
+  /** Exact-match correctness (chapter 6's isCorrectAnswer). */
+  readonly correct: boolean;
+  /** The reward model's score of the reply. */
+  readonly reward: number;
+}
+
+/** How the models compare on a set of questions. */
+export interface ReplyComparison {
+  /** Per question: its text, what is expected, and each model's scored reply (keys: the names given). */
+  readonly questions: readonly { readonly prompt: string; readonly template: QaTemplate; readonly expected: string; readonly replies: Readonly<Record<string, ScoredReply>> }[];
+  /** Per model: exact-match accuracy and mean reward; for every model but the first, its win rate over the first. */
+  readonly summary: readonly { readonly model: string; readonly accuracy: number; readonly meanReward: number; readonly winRateByReward: number | null; readonly winRateByExactMatch: number | null }[];
+}
+
+/**
+ * Win rate of `a` over `b`, paired by question: wins count 1, ties ½ (two equal models score 50%).
+ * @example winRate([3, 1, 2], [1, 1, 5]) → (1 + ½ + 0) / 3 = 0.5
+ */
+export function winRate(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length || a.length === 0) throw new Error(`winRate: ${a.length} and ${b.length} scores`);
+  let w = 0;
+  for (let i = 0; i < a.length; i++) w += a[i] > b[i] ? 1 : a[i] === b[i] ? 0.5 : 0;
+  return w / a.length;
+}
+
+/**
+ * Asks every model every question (greedily, in the chat format), scores each reply by exact match and by the
+ * reward model, and compares every model with the first (the SFT model): the chapter's side-by-side table.
+ * @example compareReplies({ SFT: sft, DPO: dpo, GRPO: grpo }, rm, tok, questions)
+ */
+export async function compareReplies(
+  models: Readonly<Record<string, GenerativeModel>>,
+  rm: RewardModel,
+  tokenizer: ChatTokenizer,
+  items: readonly QaItem[],
+  options: { maxNewTokens?: number } = {},
+): Promise<ReplyComparison> {
+  const names = Object.keys(models);
+  if (names.length === 0) throw new Error("compareReplies: no models");
+  const end = chatTokenIds(tokenizer).end;
+  const pad = padId(tokenizer);
+  const questions: { prompt: string; template: QaTemplate; expected: string; replies: Record<string, ScoredReply> }[] = [];
+  for (const it of items) {
+    const replies: Record<string, ScoredReply> = {};
+    const prompt = chatPrompt(tokenizer, it.prompt);
+    for (const name of names) {
+      const r = await chatReply(models[name], tokenizer, it.prompt, { maxNewTokens: options.maxNewTokens ?? 24 });
+      // The reward model reads the reply as the model wrote it (its own tokens), closed with <|end|> if it stopped.
+      const ids = [...prompt, ...r.ids, ...(r.reason === "stop" ? [end] : [])].slice(-rm.backbone.config.blockSize);
+      const seqs = packRows([{ ids, mask: ids.map(() => 1) }], pad);
+      const t = rm.rewards(seqs);
+      const reward = (await t.data())[0];
+      t.dispose();
+      replies[name] = { reply: r.reply, answer: r.answer, correct: isCorrectAnswer(it, r.answer), reward };
+    }
+    questions.push({ prompt: it.prompt, template: it.template, expected: it.expected, replies });
+  }
+  const col = (name: string, f: (r: ScoredReply) => number) => questions.map((q) => f(q.replies[name]));
+  const summary = names.map((name, i) => ({
+    model: name,
+    accuracy: col(name, (r) => (r.correct ? 1 : 0)).reduce((a, b) => a + b, 0) / Math.max(questions.length, 1),
+    meanReward: col(name, (r) => r.reward).reduce((a, b) => a + b, 0) / Math.max(questions.length, 1),
+    winRateByReward: i === 0 || questions.length === 0 ? null : winRate(col(name, (r) => r.reward), col(names[0], (r) => r.reward)),
+    winRateByExactMatch: i === 0 || questions.length === 0 ? null : winRate(col(name, (r) => (r.correct ? 1 : 0)), col(names[0], (r) => (r.correct ? 1 : 0))),
+  }));
+  return { questions, summary };
 }

@@ -11,6 +11,7 @@ import {
   ByteBPETokenizer,
   changedWeights,
   chatPrompt,
+  compareReplies,
   chatStopIds,
   dpoMetrics,
   dpoStage,
@@ -22,6 +23,7 @@ import {
   initBackend,
   padId,
   type PoemRecord,
+  type QaItem,
   type PreferenceItem,
   RewardModel,
   rewardModelScorer,
@@ -188,6 +190,25 @@ describe("rlhf stages (tiny GPT)", function () {
     } finally {
       policy.dispose();
       reference.dispose();
+      rm.dispose();
+    }
+  });
+
+  it("compareReplies: scores each reply by exact match and reward; a model against itself wins half", async () => {
+    const model = tinyGPT(7);
+    const rm = new RewardModel(tinyGPT(8));
+    try {
+      const items: QaItem[] = pairs.heldout.slice(0, 3).map((p) => ({ prompt: p.prompt, answer: p.chosen, expected: p.expected, template: p.template, poemId: p.poemId, split: "heldout" }));
+      const c = await compareReplies({ SFT: model, same: model }, rm, tok, items, { maxNewTokens: 6 });
+      assert.strictEqual(c.questions.length, 3);
+      for (const q of c.questions) {
+        assert.strictEqual(q.replies.SFT.reply, q.replies.same.reply, "greedy replies of one model agree");
+        assert.ok(Number.isFinite(q.replies.SFT.reward));
+        assert.strictEqual(q.replies.SFT.correct, false, "an untrained model does not answer in 「」");
+      }
+      assert.deepStrictEqual(c.summary.map((s) => [s.model, s.winRateByReward, s.winRateByExactMatch]), [["SFT", null, null], ["same", 0.5, 0.5]]);
+    } finally {
+      model.dispose();
       rm.dispose();
     }
   });
