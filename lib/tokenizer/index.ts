@@ -10,3 +10,4 @@ export * from "./unigram";
 export * from "./charbpe";
 export * from "./load";
 export * from "./ensure";
+export * from "./inspect";

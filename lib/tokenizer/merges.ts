@@ -372,6 +372,15 @@ export class MergeLoop {
     return null;
   }
 
+  /** Every pair that occurs now, with its count, most frequent first (for the step-by-step display of chapter 2). */
+  pairCounts(): { a: number; b: number; count: number }[] {
+    const out: { a: number; b: number; count: number }[] = [];
+    for (let slot = 0; slot < this.numPairs; slot++) {
+      if (this.pairCount[slot] > 0) out.push({ a: this.pairA[slot], b: this.pairB[slot], count: this.pairCount[slot] });
+    }
+    return out.sort((x, y) => y.count - x.count || x.a - y.a || x.b - y.b);
+  }
+
   /** The current symbols of every word (for tests and for the step-by-step display of chapter 2). */
   currentWords(): number[][] {
     const rec = this.rec;

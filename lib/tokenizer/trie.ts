@@ -10,6 +10,8 @@ import { PairTable } from "./pairs";
 
 export class Trie {
   private readonly edges = new PairTable(4096);
+  /** The root's children in a plain array indexed by symbol: every walk starts there, so no hashing for it. */
+  private root = new Int32Array(256).fill(-1);
   private ids = new Int32Array(1024).fill(-1);
   private count = 1; // node 0 is the root
 
@@ -17,10 +19,17 @@ export class Trie {
   insert(symbols: ArrayLike<number>, id: number): void {
     let node = 0;
     for (let i = 0; i < symbols.length; i++) {
-      let child = this.edges.get(node, symbols[i]);
+      const sym = symbols[i];
+      if (node === 0 && sym >= this.root.length) {
+        const grown = new Int32Array(Math.max(sym + 1, this.root.length * 2)).fill(-1);
+        grown.set(this.root);
+        this.root = grown;
+      }
+      let child = node === 0 ? this.root[sym] : this.edges.get(node, sym);
       if (child < 0) {
         child = this.count++;
-        this.edges.set(node, symbols[i], child);
+        if (node === 0) this.root[sym] = child;
+        else this.edges.set(node, sym, child);
         if (child >= this.ids.length) {
           const grown = new Int32Array(this.ids.length * 2).fill(-1);
           grown.set(this.ids);
@@ -34,6 +43,7 @@ export class Trie {
 
   /** The child of `node` along `symbol`, or -1. Start at node 0. */
   next(node: number, symbol: number): number {
+    if (node === 0) return symbol < this.root.length ? this.root[symbol] : -1;
     return this.edges.get(node, symbol);
   }
 

@@ -26,6 +26,7 @@ import { displayBytes, utf8 } from "./bytes";
 import { byteTokenName } from "./charbpe";
 import { JsonReader, type JsonObject } from "./hfjson";
 import { preSplitFromJSON, preSplitJSON } from "./presplit";
+import { grow } from "./pairs";
 import { Trie } from "./trie";
 import type { Corpus, PreSplitName, TrainOptions } from "./types";
 import { countWords } from "./words";
@@ -282,6 +283,7 @@ class UnigramTrainer {
       covered += c;
       if (!index.has(ch) && !reserved.has(ch)) index.set(ch, index.size), this.chars.push(ch);
     }
+    if (this.chars.length > 0xffff) throw new Error(`Unigram: an alphabet of ${this.chars.length} characters is more than 65,535`);
     // Segments: runs of alphabet characters.
     for (const [w, c] of words) {
       let run: number[] = [];
@@ -298,12 +300,6 @@ class UnigramTrainer {
     }
   }
 
-  private keyOf(p: ArrayLike<number>): string {
-    let s = "";
-    for (let i = 0; i < p.length; i++) s += String.fromCharCode(p[i]);
-    return s;
-  }
-
   private textOf(p: ArrayLike<number>): string {
     let s = "";
     for (let i = 0; i < p.length; i++) s += this.chars[p[i]];
@@ -317,13 +313,19 @@ class UnigramTrainer {
     // Count substrings length by length; a substring seen twice has both its shorter parts seen twice, so
     // only extend those (otherwise the count of every substring of a big corpus would not fit in memory).
     const frequent: Map<string, number>[] = [new Map(), new Map()];
+    // Each segment as a string of alphabet indices (one UTF-16 unit each): substrings are then cheap slices.
+    const keys = this.segments.map((seg) => {
+      let key = "";
+      for (let i = 0; i < seg.length; i += 4096) key += String.fromCharCode(...seg.subarray(i, i + 4096));
+      return key;
+    });
     for (let len = 2; len <= this.maxLen; len++) {
       const counts = new Map<string, number>();
       const shorter = len > 2 ? frequent[len - 1] : null;
-      this.segments.forEach((seg, k) => {
+      keys.forEach((segKey, k) => {
         const c = this.segCounts[k];
-        for (let i = 0; i + len <= seg.length; i++) {
-          const key = this.keyOf(seg.subarray(i, i + len));
+        for (let i = 0; i + len <= segKey.length; i++) {
+          const key = segKey.slice(i, i + len);
           if (shorter && !(shorter.has(key.slice(0, -1)) && shorter.has(key.slice(1)))) continue;
           counts.set(key, (counts.get(key) ?? 0) + c);
         }
@@ -357,72 +359,173 @@ class UnigramTrainer {
     this.pieces.forEach((p, id) => this.trie.insert(p, id));
   }
 
-  /** Calls fn(start, end, id) for every piece that occurs in `seg` (except `skip`), by start, then by length. */
-  private forEachMatch(seg: Int32Array, fn: (s: number, e: number, id: number) => void, skip = -1): void {
+  // Scratch space for one segment's lattice: edge k goes from position ms[k] to me[k] with piece mid[k].
+  private ms = new Int32Array(1024);
+  private me = new Int32Array(1024);
+  private mid = new Int32Array(1024);
+  private alpha = new Float64Array(64);
+  private beta = new Float64Array(64);
+  private back = new Int32Array(64);
+  private backId = new Int32Array(64);
+
+  /**
+   * Fills ms/me/mid with every piece that occurs in `seg` (except piece `skip`), by start, then by length, and
+   * returns how many. Edges in this order make one forward pass and one backward pass enough.
+   */
+  private lattice(seg: Int32Array, skip = -1): number {
+    let m = 0;
     for (let s = 0; s < seg.length; s++) {
       let node = 0;
       for (let i = s; i < seg.length && i - s < this.maxLen; i++) {
         node = this.trie.next(node, seg[i]);
         if (node < 0) break;
         const id = this.trie.idAt(node);
-        if (id >= 0 && id !== skip) fn(s, i + 1, id);
+        if (id < 0 || id === skip) continue;
+        if (m === this.ms.length) {
+          this.ms = grow(this.ms, m + 1);
+          this.me = grow(this.me, m + 1);
+          this.mid = grow(this.mid, m + 1);
+        }
+        this.ms[m] = s;
+        this.me[m] = i + 1;
+        this.mid[m] = id;
+        m++;
       }
     }
+    return m;
+  }
+
+  private room(n: number): void {
+    if (this.alpha.length > n) return;
+    this.alpha = new Float64Array(2 * n + 2);
+    this.beta = new Float64Array(2 * n + 2);
+    this.back = new Int32Array(2 * n + 2);
+    this.backId = new Int32Array(2 * n + 2);
   }
 
   /** The best segmentation of `seg` (piece ids), never using piece `skip`; null if there is none. */
   private viterbi(seg: Int32Array, skip = -1): number[] | null {
-    const n = seg.length;
-    const best = new Float64Array(n + 1).fill(-Infinity);
-    const back = new Int32Array(n + 1).fill(-1);
-    const backId = new Int32Array(n + 1).fill(-1);
+    const m = this.lattice(seg, skip);
+    return this.viterbiEdges(seg.length, this.ms, this.me, this.mid, 0, m);
+  }
+
+  /** Viterbi over edges [from, to) of the given edge arrays (ordered by start). */
+  private viterbiEdges(n: number, ms: Int32Array, me: Int32Array, mid: Int32Array, from: number, to: number): number[] | null {
+    this.room(n);
+    const best = this.alpha, back = this.back, backId = this.backId;
+    best.fill(-Infinity, 0, n + 1);
     best[0] = 0;
-    // Matches come out by start, so best[s] is final when the matches starting at s are read.
-    this.forEachMatch(
-      seg,
-      (s, e, id) => {
-        const cand = best[s] + this.logp[id];
-        if (cand > best[e]) (best[e] = cand), (back[e] = s), (backId[e] = id);
-      },
-      skip,
-    );
+    for (let k = from; k < to; k++) {
+      const cand = best[ms[k]] + this.logp[mid[k]];
+      const e = me[k];
+      if (cand > best[e]) (best[e] = cand), (back[e] = ms[k]), (backId[e] = mid[k]);
+    }
     if (best[n] === -Infinity) return null;
     const out: number[] = [];
     for (let e = n; e > 0; e = back[e]) out.push(backId[e]);
     return out.reverse();
   }
 
-  /** 2. One EM iteration: expected piece counts over all segmentations, then new log probabilities. */
+  // Every segment's lattice, built once per round (piece ids do not change within a round): segment k's edges
+  // are edges [edgeStart[k], edgeStart[k+1]).
+  private edgeStart = new Int32Array(0);
+  private es = new Int32Array(0);
+  private ee = new Int32Array(0);
+  private eid = new Int32Array(0);
+
+  private buildLattices(): void {
+    this.edgeStart = new Int32Array(this.segments.length + 1);
+    let total = 0;
+    let es = new Int32Array(1 << 16), ee = new Int32Array(1 << 16), eid = new Int32Array(1 << 16);
+    this.segments.forEach((seg, k) => {
+      const m = this.lattice(seg);
+      if (total + m > es.length) {
+        es = grow(es, total + m);
+        ee = grow(ee, total + m);
+        eid = grow(eid, total + m);
+      }
+      es.set(this.ms.subarray(0, m), total);
+      ee.set(this.me.subarray(0, m), total);
+      eid.set(this.mid.subarray(0, m), total);
+      total += m;
+      this.edgeStart[k + 1] = total;
+    });
+    this.es = es;
+    this.ee = ee;
+    this.eid = eid;
+  }
+
+  /** Per-character log-probability offset that keeps forward-backward sums near 1 (see em). */
+  private shift = 6;
+
+  /**
+   * 2. One EM iteration: expected piece counts over all segmentations (forward-backward), then new log
+   * probabilities. The sums run on probabilities, not logs (exp/log per lattice edge would dominate the time):
+   * each piece's weight is p · e^(shift · length), and as every segmentation of a segment covers all its n
+   * characters, that multiplies every path by the same e^(shift · n): the posteriors are unchanged and the
+   * sums stay near 1 instead of underflowing. A segment whose sum still leaves the range is redone in logs.
+   */
   private em(): number {
-    const expected = new Float64Array(this.pieces.length);
-    let objective = 0;
-    const starts: number[] = [], ends: number[] = [], ids: number[] = [];
+    const P = this.pieces.length;
+    const expected = new Float64Array(P);
+    const shift = this.shift;
+    const w = Float64Array.from(this.logp, (lp, id) => Math.exp(lp + shift * this.pieces[id].length));
+    const { es, ee, eid, edgeStart } = this;
+    let objective = 0, chars = 0;
     this.segments.forEach((seg, k) => {
       const n = seg.length, c = this.segCounts[k];
-      starts.length = ends.length = ids.length = 0;
-      this.forEachMatch(seg, (s, e, id) => (starts.push(s), ends.push(e), ids.push(id)));
-      const alpha = new Float64Array(n + 1).fill(-Infinity);
-      const beta = new Float64Array(n + 1).fill(-Infinity);
-      alpha[0] = 0;
-      beta[n] = 0;
-      for (let m = 0; m < ids.length; m++) alpha[ends[m]] = logAdd(alpha[ends[m]], alpha[starts[m]] + this.logp[ids[m]]);
-      for (let m = ids.length - 1; m >= 0; m--) beta[starts[m]] = logAdd(beta[starts[m]], this.logp[ids[m]] + beta[ends[m]]);
+      const from = edgeStart[k], to = edgeStart[k + 1];
+      this.room(n);
+      const { alpha, beta } = this;
+      alpha.fill(0, 0, n + 1);
+      beta.fill(0, 0, n + 1);
+      alpha[0] = 1;
+      beta[n] = 1;
+      for (let j = from; j < to; j++) alpha[ee[j]] += alpha[es[j]] * w[eid[j]];
+      for (let j = to - 1; j >= from; j--) beta[es[j]] += w[eid[j]] * beta[ee[j]];
       const z = alpha[n];
-      objective += c * z;
-      for (let m = 0; m < ids.length; m++) {
-        expected[ids[m]] += c * Math.exp(alpha[starts[m]] + this.logp[ids[m]] + beta[ends[m]] - z);
+      chars += c * n;
+      if (z > 1e-280 && z < 1e280) {
+        objective += c * (Math.log(z) - shift * n);
+        const scale = c / z;
+        for (let j = from; j < to; j++) expected[eid[j]] += alpha[es[j]] * w[eid[j]] * beta[ee[j]] * scale;
+      } else {
+        objective += c * this.emLog(n, from, to, expected, c);
       }
     });
+    // Next time, centre the weights on this iteration's average log probability per character.
+    this.shift = Math.min(50, Math.max(0, -objective / Math.max(1, chars)));
     // M-step (SentencePiece's Bayesian variant): log p = ψ(count) − ψ(total). Pieces expected less than half a
-    // time are dropped; characters are always kept.
-    const keep: number[] = [];
-    for (let id = 0; id < this.pieces.length; id++) if (id < this.chars.length || expected[id] >= 0.5) keep.push(id);
-    const counts = keep.map((id) => Math.max(expected[id], 0.5));
-    const total = counts.reduce((a, b) => a + b, 0);
-    this.pieces = keep.map((id) => this.pieces[id]);
-    this.logp = Float64Array.from(counts, (c) => digamma(c) - digamma(total));
-    this.rebuildTrie();
+    // time are dropped (probability 0 until the next pruning removes them); characters are always kept.
+    let total = 0;
+    const keep = new Uint8Array(P);
+    for (let id = 0; id < P; id++) {
+      if (id < this.chars.length || (expected[id] >= 0.5 && this.logp[id] > -Infinity)) (keep[id] = 1), (total += Math.max(expected[id], 0.5));
+    }
+    const dt = digamma(total);
+    for (let id = 0; id < P; id++) this.logp[id] = keep[id] ? digamma(Math.max(expected[id], 0.5)) - dt : -Infinity;
     return objective;
+  }
+
+  /** Number of pieces still in play (probability above 0). */
+  private alive(): number {
+    let n = 0;
+    for (let id = 0; id < this.logp.length; id++) if (this.logp[id] > -Infinity) n++;
+    return n;
+  }
+
+  /** Forward-backward in log space for one segment (edges [from, to)); returns log Z. */
+  private emLog(n: number, from: number, to: number, expected: Float64Array, c: number): number {
+    const alpha = new Float64Array(n + 1).fill(-Infinity);
+    const beta = new Float64Array(n + 1).fill(-Infinity);
+    alpha[0] = 0;
+    beta[n] = 0;
+    const { es, ee, eid, logp } = this;
+    for (let j = from; j < to; j++) alpha[ee[j]] = logAdd(alpha[ee[j]], alpha[es[j]] + logp[eid[j]]);
+    for (let j = to - 1; j >= from; j--) beta[es[j]] = logAdd(beta[es[j]], logp[eid[j]] + beta[ee[j]]);
+    const z = alpha[n];
+    for (let j = from; j < to; j++) if (logp[eid[j]] > -Infinity) expected[eid[j]] += c * Math.exp(alpha[es[j]] + logp[eid[j]] + beta[ee[j]] - z);
+    return z;
   }
 
   /** 3. Pruning: drop the pieces whose loss would hurt the corpus likelihood least. */
@@ -430,11 +533,13 @@ class UnigramTrainer {
     const n = this.pieces.length;
     const freq = new Float64Array(n);
     this.segments.forEach((seg, k) => {
-      for (const id of this.viterbi(seg) ?? []) freq[id] += this.segCounts[k];
+      const best = this.viterbiEdges(seg.length, this.es, this.ee, this.eid, this.edgeStart[k], this.edgeStart[k + 1]);
+      for (const id of best ?? []) freq[id] += this.segCounts[k];
     });
     const total = freq.reduce((a, b) => a + b, 0);
     const loss = new Float64Array(n).fill(Infinity);
     for (let id = this.chars.length; id < n; id++) {
+      if (this.logp[id] === -Infinity) continue; // already dropped by the M-step
       if (freq[id] === 0) {
         loss[id] = 0; // never used by the best segmentation: free to remove
         continue;
@@ -448,7 +553,9 @@ class UnigramTrainer {
       for (const j of alt) lpAlt += Math.log(freq[j] + freq[id]) - Math.log(newTotal);
       loss[id] = freq[id] * (lpPiece - lpAlt);
     }
-    const order = Array.from({ length: n - this.chars.length }, (_, k) => this.chars.length + k).sort((a, b) => loss[b] - loss[a] || a - b);
+    const order = Array.from({ length: n - this.chars.length }, (_, k) => this.chars.length + k)
+      .filter((id) => this.logp[id] > -Infinity)
+      .sort((a, b) => loss[b] - loss[a] || a - b);
     const keep = new Set(order.slice(0, Math.max(0, target - this.chars.length)));
     const ids = this.pieces.map((_, id) => id).filter((id) => id < this.chars.length || keep.has(id));
     this.pieces = ids.map((id) => this.pieces[id]);
@@ -461,15 +568,17 @@ class UnigramTrainer {
     const shrink = this.options.shrinkingFactor ?? 0.75;
     const iterations = this.options.emIterations ?? 2;
     for (let round = 1; ; round++) {
+      this.buildLattices();
       let objective = 0;
       for (let it = 0; it < iterations; it++) objective = this.em();
       const perChar = objective / Math.max(1, this.segments.reduce((s, seg, k) => s + seg.length * this.segCounts[k], 0));
-      this.progress(round, this.pieces.length, `, log-likelihood ${perChar.toFixed(3)} per character`);
-      if (this.pieces.length <= Math.ceil(this.budget * 1.1) || round > 60) break;
-      this.prune(Math.max(this.budget, Math.floor(this.pieces.length * shrink)));
+      const size = this.alive();
+      this.progress(round, size, `, log-likelihood ${perChar.toFixed(3)} per character`);
+      if (size <= Math.ceil(this.budget * 1.1) || round > 60) break;
+      this.prune(Math.max(this.budget, Math.floor(size * shrink)));
     }
     // Final cut to the budget by score (characters first, as they must stay), then order by score.
-    const ids = this.pieces.map((_, id) => id);
+    const ids = this.pieces.map((_, id) => id).filter((id) => this.logp[id] > -Infinity);
     const chars = ids.filter((id) => id < this.chars.length);
     const rest = ids.filter((id) => id >= this.chars.length).sort((a, b) => this.logp[b] - this.logp[a] || a - b);
     const kept = [...chars, ...rest.slice(0, Math.max(0, this.budget - chars.length))];
