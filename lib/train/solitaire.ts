@@ -15,9 +15,10 @@
  *        P(v | context)                                      if v's bytes start with all of t   ("南国", "南国之")
  *        P(v | context) · P(text goes on with t minus v | context + v)   if v is a shorter piece of t ("南", byte E5)
  *
- * Step 3 looks at every way of spelling t in tokens, skipping ways less likely than `minBranch` (1e-6): together
- * they change the result by less than that. With one token per character (a character-level tokenizer) it is
- * simply the model's probability of that character's token after the prompt (tested).
+ * Step 3 looks at every way of spelling t in tokens. There are few — t is a character or two, a handful of bytes,
+ * and only tokens that fit the bytes count — and a way is followed only while its probability stays above
+ * `minBranch` (1e-10), so a prompt costs at most dozens of model calls. With one token per character (a
+ * character-level tokenizer) the result is simply the model's probability of that character's token (tested).
  *
  * The continuation is greedy in the same spirit: its first tokens are the most likely ones that spell s (here the
  * token 南国 can win over 南), then plain greedy decoding until the end of the sentence or </s>.
@@ -57,7 +58,7 @@ export interface SolitaireOptions {
   readonly prefix?: string;
   /** At most this many new tokens in a continuation (default 24); it also ends at 。！？ or </s>. */
   readonly maxNewTokens?: number;
-  /** Ways of spelling the text less likely than this are skipped (default 1e-6; see the file comment). */
+  /** Ways of spelling the text less likely than this are skipped (default 1e-10; see the file comment). */
   readonly minBranch?: number;
   /** Use the model's key/value cache while generating (default true). */
   readonly useCache?: boolean;
@@ -172,7 +173,7 @@ export async function nextCharacterProbability(
   next: string,
   options: Pick<SolitaireOptions, "minBranch"> = {},
 ): Promise<number> {
-  return characterProbability(model, tok, text, next, options.minBranch ?? 1e-6, new Map());
+  return characterProbability(model, tok, text, next, options.minBranch ?? 1e-10, new Map());
 }
 
 async function characterProbability(model: GenerativeModel, tok: SolitaireTokenizer, text: string, next: string, minBranch: number, memo: Memo): Promise<number> {
@@ -237,7 +238,7 @@ export async function solitaireTable(
   options: SolitaireOptions = {},
 ): Promise<SolitaireRow[]> {
   const prefix = options.prefix ?? "<s>";
-  const minBranch = options.minBranch ?? 1e-6;
+  const minBranch = options.minBranch ?? 1e-10;
   const rows: SolitaireRow[] = [];
   for (const [i, line] of lines.entries()) {
     const chars = [...line];
