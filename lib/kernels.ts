@@ -7,6 +7,7 @@
  *   matmul    BatchMatMul: OpenBLAS on the wasm heap, else XNNPACK per batch        wasm
  *   unary     exp, log, tanh, sqrt, rsqrt, sigmoid, square, pow: vectorised native  wasm (needs the addon)
  *   identity  Identity and same-dtype Cast share the buffer instead of copying        wasm
+ *   reduce    Sum over leading axes (bias gradients) without a transpose               wasm
  *   fused     geluTanh, layerNorm, softmaxCrossEntropy, dropout, adamwUpdate          wasm (native or JS), cpu
  *   attention causalAttention (kernels/attention)                                   wasm (needs the addon)
  *
@@ -18,10 +19,11 @@ import { fusedConfigs } from "./kernels/fused";
 import { wasmIdentityConfigs } from "./kernels/identity";
 import { wasmBatchMatMulConfig } from "./kernels/matmul";
 import { nativeKernels, nativeStatus } from "./kernels/native";
+import { wasmSumConfig } from "./kernels/reduce";
 import { unsortedSegmentSumConfig } from "./kernels/segment_sum";
 import { wasmUnaryConfigs } from "./kernels/unary";
 
-export type KernelGroup = "segment" | "matmul" | "unary" | "identity" | "fused" | "attention";
+export type KernelGroup = "segment" | "matmul" | "unary" | "identity" | "reduce" | "fused" | "attention";
 type Backend = "wasm" | "cpu";
 
 const done = new Set<Backend>();
@@ -51,6 +53,8 @@ export function registerKernels(backendName: Backend): void {
     if (matMul) replaceKernel("matmul", matMul);
     for (const config of wasmUnaryConfigs()) replaceKernel("unary", config);
     for (const config of wasmIdentityConfigs()) replaceKernel("identity", config);
+    const sum = wasmSumConfig();
+    if (sum) replaceKernel("reduce", sum);
     for (const config of wasmAttentionConfigs()) replaceKernel("attention", config);
   }
 }

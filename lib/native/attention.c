@@ -9,8 +9,13 @@
  *                                  dq = dS·k·scale;  dk = dSᵀ·q·scale
  *
  * Written as tfjs ops this is ~20 kernels forward and ~30 backward per layer, each a pass over the
- * [B, nh, T, T] weights (a million numbers in the course model), plus the mask built anew each time. The
- * products go to OpenBLAS (one group at a time); the softmax and its gradient are single vectorised passes.
+ * [B, nh, T, T] weights (a million numbers in the course model), plus the mask built anew each time.
+ *
+ * The groups are spread over the thread pool, and each group's small products ([T, hs] by [hs, T], T ≤ a few
+ * hundred) use the plain loops below rather than OpenBLAS: one sgemm call per group and product means hundreds of
+ * calls per step, each waking OpenBLAS's threads — fine on an idle machine, but on a busy one every call can wait
+ * for a descheduled thread. The loops keep the innermost index contiguous, so the compiler vectorises them (FMA),
+ * and they skip what the causal mask zeroes.
  */
 #include "attention.h"
 
@@ -23,9 +28,31 @@
 __attribute__((simd("notinbranch"))) float expf(float);
 #endif
 
-enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
-extern void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a,
-                        int lda, const float *b, int ldb, float beta, float *c, int ldc);
+/*
+ * C[m, n] = alpha · Σ_p A(i, p) · B[p, n], B row-major with row stride ldb, A(i, p) = a[i·ars + p·acs] (so A may
+ * be a transpose). rows_of(i) limits p for row i (causal structure); pass NULL for all k.
+ */
+static void gemm_rows(size_t m, size_t n, size_t k, float alpha, const float *a, size_t ars, size_t acs,
+                      const float *restrict b, size_t ldb, float *restrict c, size_t ldc, size_t p_limit_base,
+                      int causal_p) {
+  for (size_t i = 0; i < m; i++) {
+    float *restrict ci = c + i * ldc;
+    for (size_t j = 0; j < n; j++) ci[j] = 0.0f;
+    const size_t kk = causal_p ? (p_limit_base + i + 1 < k ? p_limit_base + i + 1 : k) : k;
+    for (size_t p = 0; p < kk; p++) {
+      const float aip = alpha * a[i * ars + p * acs];
+      if (aip == 0.0f) continue;
+      const float *restrict bp = b + p * ldb;
+      for (size_t j = 0; j < n; j++) ci[j] += aip * bp[j];
+    }
+  }
+}
+
+/* dst[c, r] = src[r, c] for a [rows, cols] block. */
+static void transpose(const float *restrict src, size_t rows, size_t cols, float *restrict dst) {
+  for (size_t r = 0; r < rows; r++)
+    for (size_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+}
 
 static inline uint32_t mix32(uint32_t h) {
   h ^= h >> 16;
@@ -83,66 +110,89 @@ static void softmax_rows(void *p, size_t b, size_t e) {
   }
 }
 
+struct group_ctx {
+  const struct attention_shape *a;
+  const float *q, *k, *v, *probs_in, *dout;
+  float *out, *probs, *dq, *dk, *dv;
+};
+
+/* Forward of groups [b, e): scores, masked softmax, dropout, times v. */
+static void forward_groups(void *p, size_t b, size_t e) {
+  const struct group_ctx *c = p;
+  const struct attention_shape *a = c->a;
+  const size_t t = a->t, s = a->s, hs = a->hs, ts = t * s;
+  const struct dropout_coin dc = coin(a);
+  float *kt = malloc(hs * s * sizeof(float));
+  float *pd = a->rate > 0.0f ? malloc(ts * sizeof(float)) : NULL;
+  for (size_t h = b; h < e; h++) {
+    const float *q = c->q + h * t * hs, *k = c->k + h * s * hs, *v = c->v + h * s * hs;
+    float *probs = c->probs + h * ts;
+    transpose(k, s, hs, kt); /* [hs, s] */
+    gemm_rows(t, s, hs, a->scale, q, hs, 1, kt, s, probs, s, 0, 0);
+    struct softmax_ctx sc = {a, probs};
+    /* rows of this group only: softmax_rows uses r % t for the query position */
+    softmax_rows(&sc, 0, t);
+    const float *pw = probs;
+    if (pd) {
+      for (size_t i = 0; i < ts; i++) pd[i] = probs[i];
+      dropout_row(pd, ts, h * ts, dc.key, dc.threshold, dc.scale);
+      pw = pd;
+    }
+    /* out = Pd·v: row i only has keys ≤ offset + i */
+    gemm_rows(t, hs, s, 1.0f, pw, s, 1, v, hs, c->out + h * t * hs, hs, a->offset, 1);
+  }
+  free(kt);
+  free(pd);
+}
+
 void attention_forward(const struct attention_shape *a, const float *q, const float *k, const float *v, float *out,
                        float *probs) {
-  const int t = (int)a->t, s = (int)a->s, hs = (int)a->hs;
-  for (size_t h = 0; h < a->heads; h++) {
-    cblas_sgemm(RowMajor, NoTrans, Trans, t, s, hs, a->scale, q + h * a->t * a->hs, hs, k + h * a->s * a->hs, hs, 0.0f,
-                probs + h * a->t * a->s, s);
-  }
-  struct softmax_ctx c = {a, probs};
-  parallel_for(a->heads * a->t, (1 << 14) / (a->s ? a->s : 1) + 1, softmax_rows, &c);
-  float *pd = NULL;
-  if (a->rate > 0.0f) pd = malloc(a->t * a->s * sizeof(float));
+  struct group_ctx c = {a, q, k, v, NULL, NULL, out, probs, NULL, NULL, NULL};
+  parallel_for(a->heads, 1, forward_groups, &c);
+}
+
+static void backward_groups(void *p, size_t b, size_t e) {
+  const struct group_ctx *c = p;
+  const struct attention_shape *a = c->a;
+  const size_t t = a->t, s = a->s, hs = a->hs, ts = t * s;
   const struct dropout_coin dc = coin(a);
-  for (size_t h = 0; h < a->heads; h++) {
-    const float *p = probs + h * a->t * a->s;
+  float *dp = malloc(ts * sizeof(float));
+  float *vt = malloc(hs * s * sizeof(float));
+  float *pd = a->rate > 0.0f ? malloc(ts * sizeof(float)) : NULL;
+  for (size_t h = b; h < e; h++) {
+    const float *q = c->q + h * t * hs, *k = c->k + h * s * hs, *v = c->v + h * s * hs;
+    const float *P = c->probs_in + h * ts, *dO = c->dout + h * t * hs;
+    const float *pw = P;
     if (pd) {
-      for (size_t i = 0; i < a->t * a->s; i++) pd[i] = p[i];
-      dropout_row(pd, a->t * a->s, h * a->t * a->s, dc.key, dc.threshold, dc.scale);
-      p = pd;
+      for (size_t i = 0; i < ts; i++) pd[i] = P[i];
+      dropout_row(pd, ts, h * ts, dc.key, dc.threshold, dc.scale);
+      pw = pd;
     }
-    cblas_sgemm(RowMajor, NoTrans, NoTrans, t, hs, s, 1.0f, p, s, v + h * a->s * a->hs, hs, 0.0f,
-                out + h * a->t * a->hs, hs);
+    /* dv[s, hs] = Pdᵀ·dO: A(j, i) = Pd[i, j] */
+    gemm_rows(s, hs, t, 1.0f, pw, 1, s, dO, hs, c->dv + h * s * hs, hs, 0, 0);
+    /* dPd[t, s] = dO·vᵀ */
+    transpose(v, s, hs, vt);
+    gemm_rows(t, s, hs, 1.0f, dO, hs, 1, vt, s, dp, s, 0, 0);
+    if (pd) dropout_row(dp, ts, h * ts, dc.key, dc.threshold, dc.scale);
+    for (size_t i = 0; i < t; i++) {
+      float *row = dp + i * s;
+      const float *prow = P + i * s;
+      float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+      for (size_t j = 0; j < s; j++) dot += row[j] * prow[j];
+      for (size_t j = 0; j < s; j++) row[j] = prow[j] * (row[j] - dot);
+    }
+    /* dq[t, hs] = dS·k·scale (row i: keys ≤ offset + i);  dk[s, hs] = dSᵀ·q·scale */
+    gemm_rows(t, hs, s, a->scale, dp, s, 1, k, hs, c->dq + h * t * hs, hs, a->offset, 1);
+    gemm_rows(s, hs, t, a->scale, dp, 1, s, q, hs, c->dk + h * s * hs, hs, 0, 0);
   }
+  free(dp);
+  free(vt);
   free(pd);
 }
 
 void attention_backward(const struct attention_shape *a, const float *q, const float *k, const float *v,
                         const float *probs, const float *dout, float *dq, float *dk, float *dv) {
-  const int t = (int)a->t, s = (int)a->s, hs = (int)a->hs;
-  const size_t ts = a->t * a->s;
-  float *dp = malloc(ts * sizeof(float));
-  float *pd = a->rate > 0.0f ? malloc(ts * sizeof(float)) : NULL;
-  const struct dropout_coin dc = coin(a);
-  for (size_t h = 0; h < a->heads; h++) {
-    const float *p = probs + h * ts;
-    const float *dO = dout + h * a->t * a->hs;
-    /* dv = Pdᵀ·dout */
-    const float *pdrop = p;
-    if (pd) {
-      for (size_t i = 0; i < ts; i++) pd[i] = p[i];
-      dropout_row(pd, ts, h * ts, dc.key, dc.threshold, dc.scale);
-      pdrop = pd;
-    }
-    cblas_sgemm(RowMajor, Trans, NoTrans, s, hs, t, 1.0f, pdrop, s, dO, hs, 0.0f, dv + h * a->s * a->hs, hs);
-    /* dPd = dout·vᵀ, then through dropout, then through softmax: dS = P ∘ (dP − rowsum(dP ∘ P)) */
-    cblas_sgemm(RowMajor, NoTrans, Trans, t, s, hs, 1.0f, dO, hs, v + h * a->s * a->hs, hs, 0.0f, dp, s);
-    if (pd) dropout_row(dp, ts, h * ts, dc.key, dc.threshold, dc.scale);
-    for (size_t i = 0; i < a->t; i++) {
-      float *row = dp + i * a->s;
-      const float *prow = p + i * a->s;
-      float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-      for (size_t j = 0; j < a->s; j++) dot += row[j] * prow[j];
-      for (size_t j = 0; j < a->s; j++) row[j] = prow[j] * (row[j] - dot);
-    }
-    /* dq = dS·k·scale, dk = dSᵀ·q·scale */
-    cblas_sgemm(RowMajor, NoTrans, NoTrans, t, hs, s, a->scale, dp, s, k + h * a->s * a->hs, hs, 0.0f,
-                dq + h * a->t * a->hs, hs);
-    cblas_sgemm(RowMajor, Trans, NoTrans, s, hs, t, a->scale, dp, s, q + h * a->t * a->hs, hs, 0.0f,
-                dk + h * a->s * a->hs, hs);
-  }
-  free(dp);
-  free(pd);
+  struct group_ctx c = {a, q, k, v, probs, dout, NULL, NULL, dq, dk, dv};
+  parallel_for(a->heads, 1, backward_groups, &c);
 }

@@ -262,3 +262,28 @@ void adamw_step(const float *w, const float *g, const float *m, const float *v, 
   struct adamw_ctx c = {w, g, m, v, p, w2, m2, v2};
   parallel_for(n, 1 << 16, adamw_range, &c);
 }
+
+/* ---- column sums -------------------------------------------------------------------------------------------- */
+
+struct colsum_ctx {
+  const float *x;
+  size_t rows, cols;
+  float *y;
+};
+
+/* Columns [b, e): each thread owns whole columns, adding row after row (contiguous, vectorised). */
+static void colsum_range(void *p, size_t b, size_t e) {
+  const struct colsum_ctx *c = p;
+  float *restrict y = c->y;
+  for (size_t j = b; j < e; j++) y[j] = 0.0f;
+  for (size_t i = 0; i < c->rows; i++) {
+    const float *restrict xi = c->x + i * c->cols;
+    for (size_t j = b; j < e; j++) y[j] += xi[j];
+  }
+}
+
+void column_sum(const float *x, size_t rows, size_t cols, float *y) {
+  struct colsum_ctx c = {x, rows, cols, y};
+  /* split by columns only when each thread still gets long rows to stream through */
+  parallel_for(cols, rows * cols >= (1 << 18) ? 64 : cols + 1, colsum_range, &c);
+}

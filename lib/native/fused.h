@@ -32,4 +32,6 @@ struct adamw_params {
 };
 void adamw_step(const float *w, const float *g, const float *m, const float *v, size_t n, const struct adamw_params *p,
                 float *w2, float *m2, float *v2);
+/* y[j] = Σ_i x[i, j] over x [rows, cols]: the sum over leading axes (e.g. a bias gradient). */
+void column_sum(const float *x, size_t rows, size_t cols, float *y);
 #endif

@@ -178,6 +178,7 @@ static void *block(napi_env env, void *heap, size_t heap_bytes, double off, doub
  *   7 adamw(w, g, m, v, w2, m2, v2, n, lr, beta1, beta2, eps, decayFactor, bc1, bc2Sqrt, gradScale)
  *   8 attentionForward(q, k, v, out, probs, heads, t, s, hs, offset, scale, rate, seed)
  *   9 attentionBackward(q, k, v, probs, dout, dq, dk, dv, heads, t, s, hs, offset, scale, rate, seed)
+ *  10 columnSum(x, y, rows, cols)
  */
 static napi_value fused_js(napi_env env, napi_callback_info info) {
   size_t argc = 20;
@@ -194,8 +195,8 @@ static napi_value fused_js(napi_env env, napi_callback_info info) {
   const size_t nargs = argc - 2 > 18 ? 18 : argc - 2;
   int64_t kernel = -1;
   if (!get_int(env, argv[1], &kernel) || !get_doubles(env, argv + 2, nargs, a)) return NULL;
-  static const size_t expected[] = {3, 4, 9, 10, 6, 7, 5, 16, 13, 16};
-  if (kernel < 0 || kernel > 9 || nargs != expected[kernel]) {
+  static const size_t expected[] = {3, 4, 9, 10, 6, 7, 5, 16, 13, 16, 4};
+  if (kernel < 0 || kernel > 10 || nargs != expected[kernel]) {
     napi_throw_range_error(env, NULL, "tiaoyu_native.fused: unknown kernel or wrong number of arguments");
     return NULL;
   }
@@ -279,6 +280,12 @@ static napi_value fused_js(napi_env env, napi_callback_info info) {
       float *v2 = block(env, heap, heap_bytes, a[6], n, &ok);
       const struct adamw_params p = {(float)a[8], (float)a[9], (float)a[10], (float)a[11], (float)a[12], (float)a[13], (float)a[14], (float)a[15]};
       if (ok && w && g && m && v && w2 && m2 && v2) adamw_step(w, g, m, v, (size_t)n, &p, w2, m2, v2);
+      break;
+    }
+    case 10: {
+      const float *x = block(env, heap, heap_bytes, a[0], a[2] * a[3], &ok);
+      float *y = block(env, heap, heap_bytes, a[1], a[3], &ok);
+      if (ok && x && y) column_sum(x, (size_t)a[2], (size_t)a[3], y);
       break;
     }
     case 8:

@@ -4,6 +4,8 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "tiaoyu/dist/lib/backend";
+import { useKernelGroup } from "tiaoyu/dist/lib/kernels";
+import { pauseNative } from "tiaoyu/dist/lib/kernels/native";
 import { unsortedSegmentSum } from "tiaoyu/dist/lib/kernels/segment_sum";
 
 /** Deterministic pseudo-random numbers, so a failure can be reproduced. */
@@ -171,5 +173,52 @@ describe("Identity and Cast on wasm (shared buffers)", () => {
     tf.dispose([i, asInt, asBool, ...copies]);
     assert.strictEqual(tf.memory().numTensors, before.numTensors);
     assert.strictEqual(tf.memory().numBytes, before.numBytes);
+  });
+});
+
+describe("Sum over leading axes on wasm", () => {
+  let previous = "";
+  before(async function () {
+    previous = tf.getBackend();
+    try {
+      await initBackend({ force: "wasm", quiet: true });
+    } catch {
+      this.skip();
+    }
+  });
+  after(async () => {
+    pauseNative(false);
+    if (previous) await tf.setBackend(previous);
+  });
+
+  it("equals the backend's own Sum for every axes choice, keepDims, native and JavaScript routes", () => {
+    const rand = rng(13);
+    const cases: [number[], number | number[]][] = [
+      [[1, 1], 0], [[5, 3], 0], [[2048, 7], 0], [[3, 4, 5], [0, 1]], [[3, 4, 5], [1, 0]], [[3, 4, 5], -3],
+      [[3, 4, 5], 1], [[3, 4, 5], [0, 2]], [[3, 4, 5], [0, 1, 2]], [[600, 1000], 0], [[6, 1], 0],
+    ];
+    for (const pause of [false, true]) {
+      pauseNative(pause);
+      for (const [shape, axis] of cases) {
+        for (const keepDims of [false, true]) {
+          const x = randomArray(shape.reduce((a, b) => a * b, 1), rand);
+          const ours = tf.tidy(() => tf.sum(tf.tensor(x, shape), axis, keepDims));
+          useKernelGroup("reduce", false);
+          const theirs = tf.tidy(() => tf.sum(tf.tensor(x, shape), axis, keepDims));
+          useKernelGroup("reduce", true);
+          const what = `sum [${shape}] axis ${axis} keepDims ${keepDims} (native paused: ${pause})`;
+          assert.deepStrictEqual(ours.shape, theirs.shape, what);
+          assertClose(ours.dataSync(), theirs.dataSync(), 1e-4, what);
+          tf.dispose([ours, theirs]);
+        }
+      }
+    }
+  });
+
+  it("leaves int32 sums to the backend", () => {
+    const out = tf.tidy(() => tf.sum(tf.tensor2d([[1, 2], [3, 4]], [2, 2], "int32"), 0));
+    assert.strictEqual(out.dtype, "int32");
+    assert.deepStrictEqual(Array.from(out.dataSync()), [4, 6]);
+    out.dispose();
   });
 });
