@@ -25,15 +25,26 @@
  * This file: the losses (pure tensor functions, tested against the closed form), the student presets, and the
  * two distillation stages run by the one training loop (lib/train/loop.ts).
  */
+import * as fs from "fs";
+import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { isQuick } from "../course";
+import { readJsonl, writeJsonl } from "../data/jsonl";
+import { ensureCorpus } from "../data/pipeline";
+import type { QaItem } from "../data/qa";
+import { readSamples } from "../data/sample";
 import { type GenerativeModel, generateIds } from "../generate";
 import { type GPTConfig, gptConfig, validateConfig } from "../model/config";
-import { crossEntropy, type GPT } from "../model/gpt";
-import type { ChatBatch } from "./chat";
+import { crossEntropy, GPT } from "../model/gpt";
+import type { Tokenizer } from "../tokenizer/types";
+import { type ChatBatch, type ChatTokenizer, chatPrompt, chatReply, collateChat, type EncodedChat } from "./chat";
 import type { TokenizerIdentity } from "./checkpoint";
-import { type BatchSampler, evaluate, type Stage, type TrainingOptions } from "./loop";
-import { gptTrainable } from "./pretrain";
+import { type BatchSampler, evaluate, type Stage, train, type TrainingOptions } from "./loop";
+import { gptTrainable, pretrainSettings, pretrainStage } from "./pretrain";
+import { Rng } from "./rng";
+import { encodeChatData, evaluateQa, type QaEvaluation, qaEvalSet, sftSettings, sftStage } from "./sft";
+import { hasStage, loadStage, type StageModel } from "./stages";
+import { ensureTokenStream } from "./tokens";
 
 /** The knobs of the white-box loss. */
 export interface DistillLossOptions {
@@ -221,17 +232,244 @@ export async function chatLoss(model: GPT, batches: Iterable<ChatBatch>): Promis
 }
 
 /**
- * Generation speed in new tokens per second: greedy, with the KV cache, `tokens` new tokens after `prompt`
- * (the stop tokens are ignored so every model writes the same number), after one warm-up run.
+ * Generation speed in new tokens per second: greedy, with the KV cache, `tokens` new tokens after `prompt` (stop
+ * tokens ignored, so every model writes the same number). After a warm-up, the best of `runs` runs: on a shared
+ * machine the fastest run is the one least disturbed by other work.
  */
-export async function generationSpeed(model: GenerativeModel, prompt: readonly number[], tokens = 32): Promise<number> {
+export async function generationSpeed(model: GenerativeModel, prompt: readonly number[], tokens = 32, runs = 3): Promise<number> {
   const run = async () => {
+    const start = performance.now();
     let n = 0;
     for await (const _ of generateIds(model, prompt, { temperature: 0, maxNewTokens: tokens })) n++;
-    return n;
+    return n / ((performance.now() - start) / 1000);
   };
   await run();
-  const start = performance.now();
-  const n = await run();
-  return n / ((performance.now() - start) / 1000);
+  let best = 0;
+  for (let i = 0; i < runs; i++) best = Math.max(best, await run());
+  return best;
+}
+
+// ---------------------------------------------------------------- the chapter's experiment
+
+/** The sizes of the chapter's experiment per teacher preset. */
+export interface DistillSettings {
+  /** Steps of the student's own pretraining on the corpus (hard labels), before any distillation. */
+  readonly pretrainSteps: number;
+  /** Training questions of chapter 6 that every student learns from (the same ones; the teacher answers them for black-box). */
+  readonly questions: number;
+  /** Fine-tuning steps of each student (the same for all three). */
+  readonly steps: number;
+  readonly temperature: number;
+  readonly alpha: number;
+  /** Held-out questions per template for the accuracy column. */
+  readonly evalQuestions: number;
+  /** New tokens a reply may have (the teacher's black-box answers and the evaluation). */
+  readonly maxNewTokens: number;
+}
+
+/**
+ * `course`: the student reads as much of the corpus as the teacher did (2,000 steps) so that the comparison is
+ * about distillation, not about one student having read less; then 600 steps of 32 questions on 6,000 questions.
+ * `tiny`: quick mode, for CI.
+ */
+export const DISTILL_PRESETS: Readonly<Record<"tiny" | "course", DistillSettings>> = Object.freeze({
+  tiny: { pretrainSteps: 40, questions: 160, steps: 50, temperature: 2, alpha: 0.5, evalQuestions: 6, maxNewTokens: 16 },
+  course: { pretrainSteps: 2000, questions: 6000, steps: 600, temperature: 2, alpha: 0.5, evalQuestions: 100, maxNewTokens: 24 },
+});
+
+/** The settings of the chapter: `tiny` in quick mode, `course` otherwise. */
+export function distillSettings(preset: "tiny" | "course" = isQuick() ? "tiny" : "course"): DistillSettings {
+  return DISTILL_PRESETS[preset];
+}
+
+/** The three students of the comparison, by how they learn. */
+export type StudentKind = "hard" | "blackbox" | "whitebox";
+
+/** Run folder names of the students (runs/<name>), and of the student's pretraining. */
+export const STUDENT_STAGES: Readonly<Record<StudentKind | "pretrain", string>> = Object.freeze({
+  pretrain: "student-pretrain",
+  hard: "distill-hard",
+  blackbox: "distill-blackbox",
+  whitebox: "distill-whitebox",
+});
+
+/**
+ * The student's own pretraining (stage "student-pretrain"): chapter 5's stage and data with the small model. Every
+ * student starts from it, so the three differ only in how they are fine-tuned. Loaded when it exists; otherwise
+ * trained now (a few seconds in quick mode; at full size about a third of the teacher's pretraining time).
+ */
+export async function ensureStudentPretrained(
+  tokenizer: Tokenizer,
+  teacherConfig: GPTConfig,
+  options: { preset?: StudentPresetName; steps?: number; force?: boolean; log?: (line: string) => void } & Partial<TrainingOptions> = {},
+): Promise<StageModel> {
+  const { preset = defaultStudentPreset(), steps, force = false, log = console.log, ...trainOptions } = options;
+  const name = STUDENT_STAGES.pretrain;
+  if (hasStage(name) && !force) return loadStage(name, { tokenizer });
+  const corpus = await ensureCorpus();
+  const stream = (file: string) => ensureTokenStream(file, () => readSamples(file), tokenizer);
+  const data = { train: await stream(corpus.files.train), validation: await stream(corpus.files.validation) };
+  const model = new GPT(studentConfig(teacherConfig, preset), { seed: 1337 });
+  try {
+    const teacherPreset = preset === "tiny-small" ? "tiny" : "course";
+    const settings = pretrainSettings(teacherPreset);
+    log(`student: preset ${preset}, ${model.numParameters().toLocaleString("en-US")} parameters; pretraining on the corpus first`);
+    const stage = { ...pretrainStage(model, data, settings), name };
+    await train(stage, { steps: steps ?? distillSettings(teacherPreset).pretrainSteps, ...trainOptions });
+  } finally {
+    model.dispose();
+  }
+  return loadStage(name, { tokenizer });
+}
+
+/** The questions and evaluation sets of the experiment, encoded for a context of `blockSize`. */
+export interface DistillData {
+  /** Chapter 6's training questions the students learn from (a fixed random subset of those that fit). */
+  readonly questions: readonly QaItem[];
+  /** Held-out questions with the dataset's answers: the validation loss of every model. */
+  readonly validation: readonly EncodedChat[];
+  /** Held-out questions asked for the accuracy column (per template). */
+  readonly evalSet: readonly QaItem[];
+}
+
+/** Picks the experiment's questions from chapter 6's data (deterministic: the same data gives the same questions). */
+export function distillData(items: readonly QaItem[], tokenizer: ChatTokenizer, blockSize: number, settings: DistillSettings, seed = 9): DistillData {
+  const train = encodeChatData(tokenizer, new Rng(seed).shuffle(items.filter((q) => q.split === "train")), blockSize).kept.slice(0, settings.questions) as QaItem[];
+  const validation = encodeChatData(tokenizer, items.filter((q) => q.split === "heldout"), blockSize).encoded.slice(0, 128);
+  const evalSet = qaEvalSet(items, { split: "heldout", perTemplate: settings.evalQuestions, tokenizer, blockSize });
+  return { questions: train, validation, evalSet };
+}
+
+/** A question with the teacher's reply as its answer: black-box distillation's training data. */
+export interface TeacherAnswer extends QaItem {
+  /** The dataset's own answer, for comparison. */
+  readonly reference: string;
+}
+
+/**
+ * Black-box distillation's data: the teacher answers each question (greedy, chapter 5's generation in chapter 6's
+ * chat format) and its replies become the answers to learn, right or wrong: the student sees nothing else of the
+ * teacher. Replies cut off by the token limit are left out. Cached in `file` (JSONL) with the teacher checkpoint
+ * it came from, since asking thousands of questions takes minutes.
+ */
+export async function teacherAnswers(
+  teacher: GPT,
+  tokenizer: ChatTokenizer,
+  questions: readonly QaItem[],
+  options: { file?: string; teacherId?: string; maxNewTokens?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<TeacherAnswer[]> {
+  const { file, teacherId = "", maxNewTokens = distillSettings().maxNewTokens } = options;
+  const key = JSON.stringify({ teacherId, maxNewTokens, prompts: questions.length, first: questions[0]?.prompt ?? "", last: questions[questions.length - 1]?.prompt ?? "" });
+  const metaFile = file ? `${file}.meta.json` : null;
+  if (file && metaFile && fs.existsSync(file) && fs.existsSync(metaFile) && fs.readFileSync(metaFile, "utf8").trim() === key) {
+    const out: TeacherAnswer[] = [];
+    for await (const row of readJsonl(file)) out.push(row as unknown as TeacherAnswer);
+    return out;
+  }
+  const out: TeacherAnswer[] = [];
+  for (const [i, q] of questions.entries()) {
+    const r = await chatReply(teacher, tokenizer, q.prompt, { maxNewTokens });
+    if (r.reason === "stop" && r.reply.trim() !== "") out.push({ ...q, answer: r.reply, reference: q.answer });
+    options.onProgress?.(i + 1, questions.length);
+  }
+  if (file && metaFile) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    await writeJsonl(file, out);
+    fs.writeFileSync(metaFile, key + "\n"); // last: its presence says the answers are complete
+  }
+  return out;
+}
+
+export interface StudentRunOptions extends Partial<TrainingOptions> {
+  readonly tokenizer: Tokenizer;
+  /** The questions to learn from: chapter 6's answers (hard, white-box) or the teacher's (black-box). */
+  readonly questions: readonly QaItem[];
+  readonly validation: readonly EncodedChat[];
+  /** The frozen teacher (white-box only). */
+  readonly teacher?: GPT;
+  readonly settings?: DistillSettings;
+  /** Train even when the stage has a checkpoint. */
+  readonly force?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * One student of the comparison, fine-tuned from the pretrained student with chapter 6's SFT stage:
+ *   hard      on the dataset's answers (the student alone, no teacher);
+ *   blackbox  on the teacher's answers (pass them as `questions`: see teacherAnswers);
+ *   whitebox  on the dataset's answers, with the loss mixed with T²·KL to the teacher's logits.
+ * Loaded from runs/<stage> when it exists (unless `force`). The caller disposes the model.
+ */
+export async function ensureStudent(kind: StudentKind, options: StudentRunOptions): Promise<StageModel> {
+  const { tokenizer, questions, validation, teacher, settings = distillSettings(), force = false, log = console.log, ...trainOptions } = options;
+  const name = STUDENT_STAGES[kind];
+  if (hasStage(name) && !force) return loadStage(name, { tokenizer });
+  if (kind === "whitebox" && !teacher) throw new Error("ensureStudent('whitebox'): white-box distillation needs the teacher");
+  const { model } = loadStage(STUDENT_STAGES.pretrain, { tokenizer });
+  try {
+    const sftPreset = model.config.nEmbd <= STUDENT_PRESETS["tiny-small"].nEmbd ? "tiny" : "course";
+    const s = sftSettings(sftPreset);
+    const encoded = encodeChatData(tokenizer, questions, model.config.blockSize);
+    log(`${name}: ${encoded.encoded.length.toLocaleString("en-US")} questions, ${settings.steps} steps from ${STUDENT_STAGES.pretrain}`);
+    const base = sftStage(model, { train: encoded.encoded, validation }, s, { name, from: STUDENT_STAGES.pretrain, tokenizer, info: { kind } });
+    const stage: Stage<ChatBatch> =
+      kind === "whitebox"
+        ? whiteBoxStage(model, teacher!, { batches: base.batches, validation: base.validation ? [...base.validation()] : undefined }, {
+            name,
+            from: STUDENT_STAGES.pretrain,
+            temperature: settings.temperature,
+            alpha: settings.alpha,
+            defaults: base.defaults,
+            tokenizer: base.tokenizer,
+          })
+        : base;
+    await train(stage, { steps: settings.steps, ...trainOptions });
+  } finally {
+    model.dispose();
+  }
+  return loadStage(name, { tokenizer });
+}
+
+/** One row of the comparison table (a type, not an interface, so that display's table() takes it as a row). */
+export type DistillRow = {
+  readonly 模型: string;
+  readonly 参数量: number;
+  /** Hard-label loss on held-out questions (nats per answer token). */
+  readonly 验证损失: number;
+  /** Held-out accuracy (exact match of the answer in 「」). */
+  readonly 准确率: string;
+  /** Greedy generation with the KV cache, new tokens per second. */
+  readonly 生成速度: number;
+};
+
+/**
+ * The comparison table: each model's parameters, validation loss, held-out accuracy and generation speed, on the
+ * same questions. Also returns each model's replies, to show the student's answers beside the teacher's.
+ */
+export async function compareDistillation(
+  models: Readonly<Record<string, GPT>>,
+  tokenizer: ChatTokenizer,
+  data: Pick<DistillData, "validation" | "evalSet">,
+  options: { maxNewTokens?: number; speedPrompt?: string } = {},
+): Promise<{ rows: DistillRow[]; evaluations: Record<string, QaEvaluation> }> {
+  const rows: DistillRow[] = [];
+  const evaluations: Record<string, QaEvaluation> = {};
+  const padId = tokenizer.tokenToId("<pad>");
+  if (padId === undefined) throw new Error("compareDistillation: the tokenizer has no <pad> token");
+  const prompt = chatPrompt(tokenizer, options.speedPrompt ?? "《静夜思》的作者是谁？");
+  for (const [name, model] of Object.entries(models)) {
+    const T = model.config.blockSize;
+    const batches: ChatBatch[] = [];
+    for (let i = 0; i < data.validation.length; i += 32) batches.push(collateChat(data.validation.slice(i, i + 32), T, padId));
+    const ev = await evaluateQa(model, tokenizer, data.evalSet, { maxNewTokens: options.maxNewTokens ?? distillSettings().maxNewTokens });
+    evaluations[name] = ev;
+    rows.push({
+      模型: name,
+      参数量: model.numParameters(),
+      验证损失: Number((await chatLoss(model, batches)).toFixed(3)),
+      准确率: `${(100 * ev.accuracy).toFixed(1)}%`,
+      生成速度: Math.round(await generationSpeed(model, prompt, 32)),
+    });
+  }
+  return { rows, evaluations };
 }

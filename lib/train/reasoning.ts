@@ -11,8 +11,24 @@
  * (well-formed and correct), the reasoning stage, and the evaluation against the same model fine-tuned on the
  * answers alone.
  */
-import { checkReasoningAnswer, type ReasoningItem, THINK_CLOSE, THINK_OPEN } from "../data/reasoning";
-import { type ChatTokenizer, chatPrompt, chatTokenIds, type EncodedChat } from "./chat";
+import { isQuick } from "../course";
+import { ensureCorpus } from "../data/pipeline";
+import { type QaSplit, QA_SPLITS } from "../data/qa";
+import {
+  checkReasoningAnswer, type ReasoningData, type ReasoningItem, type ReasoningTask, REASONING_TASKS, THINK_CLOSE, THINK_OPEN,
+} from "../data/reasoning";
+import { readSamples } from "../data/sample";
+import { presetConfig } from "../model/config";
+import { GPT } from "../model/gpt";
+import type { Tokenizer } from "../tokenizer/types";
+import { type ChatTokenizer, chatPrompt, chatReply, chatTokenIds, type EncodedChat, fitsContext } from "./chat";
+import { assignWeights } from "./checkpoint";
+import { train, type TrainingOptions } from "./loop";
+import { pretrainSettings, pretrainStage } from "./pretrain";
+import { Rng } from "./rng";
+import { ensureSft, runSft, sftSettings, sftStage } from "./sft";
+import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
+import { ensureTokenStream } from "./tokens";
 
 /** A response read back: its reasoning and its answer, or why it is malformed. */
 export type ParsedReasoning =
@@ -113,4 +129,228 @@ export function encodeReasoningChat(tokenizer: ChatTokenizer, example: { readonl
     ids: [...prompt, ...body, chatTokenIds(tokenizer).end],
     lossMask: [...prompt.map(() => 0), ...body.map(() => 1), 1],
   };
+}
+
+// ---------------------------------------------------------------- training
+
+/** The sizes of the chapter's experiment. */
+export interface ReasoningSettings {
+  /** Training questions (the same ones for both models: with traces and with answers alone). */
+  readonly questions: number;
+  /** Fine-tuning steps of each model. */
+  readonly steps: number;
+  /** Questions per task and split asked in the evaluation. */
+  readonly evalQuestions: number;
+  /** New tokens a reply may have: room for the reasoning and the answer. */
+  readonly maxNewTokens: number;
+  /** Questions per batch (default: chapter 6's for the model's size). */
+  readonly batchSize?: number;
+}
+
+/** `course`: about 25,000 question presentations (800 steps of 32) from 12,000 questions. `tiny`: quick mode. */
+export const REASONING_PRESETS: Readonly<Record<"tiny" | "course", ReasoningSettings>> = Object.freeze({
+  tiny: { questions: 400, steps: 60, evalQuestions: 4, maxNewTokens: 120, batchSize: 8 },
+  course: { questions: 12000, steps: 800, evalQuestions: 50, maxNewTokens: 100 },
+});
+
+export function reasoningSettings(preset: "tiny" | "course" = isQuick() ? "tiny" : "course"): ReasoningSettings {
+  return REASONING_PRESETS[preset];
+}
+
+/** The two models the chapter compares: fine-tuned on the traces, or on the same questions' answers alone. */
+export type ReasoningVariant = "traces" | "answers";
+
+/** Run folders: runs/reasoning (traces) and runs/reasoning-answers. */
+export const REASONING_STAGES: Readonly<Record<ReasoningVariant, string>> = Object.freeze({ traces: "reasoning", answers: "reasoning-answers" });
+
+/** What a variant learns to write for an item: `<think>…</think>answer`, or only the answer. */
+export function reasoningTarget(item: ReasoningItem, variant: ReasoningVariant): { prompt: string; response: string } {
+  return { prompt: item.prompt, response: variant === "traces" ? item.response : item.answer };
+}
+
+/**
+ * The items whose traced sample fits a context of `blockSize` (so both variants train on the same questions: the
+ * traced one is the longer).
+ */
+export function fittingReasoningItems(tokenizer: ChatTokenizer, items: readonly ReasoningItem[], blockSize: number): ReasoningItem[] {
+  return items.filter((it) => fitsContext(encodeReasoningChat(tokenizer, it), blockSize));
+}
+
+/** The context the quick-mode base model needs: the quick tokenizer spends about 1.2 tokens per character. */
+export const QUICK_REASONING_CONTEXT = 192;
+
+/**
+ * The model chapter 10 starts from: chapter 6's SFT model (runs/sft). In quick mode the SFT model is the `tiny`
+ * preset with a 32-token context, too short for any reasoning sample, so a tiny model with a
+ * {@link QUICK_REASONING_CONTEXT}-token context is pretrained and fine-tuned briefly on the spot (runs/reasoning-base-quick):
+ * numbers from it mean nothing, but every step of the chapter runs.
+ */
+export async function ensureReasoningBase(tokenizer: Tokenizer, options: { log?: (line: string) => void } = {}): Promise<StageModel> {
+  const log = options.log ?? console.log;
+  if (!isQuick()) return ensureSft(tokenizer, { log });
+  if (hasStage("sft")) {
+    const sft = loadStage("sft", { tokenizer });
+    if (sft.model.config.blockSize >= QUICK_REASONING_CONTEXT) return sft;
+    sft.model.dispose();
+  }
+  const name = "reasoning-base";
+  if (hasStage(name)) return loadStage(name, { tokenizer });
+  log(`quick mode: the SFT model's context is too short for reasoning samples; training a tiny model with a ${QUICK_REASONING_CONTEXT}-token context…`);
+  const corpus = await ensureCorpus();
+  const stream = (file: string) => ensureTokenStream(file, () => readSamples(file), tokenizer);
+  const data = { train: await stream(corpus.files.train), validation: await stream(corpus.files.validation) };
+  const model = new GPT(presetConfig("tiny", { vocabSize: tokenizer.vocabSize, blockSize: QUICK_REASONING_CONTEXT }), { seed: 1337 });
+  try {
+    await train(pretrainStage(model, data, pretrainSettings("tiny")), { steps: 40, runDir: null, progress: "none" });
+    await runSft({ tokenizer, preset: "tiny", model, steps: 60, runDir: stageDir(name), progress: "none", log });
+  } finally {
+    model.dispose();
+  }
+  return loadStage(name, { tokenizer });
+}
+
+export interface ReasoningRunOptions extends Partial<TrainingOptions> {
+  readonly tokenizer: Tokenizer;
+  /** The reasoning data (ensureReasoningData()). */
+  readonly data: ReasoningData;
+  /** The model it starts from (ensureReasoningBase()); a copy is fine-tuned, this one is left as it is. */
+  readonly base: StageModel;
+  readonly settings?: ReasoningSettings;
+  /** Train even when the stage has a checkpoint. */
+  readonly force?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Fine-tunes a copy of the base model with chapter 6's SFT stage, on the traced samples ("traces": black-box
+ * distillation of the program that wrote them) or on the same questions' answers alone ("answers"). Loaded from
+ * runs/reasoning or runs/reasoning-answers when it exists (unless `force`). The caller disposes the model.
+ */
+export async function ensureReasoningModel(variant: ReasoningVariant, options: ReasoningRunOptions): Promise<StageModel> {
+  const { tokenizer, data, base, settings = reasoningSettings(), force = false, log = console.log, ...trainOptions } = options;
+  const name = REASONING_STAGES[variant];
+  if (hasStage(name) && !force) return loadStage(name, { tokenizer });
+  const T = base.model.config.blockSize;
+  const questions = new Rng(10).shuffle(fittingReasoningItems(tokenizer, data.train, T)).slice(0, settings.questions);
+  const validation = fittingReasoningItems(tokenizer, data.heldout, T).slice(0, 128);
+  const encode = (items: readonly ReasoningItem[]) => items.map((it) => encodeReasoningChat(tokenizer, reasoningTarget(it, variant)));
+  const model = new GPT(base.model.config);
+  try {
+    assignWeights(model.parameters(), base.model.parameters(), base.dir);
+    const preset = model.config.nEmbd <= presetConfig("tiny").nEmbd ? "tiny" : "course";
+    log(`${name}: ${questions.length.toLocaleString("en-US")} questions ${variant === "traces" ? "with reasoning traces" : "with answers alone"}, ${settings.steps} steps`);
+    const s = sftSettings(preset);
+    const stage = sftStage(model, { train: encode(questions), validation: encode(validation) }, { ...s, batchSize: settings.batchSize ?? s.batchSize }, {
+      name,
+      from: "sft",
+      tokenizer,
+      info: { variant },
+    });
+    await train(stage, { steps: settings.steps, ...trainOptions });
+  } finally {
+    model.dispose();
+  }
+  return loadStage(name, { tokenizer });
+}
+
+// ---------------------------------------------------------------- evaluation
+
+/** One question asked, and what came back. */
+export interface ReasoningReply {
+  readonly task: ReasoningTask;
+  readonly split: QaSplit;
+  readonly prompt: string;
+  readonly reply: string;
+  /** The reply has a well-formed <think> block followed by an answer. */
+  readonly wellFormed: boolean;
+  /** The answer part (after </think>, or the whole reply) is right. */
+  readonly correct: boolean;
+}
+
+/** Accuracy and format compliance of one group of questions (a task and a split). */
+export interface ReasoningRow {
+  readonly task: ReasoningTask;
+  readonly split: QaSplit;
+  readonly questions: number;
+  readonly accuracy: number;
+  /** Share of replies with a well-formed <think> block before the answer. */
+  readonly formatted: number;
+}
+
+export interface ReasoningEvaluation {
+  readonly rows: readonly ReasoningRow[];
+  readonly replies: readonly ReasoningReply[];
+}
+
+/**
+ * The questions an evaluation asks: per task, the first `perGroup` of each split in `splits` whose traced sample
+ * fits the context. Deterministic.
+ */
+export function reasoningEvalSet(
+  data: ReasoningData,
+  options: { perGroup: number; tokenizer: ChatTokenizer; blockSize: number; splits?: readonly QaSplit[] },
+): ReasoningItem[] {
+  const out: ReasoningItem[] = [];
+  for (const split of options.splits ?? (["heldout", "unseen"] as const)) {
+    for (const task of REASONING_TASKS) {
+      const group = data[split].filter((it) => it.task === task);
+      out.push(...fittingReasoningItems(options.tokenizer, group.slice(0, options.perGroup * 4), options.blockSize).slice(0, options.perGroup));
+    }
+  }
+  return out;
+}
+
+/**
+ * Asks each question greedily in the chat format and scores the reply twice: is its answer right (the text after
+ * </think>, or the whole reply when there is none), and is it well-formed (parseReasoning). A model fine-tuned on
+ * answers alone is scored the same way; it simply never writes the block.
+ */
+export async function evaluateReasoning(
+  model: GPT,
+  tokenizer: ChatTokenizer,
+  items: readonly ReasoningItem[],
+  options: { maxNewTokens?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<ReasoningEvaluation> {
+  const replies: ReasoningReply[] = [];
+  for (const [i, it] of items.entries()) {
+    const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: options.maxNewTokens ?? reasoningSettings().maxNewTokens });
+    replies.push({
+      task: it.task,
+      split: it.split,
+      prompt: it.prompt,
+      reply: r.reply,
+      wellFormed: parseReasoning(r.reply).ok,
+      correct: checkReasoningAnswer(it, answerPart(r.reply)).correct,
+    });
+    options.onProgress?.(i + 1, items.length);
+  }
+  const rows: ReasoningRow[] = [];
+  for (const split of QA_SPLITS) {
+    for (const task of REASONING_TASKS) {
+      const rs = replies.filter((r) => r.split === split && r.task === task);
+      if (rs.length === 0) continue;
+      const share = (f: (r: ReasoningReply) => boolean) => rs.filter(f).length / rs.length;
+      rows.push({ task, split, questions: rs.length, accuracy: share((r) => r.correct), formatted: share((r) => r.wellFormed) });
+    }
+  }
+  return { rows, replies };
+}
+
+const TASK_LABELS: Readonly<Record<ReasoningTask, string>> = Object.freeze({ form: "体裁", nextLine: "下一句+作者" });
+
+/**
+ * The chapter's table: per task and split, the accuracy of each model and the format compliance of each.
+ * @example table(reasoningComparisonRows({ 带推理: withTraces, 只有答案: answersOnly }))
+ */
+export function reasoningComparisonRows(evaluations: Readonly<Record<string, ReasoningEvaluation>>): Record<string, string | number>[] {
+  const names = Object.keys(evaluations);
+  if (names.length === 0) return [];
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  return evaluations[names[0]].rows.map((r, i) => ({
+    题型: TASK_LABELS[r.task],
+    split: r.split,
+    questions: r.questions,
+    ...Object.fromEntries(names.map((n) => [`${n} 准确率`, pct(evaluations[n].rows[i].accuracy)])),
+    ...Object.fromEntries(names.map((n) => [`${n} 格式`, pct(evaluations[n].rows[i].formatted)])),
+  }));
 }

@@ -1,5 +1,11 @@
 import * as assert from "assert";
-import { answerPart, parseReasoning, reasoningReward } from "tiaoyu";
+import {
+  answerPart, ByteBPETokenizer, chatPrompt, checkReasoningAnswer, encodeChat, encodeReasoningChat, evaluateReasoning, fitsContext, formQuestion, GPT,
+  gptConfig, initBackend, parseReasoning, type PoemRecord, reasoningComparisonRows, type ReasoningItem, reasoningReward, reasoningTarget,
+  sftSettings, sftStage, train,
+} from "tiaoyu";
+import { expectNoLeak } from "../leak";
+import { POEMS } from "./train_fixtures";
 
 describe("train/reasoning: reading a response", () => {
   it("splits a well-formed response into its reasoning and its answer", () => {
@@ -38,5 +44,55 @@ describe("train/reasoning: the verifiable reward", () => {
     assert.deepStrictEqual(reasoningReward("<think>共8句，每句5字。</think>这首诗是「五言律诗」。", item), { reward: 0.2, format: 1, correct: 0 });
     assert.deepStrictEqual(reasoningReward("这首诗是「五言绝句」。", item), { reward: 0, format: 0, correct: 0 });
     assert.deepStrictEqual(reasoningReward("<think>共4句</think>五言绝句", item, { format: 0, correct: 2 }), { reward: 2, format: 1, correct: 1 });
+  });
+});
+
+describe("train/reasoning: samples, training and evaluation on a tiny model", function () {
+  this.timeout(300_000);
+  const TITLES = ["静夜思", "春晓", "登鹳雀楼", "江雪", "相思", "寻隐者不遇"];
+  const poems: PoemRecord[] = POEMS.map((text, i) => ({
+    id: `tang-${i}`, collection: "tang", title: TITLES[i], author: "某", paragraphs: [text.slice(0, 12), text.slice(12)], form: "五言绝句", split: "train",
+  }));
+  let tok: ByteBPETokenizer;
+  let items: ReasoningItem[];
+
+  before(async () => {
+    await initBackend();
+    items = poems.map((p) => formQuestion(p, "train")!);
+    tok = await ByteBPETokenizer.train([...POEMS, ...items.map((i) => i.prompt + i.response)], { vocabSize: 400 });
+  });
+
+  it("encodes <think> and </think> as their special tokens and learns only the response", () => {
+    const it = items[0];
+    const e = encodeReasoningChat(tok, it);
+    const prompt = chatPrompt(tok, it.prompt);
+    assert.deepStrictEqual(e.ids.slice(0, prompt.length), prompt, "the prompt is chapter 6's chat prompt");
+    assert.deepStrictEqual(e.lossMask, [...prompt.map(() => 0), ...e.ids.slice(prompt.length).map(() => 1)]);
+    for (const tag of ["<think>", "</think>"]) assert.strictEqual(e.ids.filter((id) => id === tok.tokenToId(tag)).length, 1, tag);
+    assert.strictEqual(tok.decode(e.ids.slice(prompt.length)), it.response + "<|end|>");
+    // The answers-only variant is the plain chat format.
+    assert.deepStrictEqual(encodeReasoningChat(tok, reasoningTarget(it, "answers")), encodeChat(tok, { prompt: it.prompt, answer: it.answer }));
+  });
+
+  it("a model fine-tuned on traces writes a well-formed <think> block and the right answer; evaluation scores it without leaks", async () => {
+    const model = new GPT(gptConfig({ vocabSize: tok.vocabSize, blockSize: 96, nLayer: 1, nHead: 2, nEmbd: 48, dropout: 0 }), { seed: 5 });
+    const encoded = items.map((it) => encodeReasoningChat(tok, it));
+    assert.ok(encoded.every((e) => fitsContext(e, 96)));
+    const stage = sftStage(model, { train: encoded, validation: encoded.slice(0, 2) }, { ...sftSettings("tiny"), batchSize: 6 }, { name: "reasoning", tokenizer: tok });
+    await train(stage, { steps: 120, lr: 1e-2, warmupSteps: 5, runDir: null, progress: "none" });
+    const ev = await evaluateReasoning(model, tok, items, { maxNewTokens: 40 });
+    assert.strictEqual(ev.replies.length, items.length);
+    const formatted = ev.replies.filter((r) => r.wellFormed).length;
+    assert.ok(formatted >= 5, `well-formed replies: ${formatted}/6\n${ev.replies.map((r) => r.reply).join("\n")}`);
+    const right = ev.replies.filter((r) => r.correct).length;
+    assert.ok(right >= 5, `right answers: ${right}/6\n${ev.replies.map((r) => r.reply).join("\n")}`);
+    assert.strictEqual(ev.rows.length, 1);
+    assert.strictEqual(ev.rows[0].formatted, formatted / 6);
+    assert.strictEqual(ev.rows[0].accuracy, ev.replies.filter((r) => r.correct).length / 6);
+    for (const r of ev.replies) assert.strictEqual(r.correct, checkReasoningAnswer(items[0], answerPart(r.reply)).correct, "each item is a 五言绝句");
+    await expectNoLeak(async () => void (await evaluateReasoning(model, tok, items.slice(0, 1), { maxNewTokens: 8 })), "evaluateReasoning");
+    const rows = reasoningComparisonRows({ 带推理: ev, 只有答案: ev });
+    assert.deepStrictEqual(Object.keys(rows[0]), ["题型", "split", "questions", "带推理 准确率", "只有答案 准确率", "带推理 格式", "只有答案 格式"]);
+    model.dispose();
   });
 });
