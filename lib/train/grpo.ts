@@ -167,9 +167,13 @@ export interface GrpoSettings {
   readonly train: Partial<TrainingOptions>;
 }
 
+/**
+ * `tiny`: tests and quick mode. `course`: 32 sampled answers a step (4 questions × 8); the chapter's answers take
+ * about 12 tokens, so 24 new tokens leave room; a step costs several seconds on a 2-core laptop, most of it sampling.
+ */
 export const GRPO_PRESETS: Readonly<Record<"tiny" | "course", GrpoSettings>> = Object.freeze({
   tiny: { groupSize: 4, promptsPerStep: 4, beta: 0.04, clip: 0.2, maxNewTokens: 16, sampling: { temperature: 1 }, seed: 3, train: { steps: 20, lr: 5e-4, minLr: 5e-5, warmupSteps: 2, weightDecay: 0, clipNorm: 1 } },
-  course: { groupSize: 8, promptsPerStep: 4, beta: 0.04, clip: 0.2, maxNewTokens: 40, sampling: { temperature: 1 }, seed: 3, train: { steps: 150, lr: 3e-5, minLr: 3e-6, warmupSteps: 10, weightDecay: 0, clipNorm: 1, checkpointEvery: 50 } },
+  course: { groupSize: 8, promptsPerStep: 4, beta: 0.04, clip: 0.2, maxNewTokens: 24, sampling: { temperature: 1 }, seed: 3, train: { steps: 100, lr: 5e-5, minLr: 5e-6, warmupSteps: 10, weightDecay: 0, clipNorm: 1, checkpointEvery: 25 } },
 });
 
 interface RolloutSamplerState {
