@@ -11,6 +11,7 @@
  * (well-formed and correct), the reasoning stage, and the evaluation against the same model fine-tuned on the
  * answers alone.
  */
+import * as path from "path";
 import { isQuick } from "../course";
 import { ensureCorpus } from "../data/pipeline";
 import { type QaSplit, QA_SPLITS } from "../data/qa";
@@ -21,8 +22,11 @@ import { readSamples } from "../data/sample";
 import { presetConfig } from "../model/config";
 import { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
-import { type ChatTokenizer, chatPrompt, chatReply, chatTokenIds, type EncodedChat, fitsContext } from "./chat";
+import { type ChatTokenizer, chatPrompt, chatReply, chatStopIds, chatTokenIds, type EncodedChat, fitsContext } from "./chat";
 import { assignWeights } from "./checkpoint";
+import { GRPO_PRESETS, type GrpoSettings, grpoStage, type GrpoStepStats, type RolloutScorer } from "./grpo";
+import { MetricsLog, padId } from "./rlhf";
+import { tokenizerIdentity } from "./tokens";
 import { train, type TrainingOptions } from "./loop";
 import { pretrainSettings, pretrainStage } from "./pretrain";
 import { Rng } from "./rng";
@@ -353,4 +357,86 @@ export function reasoningComparisonRows(evaluations: Readonly<Record<string, Rea
     ...Object.fromEntries(names.map((n) => [`${n} 准确率`, pct(evaluations[n].rows[i].accuracy)])),
     ...Object.fromEntries(names.map((n) => [`${n} 格式`, pct(evaluations[n].rows[i].formatted)])),
   }));
+}
+
+// ---------------------------------------------------------------- optional: GRPO with the verifiable reward
+
+/** GRPO's settings for reasoning: chapter 7's, with room for a reasoning trace and a few steps. */
+export function reasoningGrpoSettings(preset: "tiny" | "course" = isQuick() ? "tiny" : "course"): GrpoSettings {
+  const base = GRPO_PRESETS[preset];
+  return preset === "tiny"
+    ? { ...base, promptsPerStep: 2, maxNewTokens: 120, train: { ...base.train, steps: 4 } }
+    : { ...base, maxNewTokens: 64, train: { ...base.train, steps: 100 } };
+}
+
+/**
+ * The verifiable reward as chapter 7's rollout scorer: each sampled answer is decoded and scored by
+ * {@link reasoningReward} against the question it answers (found by its prompt's tokens). No reward model: the
+ * program that wrote the data checks the answers, so there is nothing for the policy to fool.
+ */
+export function reasoningScorer(tokenizer: ChatTokenizer, items: readonly ReasoningItem[], weights: ReasoningRewardWeights = REASONING_REWARD_WEIGHTS): { scorer: RolloutScorer; prompts: number[][] } {
+  const byPrompt = new Map<string, ReasoningItem>();
+  const prompts: number[][] = [];
+  for (const it of items) {
+    const p = chatPrompt(tokenizer, it.prompt);
+    const key = p.join(",");
+    if (byPrompt.has(key)) continue;
+    byPrompt.set(key, it);
+    prompts.push(p);
+  }
+  const stops = new Set(chatStopIds(tokenizer));
+  const scorer: RolloutScorer = (seqs) => {
+    const out = new Float32Array(seqs.rows);
+    for (let r = 0; r < seqs.rows; r++) {
+      const row = seqs.ids.subarray(r * seqs.length, (r + 1) * seqs.length);
+      const mask = seqs.mask.subarray(r * seqs.length, (r + 1) * seqs.length);
+      const start = mask.indexOf(1);
+      if (start < 0) continue; // an empty answer earns nothing
+      const item = byPrompt.get(Array.from(row.subarray(0, start)).join(","));
+      if (!item) throw new Error(`reasoningScorer: rollout row ${r} answers a prompt that is not among the items`);
+      const answer = Array.from(row.subarray(start)).filter((id, t) => mask[start + t] === 1 && !stops.has(id));
+      out[r] = reasoningReward(tokenizer.decode(answer), item, weights).reward;
+    }
+    return out;
+  };
+  return { scorer, prompts };
+}
+
+/**
+ * GRPO (chapter 7's stage and sampler) from the traced model, rewarded by the verifiable reward: stage
+ * runs/reasoning-grpo, its reward and KL curves in metrics.jsonl. Loaded when it exists (unless `force`). The
+ * caller disposes the model.
+ */
+export async function ensureReasoningGrpo(options: {
+  readonly tokenizer: Tokenizer;
+  readonly data: ReasoningData;
+  /** The model it starts from and stays close to (the traced model: ensureReasoningModel("traces")). */
+  readonly start: StageModel;
+  readonly settings?: GrpoSettings;
+  readonly maxPrompts?: number;
+  readonly force?: boolean;
+  readonly log?: (line: string) => void;
+} & Partial<TrainingOptions>): Promise<StageModel & { history: GrpoStepStats[] }> {
+  const { tokenizer, data, start, settings = reasoningGrpoSettings(), maxPrompts = 2000, force = false, log = console.log, ...trainOptions } = options;
+  const name = "reasoning-grpo";
+  const metricsFile = path.join(stageDir(name), "metrics.jsonl");
+  if (hasStage(name) && !force) return { ...loadStage(name, { tokenizer }), history: MetricsLog.read<GrpoStepStats>(metricsFile) };
+  const T = start.model.config.blockSize;
+  const items = new Rng(11).shuffle([...data.train]).filter((it) => chatPrompt(tokenizer, it.prompt).length + 16 <= T).slice(0, maxPrompts);
+  const { scorer, prompts } = reasoningScorer(tokenizer, items);
+  const policy = new GPT(start.model.config);
+  try {
+    assignWeights(policy.parameters(), start.model.parameters(), start.dir);
+    log(`${name}: ${prompts.length.toLocaleString("en-US")} questions, ${settings.promptsPerStep} per step × ${settings.groupSize} answers, reward: format ${REASONING_REWARD_WEIGHTS.format} + correct ${REASONING_REWARD_WEIGHTS.correct}`);
+    const metrics = new MetricsLog<GrpoStepStats>(metricsFile).start(0);
+    const stage = grpoStage(policy, start.model, scorer, prompts, settings, { stopIds: chatStopIds(tokenizer), padId: padId(tokenizer) }, {
+      name,
+      tokenizer: tokenizerIdentity(tokenizer),
+      onStats: (s) => metrics.append(s),
+    });
+    await train({ ...stage, from: REASONING_STAGES.traces }, trainOptions);
+  } finally {
+    policy.dispose();
+  }
+  return { ...loadStage(name, { tokenizer }), history: MetricsLog.read<GrpoStepStats>(metricsFile) };
 }

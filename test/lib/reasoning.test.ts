@@ -2,7 +2,7 @@ import * as assert from "assert";
 import {
   answerPart, ByteBPETokenizer, chatPrompt, checkReasoningAnswer, encodeChat, encodeReasoningChat, evaluateReasoning, fitsContext, formQuestion, GPT,
   gptConfig, initBackend, parseReasoning, type PoemRecord, reasoningComparisonRows, type ReasoningItem, reasoningReward, reasoningTarget,
-  sftSettings, sftStage, train,
+  reasoningScorer, packRows, sftSettings, sftStage, train,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
 import { POEMS } from "./train_fixtures";
@@ -91,6 +91,18 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
     assert.strictEqual(ev.rows[0].accuracy, ev.replies.filter((r) => r.correct).length / 6);
     for (const r of ev.replies) assert.strictEqual(r.correct, checkReasoningAnswer(items[0], answerPart(r.reply)).correct, "each item is a 五言绝句");
     await expectNoLeak(async () => void (await evaluateReasoning(model, tok, items.slice(0, 1), { maxNewTokens: 8 })), "evaluateReasoning");
+    // The verifiable reward as chapter 7's rollout scorer: rows are found by their prompt and scored on their answer.
+    const { scorer, prompts } = reasoningScorer(tok, items.slice(0, 2));
+    assert.strictEqual(prompts.length, 2);
+    const end = tok.tokenToId("<|end|>")!;
+    const answer = (text: string) => [...tok.encode(text, { allowedSpecial: ["<think>", "</think>"] }), end];
+    const rows4 = [
+      [prompts[0], answer(items[0].response)],
+      [prompts[1], answer("<think>共8句</think>这首诗是「五言律诗」。")],
+      [prompts[1], answer("这首诗是「五言绝句」。")],
+      [prompts[0], answer("<think>共4句")],
+    ].map(([p, a]) => ({ ids: [...p, ...a], mask: [...p.map(() => 0), ...a.map(() => 1)] }));
+    assert.deepStrictEqual(Array.from(scorer(packRows(rows4, tok.tokenToId("<pad>")!))).map((x) => Math.round(x * 10) / 10), [1.2, 0.2, 0, 0]);
     const rows = reasoningComparisonRows({ 带推理: ev, 只有答案: ev });
     assert.deepStrictEqual(Object.keys(rows[0]), ["题型", "split", "questions", "带推理 准确率", "只有答案 准确率", "带推理 格式", "只有答案 格式"]);
     model.dispose();
