@@ -113,7 +113,7 @@ export class UnigramTokenizer extends BaseTokenizer {
       options.onProgress?.({ phase: "training", done: round, total: 0, seconds: (Date.now() - started) / 1000, note: `${size} pieces${note}` }),
     );
     const pieces = trainer.run();
-    options.onProgress?.({ phase: "done", done: pieces.length, total: modelSize, seconds: (Date.now() - started) / 1000 });
+    options.onProgress?.({ phase: "done", done: pieces.length + 257, total: modelSize, seconds: (Date.now() - started) / 1000 });
     return new UnigramTokenizer(pieces, { specialTokens: specials, preSplit });
   }
 
