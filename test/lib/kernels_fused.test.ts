@@ -220,7 +220,7 @@ for (const route of ROUTES) {
         const w0 = randomArray(n, rand);
         const grads = [randomArray(n, rand), randomArray(n, rand, 3), randomArray(n, rand, 0.01)];
         const { fused, plain } = both(() => {
-          let [w, m, v] = [tf.tensor1d(w0), tf.zeros([n]), tf.zeros([n])];
+          let [w, m, v]: tf.Tensor[] = [tf.tensor1d(w0), tf.zeros([n]), tf.zeros([n])];
           grads.forEach((g, i) => {
             const t = i + 1;
             [w, m, v] = adamwUpdate(w, tf.tensor1d(g), m, v, {
