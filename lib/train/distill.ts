@@ -33,7 +33,7 @@ import { readJsonl, writeJsonl } from "../data/jsonl";
 import { ensureCorpus } from "../data/pipeline";
 import type { QaItem } from "../data/qa";
 import { readSamples } from "../data/sample";
-import { type GenerativeModel, generateIds } from "../generate";
+import { type GenerativeModel, generateIds, softmax } from "../generate";
 import { type GPTConfig, gptConfig, validateConfig } from "../model/config";
 import { crossEntropy, GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
@@ -70,6 +70,22 @@ function checkTemperature(temperature: number, where: string): void {
 export function softTargets<R extends tf.Rank>(logits: tf.Tensor<R>, temperature: number): tf.Tensor<R> {
   checkTemperature(temperature, "softTargets");
   return tf.tidy(() => tf.softmax(tf.div(logits, temperature)) as tf.Tensor<R>);
+}
+
+/**
+ * A model's soft targets for the token after `ids`, one distribution per temperature: what chapter 9 plots to show
+ * the "dark knowledge" in a teacher's output (which wrong answers it finds nearly right).
+ * @example const [p1, p4] = await softTargetsAfter(teacher, ids, [1, 4]);
+ */
+export async function softTargetsAfter(model: GenerativeModel, ids: readonly number[], temperatures: readonly number[]): Promise<Float64Array[]> {
+  const last = tf.tidy(() => {
+    const logits = model.forward([ids.slice(-model.config.blockSize)], { training: false }); // [1, T, V]
+    const [, T, V] = logits.shape;
+    return logits.slice([0, T - 1, 0], [1, 1, V]).reshape([V]); // [V]
+  });
+  const z = await last.data();
+  last.dispose();
+  return temperatures.map((t) => softmax(z, t));
 }
 
 /** Per-position weights that sum to 1: mask / Σmask, or 1/N everywhere. [B·T] */
@@ -251,6 +267,12 @@ export async function generationSpeed(model: GenerativeModel, prompt: readonly n
 
 // ---------------------------------------------------------------- the chapter's experiment
 
+/**
+ * The loop's options for a stage of this chapter. Not `runDir`: each stage keeps its checkpoint in runs/<stage>
+ * (stageDir), where the next stage and the next run of the notebook look for it.
+ */
+export type StageRunOptions = Omit<Partial<TrainingOptions>, "runDir">;
+
 /** The sizes of the chapter's experiment per teacher preset. */
 export interface DistillSettings {
   /** Steps of the student's own pretraining on the corpus (hard labels), before any distillation. */
@@ -301,7 +323,7 @@ export const STUDENT_STAGES: Readonly<Record<StudentKind | "pretrain", string>> 
 export async function ensureStudentPretrained(
   tokenizer: Tokenizer,
   teacherConfig: GPTConfig,
-  options: { preset?: StudentPresetName; steps?: number; force?: boolean; log?: (line: string) => void } & Partial<TrainingOptions> = {},
+  options: { preset?: StudentPresetName; steps?: number; force?: boolean; log?: (line: string) => void } & StageRunOptions = {},
 ): Promise<StageModel> {
   const { preset = defaultStudentPreset(), steps, force = false, log = console.log, ...trainOptions } = options;
   const name = STUDENT_STAGES.pretrain;
@@ -380,7 +402,7 @@ export async function teacherAnswers(
   return out;
 }
 
-export interface StudentRunOptions extends Partial<TrainingOptions> {
+export interface StudentRunOptions extends StageRunOptions {
   readonly tokenizer: Tokenizer;
   /** The questions to learn from: chapter 6's answers (hard, white-box) or the teacher's (black-box). */
   readonly questions: readonly QaItem[];

@@ -27,17 +27,23 @@ import { assignWeights } from "./checkpoint";
 import { GRPO_PRESETS, type GrpoSettings, grpoStage, type GrpoStepStats, type RolloutScorer } from "./grpo";
 import { MetricsLog, padId } from "./rlhf";
 import { tokenizerIdentity } from "./tokens";
-import { train, type TrainingOptions } from "./loop";
+import type { StageRunOptions } from "./distill";
+import { train } from "./loop";
 import { pretrainSettings, pretrainStage } from "./pretrain";
 import { Rng } from "./rng";
 import { ensureSft, runSft, sftSettings, sftStage } from "./sft";
 import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
 import { ensureTokenStream } from "./tokens";
 
-/** A response read back: its reasoning and its answer, or why it is malformed. */
+/**
+ * A response read back: its reasoning and its answer, or why it is malformed. Every field exists on both sides
+ * (null where it does not apply), so that notebook code compiled without strict checks can read `error` too.
+ */
 export type ParsedReasoning =
-  | { readonly ok: true; readonly thinking: string; readonly answer: string }
-  | { readonly ok: false; readonly error: string };
+  | { readonly ok: true; readonly thinking: string; readonly answer: string; readonly error: null }
+  | { readonly ok: false; readonly thinking: null; readonly answer: null; readonly error: string };
+
+const malformed = (error: string): ParsedReasoning => ({ ok: false, thinking: null, answer: null, error });
 
 function count(text: string, tag: string): number {
   return text.split(tag).length - 1;
@@ -48,23 +54,23 @@ function count(text: string, tag: string): number {
  * whitespace), has exactly one <think> and one </think> in that order, the reasoning between them is not empty,
  * and a non-empty answer follows </think>.
  *
- * @example parseReasoning("<think>共4句，每句5字。</think>五言绝句") // { ok: true, thinking: "共4句，每句5字。", answer: "五言绝句" }
- *          parseReasoning("五言绝句")                               // { ok: false, error: "does not begin with <think>" }
+ * @example parseReasoning("<think>共4句，每句5字。</think>五言绝句") // { ok: true, thinking: "共4句，每句5字。", answer: "五言绝句", error: null }
+ *          parseReasoning("五言绝句")                               // { ok: false, …, error: "does not begin with <think>" }
  */
 export function parseReasoning(response: string): ParsedReasoning {
   const text = response.trim();
-  if (!text.startsWith(THINK_OPEN)) return { ok: false, error: `does not begin with ${THINK_OPEN}` };
+  if (!text.startsWith(THINK_OPEN)) return malformed(`does not begin with ${THINK_OPEN}`);
   const opens = count(text, THINK_OPEN);
   const closes = count(text, THINK_CLOSE);
-  if (opens !== 1) return { ok: false, error: `${opens} ${THINK_OPEN} tags (one expected)` };
-  if (closes === 0) return { ok: false, error: `${THINK_OPEN} is never closed by ${THINK_CLOSE}` };
-  if (closes !== 1) return { ok: false, error: `${closes} ${THINK_CLOSE} tags (one expected)` };
+  if (opens !== 1) return malformed(`${opens} ${THINK_OPEN} tags (one expected)`);
+  if (closes === 0) return malformed(`${THINK_OPEN} is never closed by ${THINK_CLOSE}`);
+  if (closes !== 1) return malformed(`${closes} ${THINK_CLOSE} tags (one expected)`);
   const end = text.indexOf(THINK_CLOSE);
   const thinking = text.slice(THINK_OPEN.length, end).trim();
   const answer = text.slice(end + THINK_CLOSE.length).trim();
-  if (thinking === "") return { ok: false, error: "the reasoning between the tags is empty" };
-  if (answer === "") return { ok: false, error: `no answer after ${THINK_CLOSE}` };
-  return { ok: true, thinking, answer };
+  if (thinking === "") return malformed("the reasoning between the tags is empty");
+  if (answer === "") return malformed(`no answer after ${THINK_CLOSE}`);
+  return { ok: true, thinking, answer, error: null };
 }
 
 /**
@@ -149,11 +155,14 @@ export interface ReasoningSettings {
   readonly maxNewTokens: number;
   /** Questions per batch (default: chapter 6's for the model's size). */
   readonly batchSize?: number;
+  /** Peak learning rate (default: chapter 6's for the model's size). */
+  readonly lr?: number;
 }
 
 /** `course`: about 25,000 question presentations (800 steps of 32) from 12,000 questions. `tiny`: quick mode. */
 export const REASONING_PRESETS: Readonly<Record<"tiny" | "course", ReasoningSettings>> = Object.freeze({
-  tiny: { questions: 400, steps: 60, evalQuestions: 4, maxNewTokens: 120, batchSize: 8 },
+  // The quick model must learn two new tokens (<think>, </think>) in 60 steps: a higher rate than chapter 6's.
+  tiny: { questions: 400, steps: 60, evalQuestions: 4, maxNewTokens: 120, batchSize: 8, lr: 1e-2 },
   course: { questions: 12000, steps: 800, evalQuestions: 50, maxNewTokens: 100 },
 });
 
@@ -213,7 +222,7 @@ export async function ensureReasoningBase(tokenizer: Tokenizer, options: { log?:
   return loadStage(name, { tokenizer });
 }
 
-export interface ReasoningRunOptions extends Partial<TrainingOptions> {
+export interface ReasoningRunOptions extends StageRunOptions {
   readonly tokenizer: Tokenizer;
   /** The reasoning data (ensureReasoningData()). */
   readonly data: ReasoningData;
@@ -250,7 +259,8 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
       tokenizer,
       info: { variant },
     });
-    await train(stage, { steps: settings.steps, ...trainOptions });
+    const lr = settings.lr === undefined ? {} : { lr: settings.lr, minLr: settings.lr / 10 };
+    await train(stage, { steps: settings.steps, ...lr, ...trainOptions });
   } finally {
     model.dispose();
   }
@@ -416,7 +426,7 @@ export async function ensureReasoningGrpo(options: {
   readonly maxPrompts?: number;
   readonly force?: boolean;
   readonly log?: (line: string) => void;
-} & Partial<TrainingOptions>): Promise<StageModel & { history: GrpoStepStats[] }> {
+} & StageRunOptions): Promise<StageModel & { history: GrpoStepStats[] }> {
   const { tokenizer, data, start, settings = reasoningGrpoSettings(), maxPrompts = 2000, force = false, log = console.log, ...trainOptions } = options;
   const name = "reasoning-grpo";
   const metricsFile = path.join(stageDir(name), "metrics.jsonl");

@@ -9,8 +9,8 @@ import { POEMS } from "./train_fixtures";
 
 describe("train/reasoning: reading a response", () => {
   it("splits a well-formed response into its reasoning and its answer", () => {
-    assert.deepStrictEqual(parseReasoning("<think>共4句，每句5字。</think>这首诗是「五言绝句」。"), { ok: true, thinking: "共4句，每句5字。", answer: "这首诗是「五言绝句」。" });
-    assert.deepStrictEqual(parseReasoning("  <think> 想一想 </think>\n答案 "), { ok: true, thinking: "想一想", answer: "答案" });
+    assert.deepStrictEqual(parseReasoning("<think>共4句，每句5字。</think>这首诗是「五言绝句」。"), { ok: true, thinking: "共4句，每句5字。", answer: "这首诗是「五言绝句」。", error: null });
+    assert.deepStrictEqual(parseReasoning("  <think> 想一想 </think>\n答案 "), { ok: true, thinking: "想一想", answer: "答案", error: null });
   });
 
   const bad: [string, RegExp][] = [
