@@ -17,6 +17,13 @@
  * as fast as the base, and unmerging (W ← W − (alpha/r)·A·B) gives the base back. An adapter is small and saved
  * alone: many adapters (one per task) can share one base model.
  *
+ * New tokens: the chat format's markers (<|user|>, <|assistant|>, <|end|>) never occurred in pretraining, so their
+ * embedding rows are untrained (pretraining only pushed their logits down). No low-rank change of the linear layers
+ * can give them a meaning, and a LoRA run that cannot change them stalls (measured: validation loss 4.9 against
+ * 2.2 when their rows train too, tiny model, 200 steps). So, as PEFT's `trainable_token_indices` does, an adapter
+ * may also train a correction of a few rows of the (tied) token embedding: `trainableTokens`, a handful of ids,
+ * k·nEmbd numbers.
+ *
  * How it is wired: `applyLora` finds the chosen linear layers of a GPT by name (`attn.c_attn` matches
  * transformer.h.0.attn.c_attn, transformer.h.1.attn.c_attn, …) and replaces each layer's `forward` on that
  * instance with the adapted one. Nothing in lib/model changes; `remove()` puts the original forward back.
@@ -26,6 +33,7 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../io/atomic";
 import { readSafetensors, writeSafetensors } from "../io/safetensors";
+import { outputLogits, type TokenEmbedding } from "../model/embedding";
 import type { GPT } from "../model/gpt";
 import type { Linear } from "../model/linear";
 import { sizeOf } from "../model/params";
@@ -41,6 +49,11 @@ export interface LoraConfig {
    * "mlp.c_fc", "mlp.c_proj", or full names such as "transformer.h.0.attn.c_attn".
    */
   readonly targets: readonly string[];
+  /**
+   * Token ids whose embedding rows also train (a correction added to those rows of wte, which the tied output layer
+   * shares). Default none; chapter 8 passes the chat markers (see the file comment).
+   */
+  readonly trainableTokens?: readonly number[];
 }
 
 /** Rank 8 as in the book, alpha 16, on the attention projections (the original paper's choice) and the MLP. */
@@ -58,7 +71,11 @@ export function validateLoraConfig(config: LoraConfig): LoraConfig {
   if (!Array.isArray(targets) || targets.length === 0 || targets.some((t) => typeof t !== "string" || t === "")) {
     throw new Error(`LoraConfig.targets = ${JSON.stringify(targets)}: must be a non-empty list of layer names`);
   }
-  return Object.freeze({ rank, alpha, targets: Object.freeze([...targets]) });
+  const tokens = config.trainableTokens ?? [];
+  if (!Array.isArray(tokens) || tokens.some((t) => !Number.isInteger(t) || t < 0) || new Set(tokens).size !== tokens.length) {
+    throw new Error(`LoraConfig.trainableTokens = ${JSON.stringify(tokens)}: must be distinct token ids`);
+  }
+  return Object.freeze({ rank, alpha, targets: Object.freeze([...targets]), trainableTokens: Object.freeze([...tokens]) });
 }
 
 /**
@@ -158,15 +175,67 @@ export class LoraLinear {
   }
 }
 
+/**
+ * A trainable correction of some rows of the token embedding: wte' = wte + P·delta, where P [V, k] puts row i of
+ * delta [k, D] at token id ids[i]. delta starts at 0 (the base model exactly); only delta trains.
+ */
+export class TokenRowsAdapter {
+  readonly delta: tf.Variable; // [k, D]
+  private readonly placement: tf.Tensor2D; // [V, k], one-hot columns
+  private mergedIn = false;
+
+  constructor(
+    readonly wte: tf.Variable,
+    readonly ids: readonly number[],
+  ) {
+    const [V, D] = wte.shape as [number, number];
+    ids.forEach((id) => {
+      if (id >= V) throw new Error(`LoRA trainableTokens: id ${id} is outside the vocabulary (${V} tokens)`);
+    });
+    this.delta = tf.tidy(() => tf.variable(tf.zeros([ids.length, D]), true, `lora${nextAdapterId++}/transformer.wte.trainable_tokens`));
+    this.placement = tf.tidy(() => tf.transpose(tf.oneHot(tf.tensor1d([...ids], "int32"), V)).toFloat() as tf.Tensor2D); // [V, k]
+  }
+
+  get merged(): boolean {
+    return this.mergedIn;
+  }
+
+  /** The table the model uses: wte + P·delta [V, D], or wte itself once merged. Call inside a tidy. */
+  table(): tf.Tensor2D {
+    if (this.mergedIn) return this.wte as tf.Tensor as tf.Tensor2D;
+    return tf.add(this.wte, tf.matMul(this.placement, this.delta)) as tf.Tensor2D; // [V, D]
+  }
+
+  merge(): void {
+    if (this.mergedIn) throw new Error("LoRA token rows are already merged");
+    tf.tidy(() => this.wte.assign(tf.add(this.wte, tf.matMul(this.placement, this.delta))));
+    this.mergedIn = true;
+  }
+
+  unmerge(): void {
+    if (!this.mergedIn) throw new Error("LoRA token rows are not merged");
+    tf.tidy(() => this.wte.assign(tf.sub(this.wte, tf.matMul(this.placement, this.delta))));
+    this.mergedIn = false;
+  }
+
+  dispose(): void {
+    this.delta.dispose();
+    this.placement.dispose();
+  }
+}
+
+/** Name of the token-row correction in adapter files and in `trainable()`. */
+export const TRAINABLE_TOKENS_NAME = "transformer.wte.trainable_tokens";
+
 /** A row of the trainable-parameter table. */
-export interface LoraCountRow {
+export type LoraCountRow = {
   readonly layer: string;
   readonly shape: string;
   /** Parameters of the full weight W. */
   readonly full: number;
   /** Parameters of A and B. */
   readonly lora: number;
-}
+};
 
 /**
  * LoRA adapters attached to a GPT. While attached, the model's forward pass uses them; the base weights are
@@ -180,6 +249,8 @@ export class LoraAdapter {
     readonly model: GPT,
     readonly config: LoraConfig,
     readonly layers: ReadonlyMap<string, LoraLinear>,
+    /** The embedding-row correction, when `config.trainableTokens` lists any. */
+    readonly tokens: TokenRowsAdapter | null,
   ) {}
 
   /** Attaches adapters to the layers of `model` named by `config.targets` (see {@link applyLora}). */
@@ -198,7 +269,21 @@ export class LoraAdapter {
       if ((linear as { lora?: unknown }).lora) throw new Error(`${name} already has a LoRA adapter: remove it first`);
       layers.set(name, new LoraLinear(name, linear, c.rank, c.alpha, s++));
     }
-    const adapter = new LoraAdapter(model, c, layers);
+    const tokenIds = c.trainableTokens ?? [];
+    if (tokenIds.length && model.lmHead) throw new Error("LoRA trainableTokens needs tied embeddings (tieEmbeddings: true): the output layer must share wte's rows");
+    const tokens = tokenIds.length ? new TokenRowsAdapter(model.wte.weight, tokenIds) : null;
+    const adapter = new LoraAdapter(model, c, layers, tokens);
+    if (tokens) {
+      // Input side: the embedding lookup; output side: the tied output layer. Both read the corrected table.
+      const wte = model.wte as { forward: TokenEmbedding["forward"] };
+      wte.forward = (ids: tf.Tensor2D) => tf.tidy(() => tf.gather(tokens.table(), ids) as tf.Tensor as tf.Tensor3D); // [B, T, D]
+      const gpt = model as { forward: GPT["forward"] };
+      gpt.forward = (ids, options = {}) => tf.tidy(() => outputLogits(model.hidden(ids, options), tokens.table())); // [B, T, V]
+      adapter.restore.push(() => {
+        delete (wte as { forward?: unknown }).forward;
+        delete (gpt as { forward?: unknown }).forward;
+      });
+    }
     for (const lora of layers.values()) {
       // Replace forward on this instance only; the prototype's method stays the base computation.
       const target = lora.base as { forward: Linear["forward"]; lora?: LoraLinear };
@@ -220,6 +305,7 @@ export class LoraAdapter {
       out.set(`${name}.lora_A`, l.a);
       out.set(`${name}.lora_B`, l.b);
     }
+    if (this.tokens) out.set(TRAINABLE_TOKENS_NAME, this.tokens.delta);
     return out;
   }
 
@@ -232,26 +318,33 @@ export class LoraAdapter {
 
   /** Per adapted layer: the full weight's parameters and the adapter's. */
   countRows(): LoraCountRow[] {
-    return [...this.layers].map(([layer, l]) => {
+    const rows = [...this.layers].map(([layer, l]) => {
       const [i, o] = l.base.weight.shape;
       return { layer, shape: `${i}×${o}`, full: i * o, lora: loraParameterCount(i, o, l.rank) };
     });
+    if (this.tokens) {
+      const [V, D] = this.tokens.wte.shape;
+      rows.push({ layer: `transformer.wte (rows of ${this.tokens.ids.length} tokens)`, shape: `${V}×${D}`, full: V * D, lora: this.tokens.ids.length * D });
+    }
+    return rows;
   }
 
   get merged(): boolean {
-    return [...this.layers.values()].some((l) => l.merged);
+    return [...this.layers.values()].some((l) => l.merged) || (this.tokens?.merged ?? false);
   }
 
   /** Folds every adapter into its base weight: W ← W + (alpha/r)·A·B. The model then runs at the base's speed. */
   merge(): void {
     this.check();
     for (const l of this.layers.values()) l.merge();
+    this.tokens?.merge();
   }
 
   /** Takes the adapters back out of the base weights: W ← W − (alpha/r)·A·B. */
   unmerge(): void {
     this.check();
     for (const l of this.layers.values()) l.unmerge();
+    this.tokens?.unmerge();
   }
 
   /**
@@ -262,6 +355,7 @@ export class LoraAdapter {
     if (this.disposed) return;
     for (const r of this.restore) r();
     for (const l of this.layers.values()) l.dispose();
+    this.tokens?.dispose();
     this.disposed = true;
   }
 
@@ -274,6 +368,8 @@ export class LoraAdapter {
       alpha: this.config.alpha,
       targets: [...this.config.targets],
       layers: Object.fromEntries([...this.layers].map(([n, l]) => [n, [...l.base.weight.shape] as [number, number]])),
+      trainableTokens: this.tokens ? [...this.tokens.ids] : [],
+      embedding: [...this.model.wte.weight.shape] as [number, number],
     };
   }
 
@@ -300,6 +396,10 @@ export interface LoraAdapterConfigJson {
   readonly alpha: number;
   readonly targets: readonly string[];
   readonly layers: Readonly<Record<string, readonly [number, number]>>;
+  /** Token ids whose embedding rows the adapter corrects (may be empty). */
+  readonly trainableTokens: readonly number[];
+  /** The base's wte shape [vocabSize, nEmbd]: the token rows only fit a base with this vocabulary. */
+  readonly embedding: readonly [number, number];
 }
 
 export const ADAPTER_CONFIG_FILE = "adapter_config.json";
@@ -341,8 +441,12 @@ export function loadLoraAdapter(dir: string, model: GPT): LoraAdapter {
       throw new Error(`${cfgFile}: layer ${name} was adapted on a ${i}×${o} weight, but this base model's is ${mi}×${mo}: the adapter belongs to another base model`);
     }
   }
+  const [V, D] = model.wte.weight.shape;
+  if (cfg.trainableTokens.length && (cfg.embedding[0] !== V || cfg.embedding[1] !== D)) {
+    throw new Error(`${cfgFile}: the adapter corrects token rows of a ${cfg.embedding[0]}×${cfg.embedding[1]} embedding, but this base model's is ${V}×${D}: another tokenizer or base model`);
+  }
   const { tensors } = readSafetensors(path.join(dir, ADAPTER_WEIGHTS_FILE));
-  const adapter = applyLora(model, { rank: cfg.rank, alpha: cfg.alpha, targets: Object.keys(cfg.layers) });
+  const adapter = applyLora(model, { rank: cfg.rank, alpha: cfg.alpha, targets: Object.keys(cfg.layers), trainableTokens: cfg.trainableTokens });
   try {
     const vars = adapter.trainable();
     const missing = [...vars.keys()].filter((n) => !tensors.has(n));

@@ -25,7 +25,7 @@ import { ensureQa, isCorrectAnswer, QA_TEMPLATE_LABELS, QA_TEMPLATES, type QaDat
 import type { GPT } from "../model/gpt";
 import { configToHF } from "../model/gpt2format";
 import type { Tokenizer } from "../tokenizer/types";
-import { type ChatBatch, type ChatExample, type ChatTokenizer, chatReply, collateChat, type EncodedChat, encodeChat, fitsContext } from "./chat";
+import { type ChatBatch, type ChatExample, type ChatTokenizer, chatReply, chatTokenIds, collateChat, type EncodedChat, encodeChat, fitsContext } from "./chat";
 import { type CheckpointMeta, type JsonRecord, type JsonValue, latestCheckpoint } from "./checkpoint";
 import { ADAPTER_WEIGHTS_FILE, applyLora, loadLoraAdapter, type LoraAdapter, type LoraConfig, LORA_DEFAULTS, saveLoraAdapter } from "./lora";
 import { type BatchSampler, readTrainingLog, type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
@@ -262,14 +262,14 @@ export function qaEvalSet(
   return out;
 }
 
-/** One row of the accuracy table. */
-export interface QaAccuracyRow {
+/** One row of the accuracy table (a type, not an interface, so that display's table() takes it as a row). */
+export type QaAccuracyRow = {
   readonly template: QaTemplate | "all";
   readonly 题型: string;
   readonly questions: number;
   readonly correct: number;
   readonly accuracy: number;
-}
+};
 
 /** One question asked, and what came back. */
 export interface QaReply {
@@ -342,7 +342,10 @@ export interface SftRunOptions extends Partial<TrainingOptions> {
   readonly qa?: QaDataset | readonly QaItem[];
   /** The model to fine-tune, changed in place (default: a fresh copy of the pretrained model, ensurePretrained). */
   readonly model?: GPT;
-  /** Train LoRA adapters with this config instead of every weight (stage "lora"). */
+  /**
+   * Train LoRA adapters with this config instead of every weight (stage "lora"). Unless the config lists its own
+   * `trainableTokens`, the embedding rows of the chat markers train too (they are new to the pretrained model).
+   */
   readonly lora?: LoraConfig | null;
   readonly batchSize?: number;
   /** At most this many training questions (default all that fit the context). */
@@ -400,7 +403,9 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
     let stageModel: TrainableModel | undefined;
     let trainable: NamedVariables | undefined;
     if (loraConfig) {
-      lora = applyLora(model, loraConfig);
+      // The chat markers are new to the pretrained model: their embedding rows train with the adapters (see lora.ts).
+      const trainableTokens = loraConfig.trainableTokens ?? Object.values(chatTokenIds(tokenizer));
+      lora = applyLora(model, { ...loraConfig, trainableTokens });
       const adapter = lora;
       trainable = adapter.trainable();
       // The run's checkpoints hold only the adapters (with the base's config, to refuse resuming onto another base).
@@ -416,7 +421,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
         droppedTooLong: train0.dropped,
         trainableParameters: lora ? lora.numTrainable() : model.numParameters(),
         totalParameters: model.numParameters(),
-        ...(loraConfig ? { rank: loraConfig.rank, alpha: loraConfig.alpha } : {}),
+        ...(loraConfig ? { rank: loraConfig.rank, alpha: loraConfig.alpha, trainableTokens: lora ? lora.tokens?.ids.length ?? 0 : 0 } : {}),
       },
     });
     const defaults = loraConfig ? { ...settings.train, ...settings.lora } : settings.train;

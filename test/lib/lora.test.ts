@@ -140,7 +140,7 @@ describe("LoRA", function () {
   });
 
   it("trains only A and B: the base weights stay frozen, and a step leaks nothing", async () => {
-    const lora = applyLora(model, { rank: 4, alpha: 8, targets: ["attn.c_attn", "mlp.c_proj"] });
+    const lora = applyLora(model, { rank: 4, alpha: 8, targets: ["attn.c_attn", "mlp.c_proj"], trainableTokens: [2, 5] });
     try {
       const frozen = new Map([...model.parameters()].map(([n, v]) => [n, v.dataSync().slice()]));
       const x = new Int32Array([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -159,24 +159,69 @@ describe("LoRA", function () {
       assert.ok(losses[losses.length - 1] < losses[0] - 0.1, `loss ${losses[0]} → ${losses[losses.length - 1]}`);
       for (const [n, v] of model.parameters()) assert.deepStrictEqual(v.dataSync(), frozen.get(n), `${n} changed`);
       assert.ok(tf.tidy(() => tf.abs(lora.layers.get("transformer.h.0.attn.c_attn")!.b).sum().dataSync()[0]) > 0, "B trained");
+      assert.ok(tf.tidy(() => tf.abs(lora.tokens!.delta).sum().dataSync()[0]) > 0, "the token rows trained");
       await expectNoLeak(async () => void (await train(stage, { steps: 2, lr: 1e-3, runDir: null, progress: "none" })), "LoRA training steps");
     } finally {
       lora.dispose();
     }
   });
 
+  it("trainable token rows: start at the base, merge = adapter, unmerge = base, only delta trains", async () => {
+    const wte = model.parameters().get("transformer.wte.weight")!;
+    const baseWte = wte.dataSync().slice();
+    const base = logits(model);
+    const lora = applyLora(model, { rank: 2, alpha: 4, targets: ["attn.c_attn"], trainableTokens: [1, 7] });
+    try {
+      assert.deepStrictEqual(logits(model), base, "delta = 0: the base model exactly");
+      assert.strictEqual(lora.trainable().get("transformer.wte.trainable_tokens")!.shape.join("×"), "2×16");
+      assert.strictEqual(lora.numTrainable(), 2 * loraParameterCount(16, 48, 2) + 2 * 16);
+      // Token 7 appears in the input and is a candidate output: changing its row changes both.
+      tf.tidy(() => lora.tokens!.delta.assign(tf.randomNormal([2, 16], 0, 0.5, "float32", 9)));
+      randomizeB(lora, 3);
+      const adapted = logits(model);
+      assert.ok(maxDiff(adapted, base) > 1e-3);
+      lora.merge();
+      assert.ok(maxDiff(logits(model), adapted) < 1e-4, "merged = adapter");
+      const merged = wte.dataSync();
+      const D = 16;
+      for (let id = 0; id < 40; id++) {
+        const changed = maxDiff(merged.slice(id * D, (id + 1) * D), baseWte.slice(id * D, (id + 1) * D)) > 0;
+        assert.strictEqual(changed, id === 1 || id === 7, `row ${id}`);
+      }
+      lora.unmerge();
+      assert.ok(maxDiff(wte.dataSync(), baseWte) < 1e-6, "unmerge restores wte");
+      await expectNoLeak(() => void logits(model), "forward with token rows");
+      await expectNoLeak(() => {
+        lora.merge();
+        lora.unmerge();
+      }, "merge/unmerge with token rows");
+    } finally {
+      lora.dispose();
+    }
+    // (merge/unmerge above round the weights by float error, so this is a tolerance, not equality)
+    assert.ok(maxDiff(logits(model), base) < 1e-5, "dispose restores the model's forward");
+    assert.throws(() => applyLora(model, { rank: 2, alpha: 4, targets: ["c_attn"], trainableTokens: [40] }), /id 40 is outside the vocabulary/);
+    const untied = new GPT(gptConfig({ ...config, tieEmbeddings: false }), { seed: 1 });
+    try {
+      assert.throws(() => applyLora(untied, { rank: 2, alpha: 4, targets: ["c_attn"], trainableTokens: [1] }), /needs tied embeddings/);
+    } finally {
+      untied.dispose();
+    }
+  });
+
   it("saves the adapters alone and loads them onto the base; the wrong base is refused", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lora-"));
-    const lora = applyLora(model, { rank: 4, alpha: 8, targets: ["attn.c_attn", "mlp.c_fc"] });
+    const lora = applyLora(model, { rank: 4, alpha: 8, targets: ["attn.c_attn", "mlp.c_fc"], trainableTokens: [3] });
     let other: GPT | null = null;
     try {
       randomizeB(lora, 5);
+      tf.tidy(() => lora.tokens!.delta.assign(tf.randomNormal([1, 16], 0, 0.5, "float32", 6)));
       const adapted = logits(model);
       const bytes = await saveLoraAdapter(dir, lora);
       // A and B of 4 layers in float32, plus a small header: far smaller than the model.
       assert.ok(bytes < lora.numTrainable() * 4 + 2000, `${bytes} bytes`);
       const cfg = JSON.parse(fs.readFileSync(path.join(dir, "adapter_config.json"), "utf8"));
-      assert.deepStrictEqual([cfg.rank, cfg.alpha, cfg.targets], [4, 8, ["attn.c_attn", "mlp.c_fc"]]);
+      assert.deepStrictEqual([cfg.rank, cfg.alpha, cfg.targets, cfg.trainableTokens, cfg.embedding], [4, 8, ["attn.c_attn", "mlp.c_fc"], [3], [40, 16]]);
       lora.dispose();
 
       other = new GPT(config, { seed: 11 }); // the same base
@@ -191,6 +236,9 @@ describe("LoRA", function () {
       other = new GPT(gptConfig({ ...config, nLayer: 1 }), { seed: 11 });
       assert.throws(() => loadLoraAdapter(dir, other!), /has layer transformer\.h\.1\.attn\.c_attn, which the base model lacks/);
       assert.throws(() => loadLoraAdapter(path.join(dir, "nowhere"), other!), /adapter_config\.json is missing/);
+      other.dispose();
+      other = new GPT(gptConfig({ ...config, vocabSize: 50 }), { seed: 11 });
+      assert.throws(() => loadLoraAdapter(dir, other!), /token rows of a 40×16 embedding, but this base model's is 50×16/);
     } finally {
       lora.dispose();
       other?.dispose();

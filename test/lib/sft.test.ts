@@ -185,7 +185,9 @@ describe("SFT", function () {
       full.model.dispose();
 
       const lora = await runSft({ tokenizer: tok, qa: items, model: tinyModel(), preset: "tiny", batchSize: 4, steps: 3, progress: "none", log: quiet, lora: { rank: 2, alpha: 4, targets: ["attn.c_attn"] } });
-      assert.strictEqual(lora.trainableParameters, 2 * (32 * 2 + 2 * 96));
+      // A and B of c_attn in 2 blocks, and the embedding rows of the 4 chat markers (new tokens: they train too).
+      assert.strictEqual(lora.trainableParameters, 2 * (32 * 2 + 2 * 96) + 4 * 32);
+      assert.strictEqual(lora.lora!.tokens!.ids.length, 4);
       assert.ok(fs.existsSync(path.join(dir, "runs", "lora", "adapter", "adapter_model.safetensors")));
       assert.ok(lora.checkpointBytes! < lora.trainableParameters * 4 + 2000, `${lora.checkpointBytes} bytes`);
       const summary = stageTrainingSummary("lora");
