@@ -356,8 +356,14 @@ export interface DistillData {
 
 /** Picks the experiment's questions from chapter 6's data (deterministic: the same data gives the same questions). */
 export function distillData(items: readonly QaItem[], tokenizer: ChatTokenizer, blockSize: number, settings: DistillSettings, seed = 9): DistillData {
-  const train = encodeChatData(tokenizer, new Rng(seed).shuffle(items.filter((q) => q.split === "train")), blockSize).kept.slice(0, settings.questions) as QaItem[];
-  const validation = encodeChatData(tokenizer, items.filter((q) => q.split === "heldout"), blockSize).encoded.slice(0, 128);
+  // Encoding ~100,000 questions to keep 6,000 would take a while: encode a margin more than needed (most fit).
+  const shuffled = new Rng(seed).shuffle(items.filter((q) => q.split === "train"));
+  let train: QaItem[] = [];
+  for (let n = settings.questions * 2; ; n *= 2) {
+    train = encodeChatData(tokenizer, shuffled.slice(0, n), blockSize).kept.slice(0, settings.questions) as QaItem[];
+    if (train.length >= settings.questions || n >= shuffled.length) break;
+  }
+  const validation = encodeChatData(tokenizer, items.filter((q) => q.split === "heldout").slice(0, 1024), blockSize).encoded.slice(0, 128);
   const evalSet = qaEvalSet(items, { split: "heldout", perTemplate: settings.evalQuestions, tokenizer, blockSize });
   return { questions: train, validation, evalSet };
 }

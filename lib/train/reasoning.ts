@@ -183,10 +183,15 @@ export function reasoningTarget(item: ReasoningItem, variant: ReasoningVariant):
 
 /**
  * The items whose traced sample fits a context of `blockSize` (so both variants train on the same questions: the
- * traced one is the longer).
+ * traced one is the longer), at most `max` of them, in order: encoding stops once enough are found.
  */
-export function fittingReasoningItems(tokenizer: ChatTokenizer, items: readonly ReasoningItem[], blockSize: number): ReasoningItem[] {
-  return items.filter((it) => fitsContext(encodeReasoningChat(tokenizer, it), blockSize));
+export function fittingReasoningItems(tokenizer: ChatTokenizer, items: readonly ReasoningItem[], blockSize: number, max = Infinity): ReasoningItem[] {
+  const out: ReasoningItem[] = [];
+  for (const it of items) {
+    if (out.length >= max) break;
+    if (fitsContext(encodeReasoningChat(tokenizer, it), blockSize)) out.push(it);
+  }
+  return out;
 }
 
 /** The context the quick-mode base model needs: the quick tokenizer spends about 1.2 tokens per character. */
@@ -244,8 +249,8 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
   const name = REASONING_STAGES[variant];
   if (hasStage(name) && !force) return loadStage(name, { tokenizer });
   const T = base.model.config.blockSize;
-  const questions = new Rng(10).shuffle(fittingReasoningItems(tokenizer, data.train, T)).slice(0, settings.questions);
-  const validation = fittingReasoningItems(tokenizer, data.heldout, T).slice(0, 128);
+  const questions = fittingReasoningItems(tokenizer, new Rng(10).shuffle([...data.train]), T, settings.questions);
+  const validation = fittingReasoningItems(tokenizer, data.heldout, T, 128);
   const encode = (items: readonly ReasoningItem[]) => items.map((it) => encodeReasoningChat(tokenizer, reasoningTarget(it, variant)));
   const model = new GPT(base.model.config);
   try {
@@ -308,7 +313,7 @@ export function reasoningEvalSet(
   for (const split of options.splits ?? (["heldout", "unseen"] as const)) {
     for (const task of REASONING_TASKS) {
       const group = data[split].filter((it) => it.task === task);
-      out.push(...fittingReasoningItems(options.tokenizer, group.slice(0, options.perGroup * 4), options.blockSize).slice(0, options.perGroup));
+      out.push(...fittingReasoningItems(options.tokenizer, group, options.blockSize, options.perGroup));
     }
   }
   return out;
