@@ -8,7 +8,7 @@
 import { ByteBPETokenizer, type BPETrainOptions } from "./bpe";
 import { CharBPETokenizer, type CharBPETrainOptions } from "./charbpe";
 import { detectKind, parseTokenizerJSON, readTokenizerJSON, type JsonObject } from "./hfjson";
-import type { Corpus, Tokenizer, TokenizerKind } from "./types";
+import type { Corpus, TokenizerKind } from "./types";
 import { UnigramTokenizer, type UnigramTrainOptions } from "./unigram";
 import { WordPieceTokenizer, type WordPieceTrainOptions } from "./wordpiece";
 
@@ -74,4 +74,3 @@ export function tokenizerFromString(text: string, file = "tokenizer.json"): AnyT
   return tokenizerFromJSON(parseTokenizerJSON(text, file), file);
 }
 
-export type { Tokenizer };

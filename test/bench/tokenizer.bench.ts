@@ -26,10 +26,17 @@ interface Job {
 
 interface Result {
   readonly seconds: number;
+  /** CPU seconds (user + system, all threads) of the measured section: less sensitive than wall time to other load. */
+  readonly cpu: number;
   readonly maxRssMB: number;
   readonly tokens?: number;
   readonly checksum?: number;
   readonly extra?: Record<string, number>;
+}
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(start);
+  return (u.user + u.system) / 1e6;
 }
 
 function lines(file: string): string[] {
@@ -49,53 +56,55 @@ async function child(job: Job): Promise<Result> {
   switch (job.what) {
     case "train-ours": {
       const { ByteBPETokenizer } = await import("tiaoyu");
-      const t1 = performance.now();
+      const t1 = performance.now(), c1 = process.cpuUsage();
       const tok = await ByteBPETokenizer.train(texts, { vocabSize: job.vocab });
-      const seconds = (performance.now() - t1) / 1000;
+      const seconds = (performance.now() - t1) / 1000, cpu = cpuSince(c1);
       tok.save(job.dir);
       const s = tok.stats!;
-      return { seconds, maxRssMB: rss(), extra: { countSeconds: s.countSeconds, mergeSeconds: s.mergeSeconds, loopMB: s.loopBytes / 2 ** 20, merges: s.merges, distinctWords: s.distinctWords } };
+      return { seconds, cpu, maxRssMB: rss(), extra: { countSeconds: s.countSeconds, mergeSeconds: s.mergeSeconds, loopMB: s.loopBytes / 2 ** 20, merges: s.merges, distinctWords: s.distinctWords } };
     }
     case "train-native": {
       const { Tokenizer, BPE, byteLevelPreTokenizer } = await import("tokenizers");
-      const t1 = performance.now();
+      const t1 = performance.now(), c1 = process.cpuUsage();
       const tok = new Tokenizer(BPE.empty());
       tok.setPreTokenizer(byteLevelPreTokenizer(false, true));
       tok.train([job.corpus]);
-      const seconds = (performance.now() - t1) / 1000;
-      return { seconds, maxRssMB: rss(), extra: { vocab: tok.getVocabSize(true) } };
+      const seconds = (performance.now() - t1) / 1000, cpu = cpuSince(c1);
+      fs.mkdirSync(job.dir, { recursive: true });
+      tok.save(path.join(job.dir, "tokenizer.json"));
+      return { seconds, cpu, maxRssMB: rss(), extra: { vocab: tok.getVocabSize(true) } };
     }
     case "encode-ours": {
       const { loadTokenizer } = await import("tiaoyu");
       const tok = loadTokenizer(job.dir);
       const all: number[][] = [];
-      const t1 = performance.now();
+      const t1 = performance.now(), c1 = process.cpuUsage();
       for (const t of texts) all.push(tok.encode(t));
-      const seconds = (performance.now() - t1) / 1000;
-      return { seconds, maxRssMB: rss(), tokens: all.reduce((n, a) => n + a.length, 0), checksum: checksum(all) };
+      const seconds = (performance.now() - t1) / 1000, cpu = cpuSince(c1);
+      return { seconds, cpu, maxRssMB: rss(), tokens: all.reduce((n, a) => n + a.length, 0), checksum: checksum(all) };
     }
     case "encode-native-batch":
     case "encode-native-single": {
       const { Tokenizer } = await import("tokenizers");
       const tok = Tokenizer.fromFile(path.join(job.dir, "tokenizer.json"));
       const all: number[][] = [];
-      const t1 = performance.now();
+      const t1 = performance.now(), c1 = process.cpuUsage();
       if (job.what === "encode-native-batch") {
         for (let i = 0; i < texts.length; i += 4096) for (const e of await tok.encodeBatch(texts.slice(i, i + 4096))) all.push(e.getIds());
       } else {
         for (const t of texts) all.push((await tok.encode(t)).getIds());
       }
-      const seconds = (performance.now() - t1) / 1000;
-      return { seconds, maxRssMB: rss(), tokens: all.reduce((n, a) => n + a.length, 0), checksum: checksum(all) };
+      const seconds = (performance.now() - t1) / 1000, cpu = cpuSince(c1);
+      return { seconds, cpu, maxRssMB: rss(), tokens: all.reduce((n, a) => n + a.length, 0), checksum: checksum(all) };
     }
     case "encode-js": {
       const { Tokenizer } = await import("@huggingface/tokenizers");
       const tok = new Tokenizer(JSON.parse(fs.readFileSync(path.join(job.dir, "tokenizer.json"), "utf8")), {});
       const all: number[][] = [];
-      const t1 = performance.now();
+      const t1 = performance.now(), c1 = process.cpuUsage();
       for (const t of texts) all.push(tok.encode(t).ids);
-      const seconds = (performance.now() - t1) / 1000;
-      return { seconds, maxRssMB: rss(), tokens: all.reduce((n, a) => n + a.length, 0), checksum: checksum(all) };
+      const seconds = (performance.now() - t1) / 1000, cpu = cpuSince(c1);
+      return { seconds, cpu, maxRssMB: rss(), tokens: all.reduce((n, a) => n + a.length, 0), checksum: checksum(all) };
     }
   }
 }
@@ -156,6 +165,8 @@ export async function run(args: string[]): Promise<void> {
   const nativeDir = path.join(work, "native");
   process.stdout.write("native training 30,000 ");
   const nativeTrain = runs({ what: "train-native", corpus, vocab: 30000, dir: nativeDir });
+  // Native on its own file (GPT-2's built-in ByteLevel regex instead of our Split pattern), as in perf-baseline.md.
+  const nativeOwn = runs({ what: "encode-native-batch", corpus, vocab: 30000, dir: nativeDir });
   console.log();
   for (const vocab of vocabs) {
     const dir = path.join(work, `ours-${vocab}`);
@@ -175,16 +186,20 @@ export async function run(args: string[]): Promise<void> {
     const eOurs = median(enc.map(mbps)), eBatch = median(batch.map(mbps)), eSingle = median(single.map(mbps));
     const native30k = vocab === 30000 ? "" : " (at 30,000: upper bound)";
     rows.push(["training time, s", String(vocab), summary(train, (r) => r.seconds, 1), summary(nativeTrain, (r) => r.seconds, 1) + native30k, (tTrain / tNative).toFixed(2) + "×", "≤ 3×"]);
+    rows.push(["training CPU time (all threads), s", String(vocab), summary(train, (r) => r.cpu, 1), summary(nativeTrain, (r) => r.cpu, 1) + native30k, (median(train.map((r) => r.cpu)) / median(nativeTrain.map((r) => r.cpu))).toFixed(2) + "×", ""]);
     rows.push(["  of which counting / merging, s", String(vocab), `${summary(train, (r) => r.extra!.countSeconds, 1)} / ${summary(train, (r) => r.extra!.mergeSeconds, 1)}`, "", "", ""]);
     rows.push(["training peak memory, MB", String(vocab), summary(train, (r) => r.maxRssMB, 0) + ` (merge loop arrays ${median(train.map((r) => r.extra!.loopMB)).toFixed(0)})`, summary(nativeTrain, (r) => r.maxRssMB, 0), (median(train.map((r) => r.maxRssMB)) / median(nativeTrain.map((r) => r.maxRssMB))).toFixed(2) + "×", ""]);
     rows.push(["encode MB/s: ours (1 thread) vs native batched", String(vocab), summary(enc, mbps, 2), summary(batch, mbps, 2), (eOurs / eBatch).toFixed(2) + "×", "≥ 0.5×"]);
     rows.push(["encode MB/s: ours vs native one poem per call", String(vocab), summary(enc, mbps, 2), summary(single, mbps, 2), (eOurs / eSingle).toFixed(2) + "×", ""]);
+    if (vocab === 30000) rows.push(["  native batched on its own tokenizer.json", "30000", "", summary(nativeOwn, mbps, 2) + ` (${nativeOwn[0].tokens} tokens)`, (eOurs / median(nativeOwn.map(mbps))).toFixed(2) + "×", ""]);
     if (js.length) rows.push(["encode MB/s: ours vs @huggingface/tokenizers", String(vocab), summary(enc, mbps, 2), summary(js, mbps, 2) + " (pure JS)", (eOurs / median(js.map(mbps))).toFixed(2) + "×", ""]);
+    rows.push(["encode CPU time (all threads), s", String(vocab), summary(enc, (r) => r.cpu, 2), summary(batch, (r) => r.cpu, 2) + " (batched)", (median(enc.map((r) => r.cpu)) / median(batch.map((r) => r.cpu))).toFixed(2) + "×", ""]);
     rows.push(["encode peak memory, MB", String(vocab), summary(enc, (r) => r.maxRssMB, 0), summary(batch, (r) => r.maxRssMB, 0) + " (batched)", "", ""]);
     rows.push(["tokens (ids identical to native)", String(vocab), String(enc[0].tokens), String(batch[0].tokens), `${(enc[0].tokens! / texts.reduce((n, t) => n + [...t].length, 0)).toFixed(3)} tokens/char`, ""]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => [...r[c]].length)));
   console.log("\n" + rows.map((r, i) => r.map((x, c) => x.padEnd(widths[c])).join("  ") + (i === 0 ? "\n" + widths.map((w) => "-".repeat(w)).join("  ") : "")).join("\n"));
+  console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(" ")} (other work on the machine slows the 2-thread native library more than our 1 thread)`);
   fs.rmSync(work, { recursive: true, force: true });
 }
 
