@@ -75,11 +75,6 @@ export function useKernelGroup(group: KernelGroup, on: boolean): void {
 export { causalAttention } from "./kernels/attention";
 export { adamwUpdate, type AdamWStep, dropout, geluTanh, layerNorm, softmaxCrossEntropy } from "./kernels/fused";
 
-/** @deprecated kept for callers of the first version; same as `registerKernels("wasm")`. */
-export function registerWasmKernels(): void {
-  registerKernels("wasm");
-}
-
 /** One line for people: how matrix products run on wasm, e.g. "OpenBLAS, 2 threads". */
 export function kernelSummary(): string {
   const native = nativeKernels();

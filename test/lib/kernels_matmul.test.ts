@@ -128,6 +128,17 @@ describe("BatchMatMul on wasm", function () {
         }
       });
 
+      it("handles empty sizes: k = 0 gives zeros, m = 0 or a batch of 0 gives an empty result", () => {
+        const out = tf.tidy(() => [
+          tf.matMul(tf.zeros([2, 0]), tf.zeros([0, 3])),
+          tf.matMul(tf.zeros([0, 4]), tf.zeros([4, 3])),
+          tf.matMul(tf.zeros([0, 2, 4]), tf.zeros([0, 4, 3])),
+        ]);
+        assert.deepStrictEqual(out.map((t) => t.shape), [[2, 3], [0, 3], [0, 2, 3]]);
+        assert.deepStrictEqual(Array.from(out[0].dataSync()), [0, 0, 0, 0, 0, 0]);
+        tf.dispose(out);
+      });
+
       it("gives the same gradients as the cpu backend", async () => {
         const rand = rng(5);
         const grads = (aShape: number[], bShape: number[], ta: boolean, tb: boolean, a: Float32Array, b: Float32Array) => {
