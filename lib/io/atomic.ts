@@ -64,7 +64,7 @@ export function sweepStaleTemps(file: string): string[] {
 }
 
 /** fsync a folder so that a rename inside it is durable. Some platforms (Windows) cannot open folders: skip there. */
-function fsyncDirSync(dir: string): void {
+export function fsyncDirSync(dir: string): void {
   let fd: number | undefined;
   try {
     fd = fs.openSync(dir, "r");

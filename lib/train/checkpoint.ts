@@ -27,7 +27,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { writeFileAtomic } from "../io/atomic";
+import { fsyncDirSync, writeFileAtomic } from "../io/atomic";
 import type { NamedVariables, OptimizerState } from "./optimizer";
 import { decodeSafetensors, encodeSafetensors, type SafeTensorInput } from "../io/safetensors";
 import type { RngState } from "./rng";
@@ -138,17 +138,6 @@ async function toHost(tensors: Iterable<[string, tf.Tensor]>): Promise<Map<strin
   return out;
 }
 
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, "r");
-    fs.fsyncSync(fd);
-  } catch {
-    // Folders cannot be opened on some platforms (Windows); the renames stay atomic, only less durable.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
 
 function pidAlive(pid: number): boolean {
   try {
@@ -214,7 +203,7 @@ export async function saveTrainingCheckpoint(runDir: string, state: CheckpointSt
       files,
     };
     await writeAndSync(path.join(tmp, "meta.json"), json(meta)); // last: a folder with meta.json is complete
-    fsyncDir(tmp);
+    fsyncDirSync(tmp);
     await options.onPhase?.("temp-folder-written", tmp);
 
     // Saving the same step twice (e.g. a stage re-saved with new extras) must not touch the folder `latest` may
@@ -222,7 +211,7 @@ export async function saveTrainingCheckpoint(runDir: string, state: CheckpointSt
     let final = path.join(runDir, name);
     for (let gen = 1; fs.existsSync(final); gen++) final = path.join(runDir, `${name}.${gen}`);
     await fs.promises.rename(tmp, final);
-    fsyncDir(runDir);
+    fsyncDirSync(runDir);
     await options.onPhase?.("folder-renamed", final);
 
     await writeFileAtomic(path.join(runDir, POINTER), path.basename(final) + "\n");

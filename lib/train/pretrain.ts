@@ -12,6 +12,7 @@
  *
  * This file is only the stage: its batches, its loss and its defaults. The loop (lib/train/loop.ts) does the rest.
  */
+import { numberFlag } from "../flags";
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "util";
 import { initBackend } from "../backend";
@@ -273,12 +274,7 @@ export async function pretrainCommand(args: string[]): Promise<void> {
     console.log(PRETRAIN_USAGE);
     return;
   }
-  const num = (flag: string, v: string | undefined): number | undefined => {
-    if (v === undefined) return undefined;
-    const x = Number(v);
-    if (!Number.isFinite(x)) throw new Error(`--${flag} ${v}: not a number`);
-    return x;
-  };
+  const num = numberFlag;
   const preset = (values.preset ?? defaultPretrainPreset()) as PresetName;
   presetConfig(preset); // fails early, naming the presets, on a typo
 

@@ -14,6 +14,7 @@
  * and the evaluation: exact-match accuracy of the answer extracted from the model's greedy reply to held-out
  * questions, per template. With a LoRA config the same run trains only low-rank adapters (chapter 8).
  */
+import { numberFlag } from "../flags";
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
@@ -553,12 +554,7 @@ export async function sftCommand(args: string[]): Promise<void> {
     console.log(SFT_USAGE);
     return;
   }
-  const num = (flag: string, v: string | undefined): number | undefined => {
-    if (v === undefined) return undefined;
-    const x = Number(v);
-    if (!Number.isFinite(x)) throw new Error(`--${flag} ${v}: not a number`);
-    return x;
-  };
+  const num = numberFlag;
   await initBackend();
   const { ensureTokenizer } = await import("../tokenizer/ensure");
   const tokenizer = await ensureTokenizer();
