@@ -75,8 +75,10 @@ async function tryCandidate(c: BackendCandidate): Promise<string | null> {
 
 function describe(c: BackendCandidate): string {
   if (c !== "wasm") return DESCRIPTION[c];
-  // tfjs-backend-wasm uses SIMD when the runtime has it; under Node it is always single-threaded.
-  return `${DESCRIPTION.wasm}, SIMD, 1 thread`;
+  // tfjs-backend-wasm itself runs single-threaded SIMD under Node; TIAOYU's kernels (lib/kernels) add matrix
+  // products and fused ops on OpenBLAS threads when the native addon was built, and say so here.
+  const { kernelSummary } = require("./kernels") as typeof import("./kernels");
+  return `${DESCRIPTION.wasm} SIMD; ${kernelSummary()}`;
 }
 
 let current: BackendChoice | null = null;
