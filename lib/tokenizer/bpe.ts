@@ -18,7 +18,7 @@
  */
 import { BaseTokenizer, commonOptions } from "./base";
 import { bytesToTokenString, displayBytes, tokenStringToBytes, utf8Into } from "./bytes";
-import { JsonReader, type JsonObject } from "./hfjson";
+import { JsonReader, tokenizerJSON, type JsonObject, byteLevelPreTokenizer, vocabObject } from "./hfjson";
 import { MergeLoop, type MergeStep } from "./merges";
 import { MergeRanks } from "./ranks";
 import { preSplitFromJSON, preSplitJSON } from "./presplit";
@@ -178,18 +178,10 @@ export class ByteBPETokenizer extends BaseTokenizer {
   }
 
   toJSON(): object {
-    const split = preSplitJSON(this.preSplit);
-    const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false };
-    const vocab: Record<string, number> = {};
-    this.strings.forEach((s, id) => (vocab[s] = id));
-    return {
-      version: "1.0",
-      truncation: null,
-      padding: null,
-      added_tokens: this.specials.toAddedTokens(),
-      normalizer: null,
-      pre_tokenizer: split ? { type: "Sequence", pretokenizers: [split, byteLevel] } : byteLevel,
-      post_processor: null,
+    const vocab = vocabObject(this.strings);
+    return tokenizerJSON({
+      addedTokens: this.specials.toAddedTokens(),
+      preTokenizer: byteLevelPreTokenizer(preSplitJSON(this.preSplit)),
       decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
       model: {
         type: "BPE",
@@ -203,7 +195,7 @@ export class ByteBPETokenizer extends BaseTokenizer {
         vocab,
         merges: this.merges.map(([a, b]) => [this.strings[a], this.strings[b]]),
       },
-    };
+    });
   }
 
   /** Rebuilds a tokenizer from tokenizer.json (as written by `toJSON`/`save`). */

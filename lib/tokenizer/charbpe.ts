@@ -17,7 +17,7 @@
  */
 import { BaseTokenizer, commonOptions } from "./base";
 import { displayBytes, utf8, utf8Decode } from "./bytes";
-import { JsonReader, type JsonObject } from "./hfjson";
+import { JsonReader, tokenizerJSON, type JsonObject, vocabObject } from "./hfjson";
 import { MergeLoop } from "./merges";
 import { preSplitFromJSON, preSplitJSON } from "./presplit";
 import { MergeRanks } from "./ranks";
@@ -218,16 +218,10 @@ export class CharBPETokenizer extends BaseTokenizer {
   }
 
   toJSON(): object {
-    const vocab: Record<string, number> = {};
-    this.strings.forEach((s, id) => (vocab[s] = id));
-    return {
-      version: "1.0",
-      truncation: null,
-      padding: null,
-      added_tokens: this.specials.toAddedTokens(),
-      normalizer: null,
-      pre_tokenizer: preSplitJSON(this.preSplit),
-      post_processor: null,
+    const vocab = vocabObject(this.strings);
+    return tokenizerJSON({
+      addedTokens: this.specials.toAddedTokens(),
+      preTokenizer: preSplitJSON(this.preSplit),
       decoder: {
         type: "Sequence",
         decoders: [
@@ -248,7 +242,7 @@ export class CharBPETokenizer extends BaseTokenizer {
         vocab,
         merges: this.merges.map(([a, b]) => [this.strings[a], this.strings[b]]),
       },
-    };
+    });
   }
 
   static fromJSON(json: JsonObject, file = "tokenizer.json"): CharBPETokenizer {

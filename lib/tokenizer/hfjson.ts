@@ -151,3 +151,41 @@ export function detectKind(json: JsonObject, file = TOKENIZER_FILE): "bpe" | "wo
       return r.fail("model.type", `expected "BPE", "WordPiece" or "Unigram", found ${describe(model.type)}`);
   }
 }
+
+/**
+ * The parts of a tokenizer.json that differ between models; `tokenizerJSON` adds the fields every file has
+ * (version, no truncation/padding/normalizer/post-processor) so the four models write one layout.
+ */
+export interface TokenizerJSONParts {
+  readonly addedTokens: object[];
+  readonly preTokenizer: object | null;
+  readonly decoder: object;
+  readonly model: object;
+}
+
+export function tokenizerJSON(parts: TokenizerJSONParts): object {
+  return {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: parts.addedTokens,
+    normalizer: null,
+    pre_tokenizer: parts.preTokenizer,
+    post_processor: null,
+    decoder: parts.decoder,
+    model: parts.model,
+  };
+}
+
+/** token string → id, as the `vocab` object of a BPE or WordPiece model: ["a", "b"] → {a: 0, b: 1}. */
+export function vocabObject(strings: readonly string[]): Record<string, number> {
+  const vocab: Record<string, number> = {};
+  strings.forEach((s, id) => (vocab[s] = id));
+  return vocab;
+}
+
+/** The byte-level pre-tokenizer, after the optional regex pre-split (byte-level BPE and WordPiece). */
+export function byteLevelPreTokenizer(split: object | null): object {
+  const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false };
+  return split ? { type: "Sequence", pretokenizers: [split, byteLevel] } : byteLevel;
+}

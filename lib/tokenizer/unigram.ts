@@ -24,7 +24,7 @@
 import { BaseTokenizer, commonOptions } from "./base";
 import { displayBytes, utf8 } from "./bytes";
 import { byteTokenName } from "./charbpe";
-import { JsonReader, type JsonObject } from "./hfjson";
+import { JsonReader, tokenizerJSON, type JsonObject } from "./hfjson";
 import { preSplitFromJSON, preSplitJSON } from "./presplit";
 import { grow } from "./pairs";
 import { Trie } from "./trie";
@@ -192,17 +192,12 @@ export class UnigramTokenizer extends BaseTokenizer {
   }
 
   toJSON(): object {
-    return {
-      version: "1.0",
-      truncation: null,
-      padding: null,
-      added_tokens: this.specials.toAddedTokens(),
-      normalizer: null,
-      pre_tokenizer: preSplitJSON(this.preSplit),
-      post_processor: null,
+    return tokenizerJSON({
+      addedTokens: this.specials.toAddedTokens(),
+      preTokenizer: preSplitJSON(this.preSplit),
       decoder: { type: "Sequence", decoders: [{ type: "ByteFallback" }, { type: "Fuse" }] },
       model: { type: "Unigram", unk_id: 0, vocab: this.pieces.map((p) => [p.piece, p.score]), byte_fallback: true },
-    };
+    });
   }
 
   static fromJSON(json: JsonObject, file = "tokenizer.json"): UnigramTokenizer {

@@ -19,7 +19,7 @@
  */
 import { BaseTokenizer, commonOptions } from "./base";
 import { BYTE_TO_CHAR, bytesToTokenString, displayBytes, tokenStringToBytes, utf8, utf8Into } from "./bytes";
-import { JsonReader, type JsonObject } from "./hfjson";
+import { JsonReader, tokenizerJSON, type JsonObject, byteLevelPreTokenizer, vocabObject } from "./hfjson";
 import { MergeLoop } from "./merges";
 import { preSplitFromJSON, preSplitJSON } from "./presplit";
 import { Trie } from "./trie";
@@ -206,18 +206,10 @@ export class WordPieceTokenizer extends BaseTokenizer {
   }
 
   toJSON(): object {
-    const split = preSplitJSON(this.preSplit);
-    const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false };
-    const vocab: Record<string, number> = {};
-    this.strings.forEach((s, id) => (vocab[s] = id));
-    return {
-      version: "1.0",
-      truncation: null,
-      padding: null,
-      added_tokens: this.specials.toAddedTokens(),
-      normalizer: null,
-      pre_tokenizer: split ? { type: "Sequence", pretokenizers: [split, byteLevel] } : byteLevel,
-      post_processor: null,
+    const vocab = vocabObject(this.strings);
+    return tokenizerJSON({
+      addedTokens: this.specials.toAddedTokens(),
+      preTokenizer: byteLevelPreTokenizer(preSplitJSON(this.preSplit)),
       // Drop the "##" of continuation pieces, then turn the byte stand-ins back into text. No word-start piece is
       // spelled "##…" (training refuses them), so "^##" only ever removes the continuation mark.
       decoder: {
@@ -235,7 +227,7 @@ export class WordPieceTokenizer extends BaseTokenizer {
         max_input_chars_per_word: 1_000_000_000,
         vocab,
       },
-    };
+    });
   }
 
   static fromJSON(json: JsonObject, file = "tokenizer.json"): WordPieceTokenizer {
