@@ -8,6 +8,7 @@ export * from "./progress";
 export * from "./loop";
 export * from "./stages";
 export * from "./tokens";
+export * from "./mixture";
 export * from "./pretrain";
 export * from "./solitaire";
 // Chapter 6 — supervised fine-tuning in the chat format

@@ -28,9 +28,9 @@ import { utf8, utf8Decode } from "../tokenizer/bytes";
 import type { Tokenizer } from "../tokenizer/types";
 
 /**
- * Ten first lines everybody knows; each one's last character is what the model should continue with. All ten are
- * in chapter 1's training split; note that 全唐诗 has Li Bai's 静夜思 as 床前看月光 (the Song-era text), so for
- * 床前明月 the model must know 明月光 from other poems.
+ * Ten first lines everybody knows; each one's last character is what the model should continue with. Eight are in
+ * 唐诗三百首, which pretraining reads many times (lib/train/mixture.ts); 锄禾日当午 and 两个黄鹂鸣翠柳 are only in
+ * 全唐诗, once. (全唐诗 itself has Li Bai's 静夜思 in its Song-era wording, 床前看月光.)
  */
 export const FAMOUS_FIRST_LINES: readonly string[] = Object.freeze([
   "床前明月光",
