@@ -13,26 +13,38 @@
  *   assistant:  <think>出自李白《静夜思》：床前明月光，疑是地上霜。举头望明月，低头思故乡。它是第1句，下一句是第2句。</think>
  *               下一句是「疑是地上霜」，作者是「李白」。
  *
+ *   user:       床前明月光，疑是地上霜。举头望明月，低头思故乡。
+ *               按普通话，这首诗第二句和第四句押韵吗？
+ *   assistant:  <think>第2句末字「霜」韵母uang，唐韵；第4句末字「乡」韵母iang，唐韵；同韵。</think>押韵，都是「唐」韵。
+ *
  * The traces are short on purpose: the course model sees 128 tokens at once, and a 七言律诗 with the question
  * already takes about 90 of them (the course's BPE gives a little over one character per token on poems).
  *
- * Answers are correct by construction: the counts, the form, the next line and the author are read off the poem
- * (test/lib/reasoning-data.test.ts checks them against the corpus). The answers follow chapter 6's style (the checked
- * part in 「」). Items are split by poem exactly as chapter 6's questions are (`qaSplitOf`): "train" poems are the ones
+ * Answers are correct by construction: the counts, the form, the next line and the author are read off the poem, and
+ * the finals come from a pinyin library (lib/data/rhyme.ts), asked only about characters with a single reading
+ * (test/lib/reasoning-data.test.ts checks them against the corpus and the library). The answers follow chapter 6's
+ * style (the checked part in 「」). Items are split by poem exactly as chapter 6's questions are (`qaSplitOf`): "train" poems are the ones
  * SFT and this chapter train on, "heldout" poems were read by pretraining but never asked about, "unseen" poems
  * were never read at all. So a held-out question is about a poem no training question mentioned.
  *
- * More tasks fit the same shape: a task is a function from a poem to items (see REASONING_TASKS). A rhyme task
- * (which even lines rhyme, by their pinyin finals) needs a pinyin library, which the course does not ship yet.
+ * The rhyme question is about today's Mandarin, not the poet's: the finals are modern readings and the groups are
+ * 中华新韵's, while Tang poets rhymed by 平水韵 (Middle Chinese), so some lines that rhymed then do not now. The
+ * question says 按普通话, and its answer is defined by the modern finals alone.
+ *
+ * More tasks fit the same shape: a task is a function from a poem to items (see REASONING_TASKS).
  */
 import { fnv1a32, mix32 } from "./hash";
 import { type Form, poemLines } from "./form";
 import { ensureCorpus, loadPoems, type CorpusOptions, type PoemRecord } from "./pipeline";
 import { type QaSplit, QA_SPLITS, qaSplitOf } from "./qa";
+import { type CharRhyme, charRhyme } from "./rhyme";
 
 /** The kinds of question. */
-export type ReasoningTask = "form" | "nextLine";
-export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["form", "nextLine"] as ReasoningTask[]);
+export type ReasoningTask = "form" | "nextLine" | "rhyme";
+export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["form", "nextLine", "rhyme"] as ReasoningTask[]);
+
+/** What a table calls each kind of question. */
+export const REASONING_TASK_LABELS: Readonly<Record<ReasoningTask, string>> = Object.freeze({ form: "体裁", nextLine: "下一句+作者", rhyme: "押韵" });
 
 /** The tags around the reasoning (special tokens of the course's tokenizer). */
 export const THINK_OPEN = "<think>";
@@ -42,6 +54,8 @@ export const THINK_CLOSE = "</think>";
 export const FORM_CHOICES: readonly Form[] = Object.freeze(["五言绝句", "七言绝句", "五言律诗", "七言律诗"] as Form[]);
 
 export const FORM_QUESTION = "这首诗是五言绝句、七言绝句、五言律诗还是七言律诗？";
+
+export const RHYME_QUESTION = "按普通话，这首诗第二句和第四句押韵吗？";
 
 /** One question with its reasoning trace and answer. */
 export interface ReasoningItem {
@@ -54,7 +68,10 @@ export interface ReasoningItem {
   readonly answer: string;
   /** `<think>thinking</think>answer`: what the model learns to write. */
   readonly response: string;
-  /** The facts a correct answer states: { form: "五言绝句" } or { nextLine: "疑是地上霜", author: "李白" }. */
+  /**
+   * The facts a correct answer states: { form: "五言绝句" }, { nextLine: "疑是地上霜", author: "李白" }, or
+   * { rhymes: "押韵", groups: "唐" } ({ rhymes: "不押韵", groups: "皆、麻" }: the groups of lines 2 and 4).
+   */
   readonly expected: Readonly<Record<string, string>>;
   readonly poemId: string;
   /** As chapter 6's question of the same poem: train, heldout (read by pretraining, never asked about) or unseen. */
@@ -89,6 +106,36 @@ export function formQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem))
     answer,
     response: reasoningResponse(thinking, answer),
     expected: { form },
+    poemId: poem.id,
+    split,
+  };
+}
+
+/**
+ * The rhyme question about a 绝句 or 律诗: do lines 2 and 4 rhyme, by today's Mandarin? The trace does what a reader
+ * does: take the last character of each line, say its final (韵母, no tone) and its group in 中华新韵, compare.
+ * In 绝句 and 律诗 alike the even lines carry the rhyme (line 1 may or may not): lines 2 and 4 are the first two.
+ * Null when the poem is not one of the four forms, or either last character has no single reading (polyphonic,
+ * not Han: see charRhyme), so that no answer rests on a guessed reading.
+ */
+export function rhymeQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
+  if (poem.collection === "songci") return null;
+  const lines = poemLines(poem.paragraphs);
+  const regular = (lines.length === 4 || lines.length === 8) && (lines.every((l) => chars(l) === 5) || lines.every((l) => chars(l) === 7));
+  if (!regular) return null;
+  const [a, b] = [lines[1], lines[3]].map((l) => charRhyme([...l].at(-1)!));
+  if (!a || !b) return null;
+  const same = a.group === b.group;
+  const step = (n: number, r: CharRhyme) => `第${n}句末字「${r.char}」韵母${r.final}，${r.group}韵`;
+  const thinking = `${step(2, a)}；${step(4, b)}；${same ? "同韵" : "不同韵"}。`;
+  const answer = same ? `押韵，都是「${a.group}」韵。` : `不押韵：「${a.group}」韵和「${b.group}」韵。`;
+  return {
+    task: "rhyme",
+    prompt: `${poem.paragraphs.join("")}\n${RHYME_QUESTION}`,
+    thinking,
+    answer,
+    response: reasoningResponse(thinking, answer),
+    expected: { rhymes: same ? "押韵" : "不押韵", groups: same ? a.group : `${a.group}、${b.group}` },
     poemId: poem.id,
     split,
   };
@@ -155,6 +202,10 @@ export function reasoningItems(poems: readonly PoemRecord[], options: ReasoningD
       const n = nextLineQuestion(p, isUnique, split);
       if (n) out.push(n);
     }
+    if (tasks.has("rhyme")) {
+      const r = rhymeQuestion(p, split);
+      if (r) out.push(r);
+    }
   }
   return out;
 }
@@ -193,7 +244,7 @@ export function reasoningCounts(data: ReasoningData): { task: ReasoningTask; tra
 /** Whether an answer is right, and which of its facts are. */
 export interface AnswerCheck {
   readonly correct: boolean;
-  /** Each expected fact: stated correctly or not (form; nextLine and author). */
+  /** Each expected fact: stated correctly or not (form; nextLine and author; rhymes and groups). */
   readonly parts: Readonly<Record<string, boolean>>;
 }
 
@@ -202,6 +253,8 @@ export interface AnswerCheck {
  *   form:     exactly one of the four forms is named, and it is the right one ("这首诗是五言绝句。" counts;
  *             "五言绝句或七言绝句" does not: listing every choice must not score).
  *   nextLine: the line in the first 「…」 is the next line, and 作者是「…」 names the author (the 「」 may be left out).
+ *   rhyme:    the one verdict stated (押韵 or 不押韵, not both) is right, and the groups named in 「…」 are the expected
+ *             ones, in any order ("押韵，都是「唐」韵。"; "不押韵：「皆」韵和「麻」韵。").
  * @example checkReasoningAnswer({ task: "form", expected: { form: "五言绝句" } }, "这首诗是「五言绝句」。") // { correct: true, … }
  */
 export function checkReasoningAnswer(item: Pick<ReasoningItem, "task" | "expected">, answer: string): AnswerCheck {
@@ -216,6 +269,14 @@ export function checkReasoningAnswer(item: Pick<ReasoningItem, "task" | "expecte
     const author = /作者是「?([^「」，。；！？,.;!?]+)」?/u.exec(a)?.[1] ?? null;
     const parts = { nextLine: line === item.expected.nextLine, author: author === item.expected.author };
     return { correct: parts.nextLine && parts.author, parts };
+  }
+  if (item.task === "rhyme") {
+    const no = a.split("不押韵").length - 1;
+    const yes = a.split("押韵").length - 1 - no;
+    const verdict = no > 0 && yes === 0 ? "不押韵" : yes > 0 && no === 0 ? "押韵" : null;
+    const named = [...a.matchAll(/「([^」]*)」/gu)].map((m) => m[1]).sort();
+    const parts = { rhymes: verdict === item.expected.rhymes, groups: named.join("、") === item.expected.groups.split("、").sort().join("、") };
+    return { correct: parts.rhymes && parts.groups, parts };
   }
   throw new Error(`checkReasoningAnswer: unknown task '${(item as { task: string }).task}'`);
 }

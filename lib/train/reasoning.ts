@@ -16,7 +16,8 @@ import { isQuick } from "../course";
 import { ensureCorpus } from "../data/pipeline";
 import { type QaSplit, QA_SPLITS } from "../data/qa";
 import {
-  checkReasoningAnswer, type ReasoningData, type ReasoningItem, type ReasoningTask, REASONING_TASKS, THINK_CLOSE, THINK_OPEN,
+  checkReasoningAnswer, type ReasoningData, type ReasoningItem, type ReasoningTask, REASONING_TASK_LABELS, REASONING_TASKS, THINK_CLOSE,
+  THINK_OPEN,
 } from "../data/reasoning";
 import { readSamples } from "../data/sample";
 import { presetConfig } from "../model/config";
@@ -227,6 +228,26 @@ export async function ensureReasoningBase(tokenizer: Tokenizer, options: { log?:
   return loadStage(name, { tokenizer });
 }
 
+/** The tasks of the training questions, in REASONING_TASKS order: what a reasoning stage records in its meta.json. */
+export function reasoningDataTasks(data: ReasoningData): ReasoningTask[] {
+  return REASONING_TASKS.filter((t) => data.train.some((it) => it.task === t));
+}
+
+/**
+ * A reasoning stage's checkpoint if it was trained on questions of the same tasks as the data now has, else null
+ * (and a line in the log). A checkpoint from before a task was added (the rhyme questions, say) would be scored on
+ * questions it never trained on, so it is trained again rather than loaded.
+ */
+function currentReasoningStage(name: string, tokenizer: Tokenizer, tasks: readonly ReasoningTask[], log: (line: string) => void): StageModel | null {
+  if (!hasStage(name)) return null;
+  const stage = loadStage(name, { tokenizer });
+  const had = stage.meta.extra?.tasks;
+  if (Array.isArray(had) && had.join(",") === tasks.join(",")) return stage;
+  stage.model.dispose();
+  log(`${name}: the checkpoint in ${stage.dir} was trained on tasks ${Array.isArray(had) ? had.join(", ") : "(not recorded)"}, the data now has ${tasks.join(", ")}: training again`);
+  return null;
+}
+
 export interface ReasoningRunOptions extends StageRunOptions {
   readonly tokenizer: Tokenizer;
   /** The reasoning data (ensureReasoningData()). */
@@ -242,12 +263,15 @@ export interface ReasoningRunOptions extends StageRunOptions {
 /**
  * Fine-tunes a copy of the base model with chapter 6's SFT stage, on the traced samples ("traces": black-box
  * distillation of the program that wrote them) or on the same questions' answers alone ("answers"). Loaded from
- * runs/reasoning or runs/reasoning-answers when it exists (unless `force`). The caller disposes the model.
+ * runs/reasoning or runs/reasoning-answers when it exists and was trained on the same tasks (unless `force`).
+ * The caller disposes the model.
  */
 export async function ensureReasoningModel(variant: ReasoningVariant, options: ReasoningRunOptions): Promise<StageModel> {
   const { tokenizer, data, base, settings = reasoningSettings(), force = false, log = console.log, ...trainOptions } = options;
   const name = REASONING_STAGES[variant];
-  if (hasStage(name) && !force) return loadStage(name, { tokenizer });
+  const tasks = reasoningDataTasks(data);
+  const saved = force ? null : currentReasoningStage(name, tokenizer, tasks, log);
+  if (saved) return saved;
   const T = base.model.config.blockSize;
   const questions = fittingReasoningItems(tokenizer, new Rng(10).shuffle([...data.train]), T, settings.questions);
   const validation = fittingReasoningItems(tokenizer, data.heldout, T, 128);
@@ -262,7 +286,7 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
       name,
       from: "sft",
       tokenizer,
-      info: { variant },
+      info: { variant, tasks },
     });
     const lr = settings.lr === undefined ? {} : { lr: settings.lr, minLr: settings.lr / 10 };
     await train(stage, { steps: settings.steps, ...lr, ...trainOptions });
@@ -355,8 +379,6 @@ export async function evaluateReasoning(
   return { rows, replies };
 }
 
-const TASK_LABELS: Readonly<Record<ReasoningTask, string>> = Object.freeze({ form: "体裁", nextLine: "下一句+作者" });
-
 /**
  * The chapter's table: per task and split, the accuracy of each model and the format compliance of each.
  * @example table(reasoningComparisonRows({ 带推理: withTraces, 只有答案: answersOnly }))
@@ -366,7 +388,7 @@ export function reasoningComparisonRows(evaluations: Readonly<Record<string, Rea
   if (names.length === 0) return [];
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   return evaluations[names[0]].rows.map((r, i) => ({
-    题型: TASK_LABELS[r.task],
+    题型: REASONING_TASK_LABELS[r.task],
     split: r.split,
     questions: r.questions,
     ...Object.fromEntries(names.map((n) => [`${n} 准确率`, pct(evaluations[n].rows[i].accuracy)])),
@@ -419,8 +441,8 @@ export function reasoningScorer(tokenizer: ChatTokenizer, items: readonly Reason
 
 /**
  * GRPO (chapter 7's stage and sampler) from the traced model, rewarded by the verifiable reward: stage
- * runs/reasoning-grpo, its reward and KL curves in metrics.jsonl. Loaded when it exists (unless `force`). The
- * caller disposes the model.
+ * runs/reasoning-grpo, its reward and KL curves in metrics.jsonl. Loaded when it exists and was trained on the same
+ * tasks (unless `force`). The caller disposes the model.
  */
 export async function ensureReasoningGrpo(options: {
   readonly tokenizer: Tokenizer;
@@ -435,7 +457,9 @@ export async function ensureReasoningGrpo(options: {
   const { tokenizer, data, start, settings = reasoningGrpoSettings(), maxPrompts = 2000, force = false, log = console.log, ...trainOptions } = options;
   const name = "reasoning-grpo";
   const metricsFile = path.join(stageDir(name), "metrics.jsonl");
-  if (hasStage(name) && !force) return { ...loadStage(name, { tokenizer }), history: MetricsLog.read<GrpoStepStats>(metricsFile) };
+  const tasks = reasoningDataTasks(data);
+  const saved = force ? null : currentReasoningStage(name, tokenizer, tasks, log);
+  if (saved) return { ...saved, history: MetricsLog.read<GrpoStepStats>(metricsFile) };
   const T = start.model.config.blockSize;
   const items = new Rng(11).shuffle([...data.train]).filter((it) => chatPrompt(tokenizer, it.prompt).length + 16 <= T).slice(0, maxPrompts);
   const { scorer, prompts } = reasoningScorer(tokenizer, items);
@@ -449,7 +473,7 @@ export async function ensureReasoningGrpo(options: {
       tokenizer: tokenizerIdentity(tokenizer),
       onStats: (s) => metrics.append(s),
     });
-    await train({ ...stage, from: REASONING_STAGES.traces }, trainOptions);
+    await train({ ...stage, from: REASONING_STAGES.traces, info: { ...stage.info, tasks } }, trainOptions);
   } finally {
     policy.dispose();
   }

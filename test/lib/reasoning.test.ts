@@ -1,8 +1,11 @@
 import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import {
-  answerPart, ByteBPETokenizer, chatPrompt, checkReasoningAnswer, encodeChat, encodeReasoningChat, evaluateReasoning, fitsContext, formQuestion, GPT,
-  gptConfig, initBackend, parseReasoning, type PoemRecord, reasoningComparisonRows, type ReasoningItem, reasoningReward, reasoningTarget,
-  reasoningScorer, packRows, sftSettings, sftStage, train,
+  answerPart, ByteBPETokenizer, chatPrompt, checkReasoningAnswer, encodeChat, encodeReasoningChat, ensureReasoningModel, evaluateReasoning, fitsContext,
+  formQuestion, GPT, gptConfig, initBackend, parseReasoning, type PoemRecord, reasoningComparisonRows, type ReasoningItem, reasoningReward,
+  reasoningTarget, reasoningScorer, packRows, rhymeQuestion, sftSettings, sftStage, type StageModel, train,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
 import { POEMS } from "./train_fixtures";
@@ -106,5 +109,34 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
     const rows = reasoningComparisonRows({ 带推理: ev, 只有答案: ev });
     assert.deepStrictEqual(Object.keys(rows[0]), ["题型", "split", "questions", "带推理 准确率", "只有答案 准确率", "带推理 格式", "只有答案 格式"]);
     model.dispose();
+  });
+
+  it("a saved reasoning stage is loaded while the data has the same tasks, and trained again once a task is added", async () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), "tiaoyu-reasoning-runs-"));
+    const before = process.env.TIAOYU_RUNS_DIR;
+    process.env.TIAOYU_RUNS_DIR = runs;
+    const model = new GPT(gptConfig({ vocabSize: tok.vocabSize, blockSize: 96, nLayer: 1, nHead: 2, nEmbd: 48, dropout: 0 }), { seed: 5 });
+    const base = { model, dir: "(in memory)" } as unknown as StageModel; // only the model and its folder's name are read
+    const settings = { questions: 6, steps: 2, evalQuestions: 1, maxNewTokens: 8, batchSize: 2 };
+    const rhymes = poems.map((p) => rhymeQuestion(p, "train")).filter((it) => it !== null);
+    assert.ok(rhymes.length > 0, "the fixture poems have rhyme questions");
+    const run = async (train: ReasoningItem[]) => {
+      const log: string[] = [];
+      const m = await ensureReasoningModel("traces", { tokenizer: tok, data: { train, heldout: items.slice(0, 2), unseen: [] }, base, settings, progress: "none", log: (l) => log.push(l) });
+      m.model.dispose();
+      return { tasks: m.meta.extra?.tasks, trained: log.some((l) => l.includes("with reasoning traces")), log };
+    };
+    try {
+      assert.deepStrictEqual(await run(items), { tasks: ["form"], trained: true, log: [`reasoning: 6 questions with reasoning traces, 2 steps`] });
+      assert.deepStrictEqual((await run(items)).trained, false, "same tasks: the checkpoint is loaded");
+      const again = await run([...items, ...rhymes]);
+      assert.deepStrictEqual([again.tasks, again.trained], [["form", "rhyme"], true], again.log.join("\n"));
+      assert.match(again.log[0], /trained on tasks form, the data now has form, rhyme: training again/);
+    } finally {
+      model.dispose();
+      if (before === undefined) delete process.env.TIAOYU_RUNS_DIR;
+      else process.env.TIAOYU_RUNS_DIR = before;
+      fs.rmSync(runs, { recursive: true, force: true });
+    }
   });
 });
