@@ -33,6 +33,15 @@ export function projectRoot(): string {
   }
 }
 
+/**
+ * A path as the reader should see it: relative to the project root when it is inside it (runs/sft/step-00001500),
+ * unchanged otherwise. For messages and tables, so that outputs do not show the machine they were made on.
+ */
+export function projectPath(p: string): string {
+  const rel = path.relative(projectRoot(), path.resolve(p));
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : p;
+}
+
 /** `datasets/` (generated data: cleaned corpus, token caches). Override with `TIAOYU_DATA_DIR`. */
 export function datasetsDir(...parts: string[]): string {
   return path.join(process.env.TIAOYU_DATA_DIR ?? path.join(projectRoot(), "datasets"), ...parts);

@@ -21,6 +21,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
+import { projectPath } from "../course";
 import {
   assignWeights,
   type JsonRecord,
@@ -463,7 +464,7 @@ export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions
       `${stage.name}: ${stopped ? "stopped at" : "finished"} step ${step}` +
         (lastVal === null ? "" : `, validation loss ${lastVal.toFixed(3)}`) +
         (step > stepAtStart ? `, ${Math.round(tokensPerSecond).toLocaleString("en-US")} tokens/s` : "") +
-        (checkpoint ? `; checkpoint ${checkpoint}` : ""),
+        (checkpoint ? `; checkpoint ${projectPath(checkpoint)}` : ""),
     );
     return { stage: stage.name, step, tokens, trainLoss: lastLoss, valLoss: lastVal, history, checkpoint, seconds, tokensPerSecond, stopped };
   } finally {

@@ -15,6 +15,7 @@ import {
   latestCheckpoint,
   listCheckpoints,
   loadTrainingCheckpoint,
+  projectPath,
   projectRoot,
   saveTrainingCheckpoint,
   type SavePhase,
@@ -165,4 +166,12 @@ describe("train/checkpoint", () => {
       tf.dispose([...w.values()]);
     });
   }
+});
+
+describe("course/projectPath", () => {
+  it("shows paths inside the project relative to it, and others unchanged", () => {
+    assert.strictEqual(projectPath(path.join(projectRoot(), "runs", "sft", "step-00000100")), path.join("runs", "sft", "step-00000100"));
+    assert.strictEqual(projectPath(path.join(os.tmpdir(), "elsewhere")), path.join(os.tmpdir(), "elsewhere"));
+    assert.strictEqual(projectPath(path.join(projectRoot(), "..", "sibling")), path.join(projectRoot(), "..", "sibling"));
+  });
 });
