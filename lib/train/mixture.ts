@@ -36,11 +36,20 @@ export interface Anthology {
 }
 
 /**
+ * Whether a corpus can take the anthology: it was built by chapter 1's pipeline (it has a report) from collections
+ * that include this one, so the anthology is cleaned and held out the same way. A hand-made corpus (tests) cannot.
+ */
+export function canMixAnthology(corpus: CorpusInfo, collection: CollectionName = "tang300"): boolean {
+  return corpus.report?.settings?.collections?.includes(collection) ?? false;
+}
+
+/**
  * The anthology's poems, cleaned with the corpus's settings, without those that have a near-duplicate (the corpus's
  * own similarity threshold) in the validation or test split.
  * @example const a = await anthology(corpus);   // 唐诗三百首: 300-odd samples
  */
 export async function anthology(corpus: CorpusInfo, collection: CollectionName = "tang300"): Promise<Anthology> {
+  if (!corpus.report?.settings) throw new Error(`anthology: the corpus in ${corpus.dir} has no report.json settings (build it with ensureCorpus())`);
   const settings = corpus.report.settings;
   const dedup = { ...DEFAULT_DEDUP_OPTIONS, ...settings.dedup };
   const heldOutShingles: Uint32Array[] = [];

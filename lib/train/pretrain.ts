@@ -27,7 +27,7 @@ import type { Tokenizer } from "../tokenizer/types";
 import type { JsonRecord } from "./checkpoint";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
-import { anthology, mixStream } from "./mixture";
+import { anthology, canMixAnthology, mixStream } from "./mixture";
 import { BlockSampler, ensureTokenStream, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
 
 /** A GPT as the training loop and checkpoints see it: config.json in Hugging Face's fields, weights by GPT-2 name. */
@@ -193,7 +193,9 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
     return s;
   };
   let trainStream = await stream("train");
-  if (settings.anthologyRepeat > 0) {
+  if (settings.anthologyRepeat > 0 && !canMixAnthology(corpus)) {
+    log(`mixture: none (the corpus in ${corpus.dir} was not built from 唐诗三百首 by chapter 1's pipeline)`);
+  } else if (settings.anthologyRepeat > 0) {
     const a = await anthology(corpus);
     trainStream = mixStream(trainStream, a.samples, tokenizer, settings.anthologyRepeat, settings.dataSeed);
     log(

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { anthology, type CorpusInfo, DEFAULT_CLEAN_OPTIONS, DEFAULT_DEDUP_OPTIONS, ensureTokenStream, mixStream, readSamples } from "tiaoyu";
+import { anthology, canMixAnthology, type CorpusInfo, DEFAULT_CLEAN_OPTIONS, DEFAULT_DEDUP_OPTIONS, ensureTokenStream, mixStream, readSamples } from "tiaoyu";
 import { POEMS, poemTokenizer, writeSamples } from "./train_fixtures";
 
 describe("train/mixture", () => {
@@ -57,5 +57,14 @@ describe("train/mixture", () => {
     assert.ok(!a.samples.some((s) => s.includes("白日依山尽")), "登鹳雀楼 is in the test split: left out");
     assert.ok(a.samples.some((s) => s.includes("千山鸟飞绝")), "a poem only in the training split stays");
     assert.strictEqual(a.heldOut, 2);
+  });
+
+  it("mixes the anthology only into a corpus chapter 1 built from it, and says why not otherwise", async () => {
+    const settings = (collections: string[]) => ({ clean: DEFAULT_CLEAN_OPTIONS, dedup: DEFAULT_DEDUP_OPTIONS, collections });
+    const corpus = (report: unknown) => ({ dir: dir, files: {}, report }) as unknown as CorpusInfo;
+    assert.strictEqual(canMixAnthology(corpus({ settings: settings(["tang", "tang300"]) })), true);
+    assert.strictEqual(canMixAnthology(corpus({ settings: settings(["tang", "songci"]) })), false);
+    assert.strictEqual(canMixAnthology(corpus(undefined)), false);
+    await assert.rejects(anthology(corpus(undefined)), /has no report\.json settings/);
   });
 });
