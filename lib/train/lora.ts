@@ -32,6 +32,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
+import { projectPath } from "../course";
 import { writeFileAtomic } from "../io/atomic";
 import { readSafetensors, writeSafetensors } from "../io/safetensors";
 import { outputLogits, type TokenEmbedding } from "../model/embedding";
@@ -429,22 +430,23 @@ export async function saveLoraAdapter(dir: string, adapter: LoraAdapter): Promis
  */
 export function loadLoraAdapter(dir: string, model: GPT): LoraAdapter {
   const cfgFile = path.join(dir, ADAPTER_CONFIG_FILE);
-  if (!fs.existsSync(cfgFile)) throw new Error(`no LoRA adapter in ${dir}: ${ADAPTER_CONFIG_FILE} is missing`);
+  const where = projectPath(cfgFile); // for messages
+  if (!fs.existsSync(cfgFile)) throw new Error(`no LoRA adapter in ${projectPath(dir)}: ${ADAPTER_CONFIG_FILE} is missing`);
   const cfg = JSON.parse(fs.readFileSync(cfgFile, "utf8")) as LoraAdapterConfigJson;
-  if (cfg.format !== "tiaoyu-lora") throw new Error(`${cfgFile}: format '${cfg.format}' is not a TIAOYU LoRA adapter`);
-  if (cfg.version !== 1) throw new Error(`${cfgFile}: version ${cfg.version} is newer than this code (1)`);
+  if (cfg.format !== "tiaoyu-lora") throw new Error(`${where}: format '${cfg.format}' is not a TIAOYU LoRA adapter`);
+  if (cfg.version !== 1) throw new Error(`${where}: version ${cfg.version} is newer than this code (1)`);
   const layers = linearLayers(model);
   for (const [name, [i, o]] of Object.entries(cfg.layers)) {
     const l = layers.get(name);
-    if (!l) throw new Error(`${cfgFile}: the adapter has layer ${name}, which the base model lacks (it has ${model.config.nLayer} blocks): a different base model`);
+    if (!l) throw new Error(`${where}: the adapter has layer ${name}, which the base model lacks (it has ${model.config.nLayer} blocks): a different base model`);
     const [mi, mo] = l.weight.shape;
     if (mi !== i || mo !== o) {
-      throw new Error(`${cfgFile}: layer ${name} was adapted on a ${i}×${o} weight, but this base model's is ${mi}×${mo}: the adapter belongs to another base model`);
+      throw new Error(`${where}: layer ${name} was adapted on a ${i}×${o} weight, but this base model's is ${mi}×${mo}: the adapter belongs to another base model`);
     }
   }
   const [V, D] = model.wte.weight.shape;
   if (cfg.trainableTokens.length && (cfg.embedding[0] !== V || cfg.embedding[1] !== D)) {
-    throw new Error(`${cfgFile}: the adapter corrects token rows of a ${cfg.embedding[0]}×${cfg.embedding[1]} embedding, but this base model's is ${V}×${D}: another tokenizer or base model`);
+    throw new Error(`${where}: the adapter corrects token rows of a ${cfg.embedding[0]}×${cfg.embedding[1]} embedding, but this base model's is ${V}×${D}: another tokenizer or base model`);
   }
   const { tensors } = readSafetensors(path.join(dir, ADAPTER_WEIGHTS_FILE));
   const adapter = applyLora(model, { rank: cfg.rank, alpha: cfg.alpha, targets: Object.keys(cfg.layers), trainableTokens: cfg.trainableTokens });
