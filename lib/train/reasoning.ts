@@ -12,7 +12,7 @@
  * answers alone.
  */
 import * as path from "path";
-import { isQuick } from "../course";
+import { isQuick, projectPath } from "../course";
 import { ensureCorpus } from "../data/pipeline";
 import { type QaSplit, QA_SPLITS } from "../data/qa";
 import {
@@ -244,7 +244,7 @@ function currentReasoningStage(name: string, tokenizer: Tokenizer, tasks: readon
   const had = stage.meta.extra?.tasks;
   if (Array.isArray(had) && had.join(",") === tasks.join(",")) return stage;
   stage.model.dispose();
-  log(`${name}: the checkpoint in ${stage.dir} was trained on tasks ${Array.isArray(had) ? had.join(", ") : "(not recorded)"}, the data now has ${tasks.join(", ")}: training again`);
+  log(`${name}: the checkpoint in ${projectPath(stage.dir)} was trained on tasks ${Array.isArray(had) ? had.join(", ") : "(not recorded)"}, the data now has ${tasks.join(", ")}: training again`);
   return null;
 }
 
