@@ -60,11 +60,16 @@ export class TrainingProgress {
   private barShown = false;
   private lastLine = "";
 
-  constructor(
-    mode: ProgressMode,
-    private readonly intervalMs = mode === "lines" || (mode === "auto" && !process.stderr.isTTY && !inNotebook()) ? 10_000 : 1_000,
-  ) {
+  private readonly intervalMs: number;
+
+  /**
+   * @param intervalMs least time between draws. Default: 1 s for a terminal bar, 10 s for logged lines, and 5 s in a
+   * notebook, where each draw is a message to Jupyter: tslab crashes ("Socket is busy writing") when its own status
+   * message meets one of ours still being sent, which frequent large charts made likely in long cells.
+   */
+  constructor(mode: ProgressMode, intervalMs?: number) {
     this.mode = mode !== "auto" ? mode : inNotebook() ? "notebook" : process.stderr.isTTY ? "bar" : "lines";
+    this.intervalMs = intervalMs ?? (this.mode === "lines" ? 10_000 : this.mode === "notebook" ? 5_000 : 1_000);
   }
 
   /** Earlier points of the curves (from the log of a resumed run), so the chart shows the whole run. */
@@ -97,8 +102,9 @@ export class TrainingProgress {
     }
   }
 
+  /** The live chart's curves; the training curve averaged down to at most LIVE_POINTS points, to keep messages small. */
   private traces() {
-    return lossTraces(this.train, this.val);
+    return lossTraces(thin(this.train, LIVE_POINTS), this.val);
   }
 
   private layout(title: string) {
@@ -122,6 +128,29 @@ export class TrainingProgress {
       console.log(line);
     }
   }
+}
+
+/** Points of the training curve the live chart sends at most. */
+const LIVE_POINTS = 400;
+
+/**
+ * A curve of at most `max` points: consecutive points averaged in equal buckets (x: the bucket's last step).
+ * @example thin({ x: [1, 2, 3, 4], y: [4, 2, 3, 1] }, 2) // { x: [2, 4], y: [3, 2] }
+ */
+export function thin(curve: { readonly x: readonly number[]; readonly y: readonly number[] }, max: number): { x: number[]; y: number[] } {
+  const n = curve.x.length;
+  if (n <= max) return { x: [...curve.x], y: [...curve.y] };
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let b = 0; b < max; b++) {
+    const from = Math.floor((b * n) / max);
+    const to = Math.floor(((b + 1) * n) / max);
+    let sum = 0;
+    for (let i = from; i < to; i++) sum += curve.y[i];
+    x.push(curve.x[to - 1]);
+    y.push(sum / (to - from));
+  }
+  return { x, y };
 }
 
 function lossTraces(train: { x: number[]; y: number[] }, val: { x: number[]; y: number[] }) {

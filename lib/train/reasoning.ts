@@ -238,13 +238,25 @@ export function reasoningDataTasks(data: ReasoningData): ReasoningTask[] {
  * (and a line in the log). A checkpoint from before a task was added (the rhyme questions, say) would be scored on
  * questions it never trained on, so it is trained again rather than loaded.
  */
-function currentReasoningStage(name: string, tokenizer: Tokenizer, tasks: readonly ReasoningTask[], log: (line: string) => void): StageModel | null {
+function currentReasoningStage(
+  name: string,
+  tokenizer: Tokenizer,
+  tasks: readonly ReasoningTask[],
+  steps: number,
+  log: (line: string) => void,
+): StageModel | "resume" | null {
   if (!hasStage(name)) return null;
   const stage = loadStage(name, { tokenizer });
   const had = stage.meta.extra?.tasks;
-  if (Array.isArray(had) && had.join(",") === tasks.join(",")) return stage;
+  const where = projectPath(stage.dir);
   stage.model.dispose();
-  log(`${name}: the checkpoint in ${projectPath(stage.dir)} was trained on tasks ${Array.isArray(had) ? had.join(", ") : "(not recorded)"}, the data now has ${tasks.join(", ")}: training again`);
+  if (Array.isArray(had) && had.join(",") === tasks.join(",")) {
+    if (stage.meta.step >= steps) return loadStage(name, { tokenizer });
+    // A run that stopped early (Ctrl-C, a crashed kernel): the caller continues it rather than score a half-trained model.
+    log(`${name}: the checkpoint in ${where} stopped at step ${stage.meta.step} of ${steps}: training on`);
+    return "resume";
+  }
+  log(`${name}: the checkpoint in ${where} was trained on tasks ${Array.isArray(had) ? had.join(", ") : "(not recorded)"}, the data now has ${tasks.join(", ")}: training again`);
   return null;
 }
 
@@ -270,8 +282,8 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
   const { tokenizer, data, base, settings = reasoningSettings(), force = false, log = console.log, ...trainOptions } = options;
   const name = REASONING_STAGES[variant];
   const tasks = reasoningDataTasks(data);
-  const saved = force ? null : currentReasoningStage(name, tokenizer, tasks, log);
-  if (saved) return saved;
+  const saved = force ? null : currentReasoningStage(name, tokenizer, tasks, settings.steps, log);
+  if (saved && saved !== "resume") return saved;
   const T = base.model.config.blockSize;
   const questions = fittingReasoningItems(tokenizer, new Rng(10).shuffle([...data.train]), T, settings.questions);
   const validation = fittingReasoningItems(tokenizer, data.heldout, T, 128);
@@ -289,7 +301,7 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
       info: { variant, tasks },
     });
     const lr = settings.lr === undefined ? {} : { lr: settings.lr, minLr: settings.lr / 10 };
-    await train(stage, { steps: settings.steps, ...lr, ...trainOptions });
+    await train(stage, { steps: settings.steps, ...lr, ...trainOptions, ...(saved === "resume" ? { resume: true } : {}) });
   } finally {
     model.dispose();
   }
@@ -458,8 +470,9 @@ export async function ensureReasoningGrpo(options: {
   const name = "reasoning-grpo";
   const metricsFile = path.join(stageDir(name), "metrics.jsonl");
   const tasks = reasoningDataTasks(data);
-  const saved = force ? null : currentReasoningStage(name, tokenizer, tasks, log);
-  if (saved) return { ...saved, history: MetricsLog.read<GrpoStepStats>(metricsFile) };
+  // An unfinished GRPO run starts over (its metrics log and sampler are not resumable): it is the shortest stage.
+  const saved = force ? null : currentReasoningStage(name, tokenizer, tasks, settings.train.steps ?? 0, log);
+  if (saved && saved !== "resume") return { ...saved, history: MetricsLog.read<GrpoStepStats>(metricsFile) };
   const T = start.model.config.blockSize;
   const items = new Rng(11).shuffle([...data.train]).filter((it) => chatPrompt(tokenizer, it.prompt).length + 16 <= T).slice(0, maxPrompts);
   const { scorer, prompts } = reasoningScorer(tokenizer, items);

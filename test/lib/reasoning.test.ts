@@ -132,6 +132,15 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
       const again = await run([...items, ...rhymes]);
       assert.deepStrictEqual([again.tasks, again.trained], [["form", "rhyme"], true], again.log.join("\n"));
       assert.match(again.log[0], /trained on tasks form, the data now has form, rhyme: training again/);
+      // A run that stopped before its last step (a crashed kernel, Ctrl-C) is trained on from its checkpoint, not loaded.
+      const log: string[] = [];
+      const longer = await ensureReasoningModel("traces", {
+        tokenizer: tok, data: { train: [...items, ...rhymes], heldout: items.slice(0, 2), unseen: [] }, base,
+        settings: { ...settings, steps: 4 }, progress: "none", log: (l) => log.push(l),
+      });
+      longer.model.dispose();
+      assert.strictEqual(longer.meta.step, 4, log.join("\n"));
+      assert.match(log.join("\n"), /stopped at step 2 of 4: training on/);
     } finally {
       model.dispose();
       if (before === undefined) delete process.env.TIAOYU_RUNS_DIR;

@@ -24,6 +24,7 @@ import {
   type Stage,
   tf,
   train,
+  thin,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
 
@@ -321,5 +322,20 @@ describe("train/loop (toy bigram model)", function () {
     const bigger = { ...toyStage(model, 1), model: { weights: () => model.weights(), configJson: () => ({ vocab_size: 9, model_type: "toy-bigram" }) } };
     await assert.rejects(train(bigger, { steps: 4, runDir: dir, resume: true }), /vocab_size: checkpoint 8, expected 9/);
     model.dispose();
+  });
+});
+
+describe("train/progress: thin", () => {
+  it("averages a long curve down to at most `max` points, ending at the last step, and leaves a short one alone", () => {
+    const n = 1001;
+    const curve = { x: Array.from({ length: n }, (_, i) => i + 1), y: Array.from({ length: n }, (_, i) => (i % 2 ? 1 : 3)) };
+    const t = thin(curve, 400);
+    assert.ok(t.x.length <= 400 && t.x.length >= 399, `${t.x.length} points`);
+    assert.strictEqual(t.x[t.x.length - 1], n, "the last point is the last step");
+    assert.ok(t.x.every((x, i) => i === 0 || x > t.x[i - 1]), "steps increase");
+    assert.ok(t.y.every((y) => y >= 1 && y <= 3), "averages stay within the data");
+    const mean = t.y.reduce((a, b) => a + b, 0) / t.y.length;
+    assert.ok(Math.abs(mean - 2) < 0.05, `mean ${mean}`);
+    assert.deepStrictEqual(thin({ x: [1, 2], y: [5, 6] }, 400), { x: [1, 2], y: [5, 6] });
   });
 });
