@@ -249,9 +249,9 @@ function currentReasoningStage(
   const stage = loadStage(name, { tokenizer });
   const had = stage.meta.extra?.tasks;
   const where = projectPath(stage.dir);
+  if (Array.isArray(had) && had.join(",") === tasks.join(",") && stage.meta.step >= steps) return stage;
   stage.model.dispose();
   if (Array.isArray(had) && had.join(",") === tasks.join(",")) {
-    if (stage.meta.step >= steps) return loadStage(name, { tokenizer });
     // A run that stopped early (Ctrl-C, a crashed kernel): the caller continues it rather than score a half-trained model.
     log(`${name}: the checkpoint in ${where} stopped at step ${stage.meta.step} of ${steps}: training on`);
     return "resume";
