@@ -85,20 +85,28 @@ export function reasoningResponse(thinking: string, answer: string): string {
 
 const chars = (s: string): number => [...s].length;
 
+/** The lines, meter and kind of a 绝句 or 律诗 (4 or 8 lines, all of 5 or all of 7 characters; not 词), else null. */
+function regularShape(poem: PoemRecord): { lines: string[]; meter: "五言" | "七言"; kind: "绝句" | "律诗" } | null {
+  if (poem.collection === "songci") return null;
+  const lines = poemLines(poem.paragraphs);
+  const counts = lines.map(chars);
+  const meter = counts.every((c) => c === 5) ? "五言" : counts.every((c) => c === 7) ? "七言" : null;
+  const kind = lines.length === 4 ? "绝句" : lines.length === 8 ? "律诗" : null;
+  return meter && kind ? { lines, meter, kind } : null;
+}
+
 /**
  * The form question about a poem, or null when its shape is none of the four (词, 排律, 杂言, …).
  * The trace does what a reader does: count the lines, count the characters of a line (every line of the four
  * forms has the same length), conclude from the two counts.
  */
 export function formQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
-  const lines = poemLines(poem.paragraphs);
-  const counts = lines.map(chars);
-  const meter = counts.every((c) => c === 5) ? "五言" : counts.every((c) => c === 7) ? "七言" : null;
-  const kind = lines.length === 4 ? "绝句" : lines.length === 8 ? "律诗" : null;
-  if (poem.collection === "songci" || !meter || !kind) return null;
+  const shape = regularShape(poem);
+  if (!shape) return null;
+  const { lines, meter, kind } = shape;
   const form = `${meter}${kind}` as Form;
   const answer = `这首诗是「${form}」。`;
-  const thinking = `共${lines.length}句，每句${counts[0]}字：${meter}，${kind}。`;
+  const thinking = `共${lines.length}句，每句${chars(lines[0])}字：${meter}，${kind}。`;
   return {
     task: "form",
     prompt: `${poem.paragraphs.join("")}\n${FORM_QUESTION}`,
@@ -119,10 +127,8 @@ export function formQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem))
  * not Han: see charRhyme), so that no answer rests on a guessed reading.
  */
 export function rhymeQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
-  if (poem.collection === "songci") return null;
-  const lines = poemLines(poem.paragraphs);
-  const regular = (lines.length === 4 || lines.length === 8) && (lines.every((l) => chars(l) === 5) || lines.every((l) => chars(l) === 7));
-  if (!regular) return null;
+  const lines = regularShape(poem)?.lines;
+  if (!lines) return null;
   const [a, b] = [lines[1], lines[3]].map((l) => charRhyme([...l].at(-1)!));
   if (!a || !b) return null;
   const same = a.group === b.group;
