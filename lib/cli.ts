@@ -35,6 +35,12 @@ const COMMANDS: Record<string, Command> = {
       await (await import("./train/pretrain")).pretrainCommand(args);
     },
   },
+  anneal: {
+    summary: "chapter 5: anneal the pretrained model on a stream rich in 唐诗三百首 (--steps N --resume; --help)",
+    async run(args) {
+      await (await import("./train/anneal")).annealCommand(args);
+    },
+  },
   sft: {
     summary: "chapters 6 and 8: fine-tune the pretrained model on the poem questions (--lora for adapters only; --help)",
     async run(args) {

@@ -149,6 +149,40 @@ export function defaultPretrainPreset(): "tiny" | "course" {
   return isQuick() ? "tiny" : "course";
 }
 
+/**
+ * The token streams pretraining reads: chapter 1's train split (+ `anthologyRepeat` copies of 唐诗三百首, see
+ * lib/train/mixture.ts) and the validation split, encoded with the tokenizer (cached on disk after the first time).
+ * @example const data = await pretrainData(tok, { anthologyRepeat: 20, dataSeed: 1 });
+ */
+export async function pretrainData(
+  tokenizer: Tokenizer,
+  options: { corpus?: CorpusInfo; anthologyRepeat: number; dataSeed: number; log?: (line: string) => void },
+): Promise<{ train: TokenStream; validation: TokenStream }> {
+  const { anthologyRepeat, dataSeed, log = console.log } = options;
+  const corpus = options.corpus ?? (await ensureCorpus());
+  const stream = async (split: "train" | "validation") => {
+    const file = corpus.files[split];
+    const s = await ensureTokenStream(file, () => readSamples(file), tokenizer);
+    log(`${split}: ${s.samples.toLocaleString("en-US")} samples, ${s.tokens.length.toLocaleString("en-US")} tokens${s.cached ? " (cached)" : ""}`);
+    return s;
+  };
+  let trainStream = await stream("train");
+  if (anthologyRepeat > 0 && !canMixAnthology(corpus)) {
+    log(`mixture: none (the corpus in ${corpus.dir} was not built from 唐诗三百首 by chapter 1's pipeline)`);
+  } else if (anthologyRepeat > 0) {
+    const a = await anthology(corpus);
+    const corpusTokens = trainStream.tokens.length;
+    trainStream = mixStream(trainStream, a.samples, tokenizer, anthologyRepeat, dataSeed);
+    const share = 1 - corpusTokens / trainStream.tokens.length;
+    log(
+      `mixture: + 唐诗三百首 ${a.samples.length} poems × ${anthologyRepeat} ` +
+        `(${a.heldOut} left out: a copy is in the validation or test split) → ${trainStream.tokens.length.toLocaleString("en-US")} training tokens, ` +
+        `${(100 * share).toFixed(1)}% from the anthology`,
+    );
+  }
+  return { train: trainStream, validation: await stream("validation") };
+}
+
 export interface PretrainRunOptions extends Partial<TrainingOptions> {
   /** The course's tokenizer (chapter 2). */
   readonly tokenizer: Tokenizer;
@@ -185,25 +219,7 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
   const { tokenizer, preset = defaultPretrainPreset(), batchSize, anthologyRepeat, corpus: given, modelSeed = 1337, log = console.log, ...trainOptions } = options;
   const settings0 = pretrainSettings(preset);
   const settings = { ...settings0, batchSize: batchSize ?? settings0.batchSize, anthologyRepeat: anthologyRepeat ?? settings0.anthologyRepeat };
-  const corpus = given ?? (await ensureCorpus());
-  const stream = async (split: "train" | "validation") => {
-    const file = corpus.files[split];
-    const s = await ensureTokenStream(file, () => readSamples(file), tokenizer);
-    log(`${split}: ${s.samples.toLocaleString("en-US")} samples, ${s.tokens.length.toLocaleString("en-US")} tokens${s.cached ? " (cached)" : ""}`);
-    return s;
-  };
-  let trainStream = await stream("train");
-  if (settings.anthologyRepeat > 0 && !canMixAnthology(corpus)) {
-    log(`mixture: none (the corpus in ${corpus.dir} was not built from 唐诗三百首 by chapter 1's pipeline)`);
-  } else if (settings.anthologyRepeat > 0) {
-    const a = await anthology(corpus);
-    trainStream = mixStream(trainStream, a.samples, tokenizer, settings.anthologyRepeat, settings.dataSeed);
-    log(
-      `mixture: + 唐诗三百首 ${a.samples.length} poems × ${settings.anthologyRepeat} ` +
-        `(${a.heldOut} left out: a copy is in the validation or test split) → ${trainStream.tokens.length.toLocaleString("en-US")} training tokens`,
-    );
-  }
-  const data = { train: trainStream, validation: await stream("validation") };
+  const data = await pretrainData(tokenizer, { corpus: given, anthologyRepeat: settings.anthologyRepeat, dataSeed: settings.dataSeed, log });
   const model = new GPT(presetConfig(preset, { vocabSize: tokenizer.vocabSize }), { seed: modelSeed });
   try {
     const c = model.config;
@@ -245,7 +261,7 @@ export async function ensurePretrained(
 // ---------------------------------------------------------------- npx tiaoyu pretrain
 
 /** The course's tokenizer: `--tokenizer DIR` (a tokenizer.json), else chapter 2's `ensureTokenizer()`. */
-async function courseTokenizer(dir: string | undefined): Promise<Tokenizer> {
+export async function courseTokenizer(dir: string | undefined): Promise<Tokenizer> {
   if (dir) return loadTokenizer(dir);
   // Looked up at run time: chapter 2's ensureTokenizer() is the one place that knows where the course's tokenizer lives.
   const mod = (await import("../tokenizer")) as Record<string, unknown>;

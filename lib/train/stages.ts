@@ -9,7 +9,7 @@ import { assignWeights, type CheckpointMeta, latestCheckpoint, loadTrainingCheck
 import { type StreamTokenizer, tokenizerIdentity } from "./tokens";
 
 /** The stages of the course, in the order they build on each other. */
-export type StageName = "pretrain" | "sft" | "rlhf" | "lora" | "distill" | "reasoning";
+export type StageName = "pretrain" | "anneal" | "sft" | "rlhf" | "lora" | "distill" | "reasoning";
 
 /** A model loaded from a stage's checkpoint. The caller disposes `model`. */
 export interface StageModel {

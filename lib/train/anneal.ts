@@ -1,0 +1,197 @@
+/**
+ * 退火 (annealing): the last stretch of pretraining, on the best data.
+ *
+ *   pretrain   5,000 steps   corpus + 唐诗三百首 × 20 (7.9% of the stream)   lr 1e-3 → 1e-4, dropout 0.1
+ *   anneal     1,500 steps   corpus + 唐诗三百首 × 200 (46%)                 lr 1e-3 → 1e-5, dropout 0
+ *
+ * Large pretraining runs end the same way: while the learning rate decays towards zero, the mixture shifts towards
+ * curated, high-quality text (MiniCPM's warmup-stable-decay schedule, Llama 3's "annealing" on its best sources).
+ * What a model reads last, with small steps, it keeps best. Here it is what makes 词语接龙 work: after the main run
+ * the `course` model has read each famous poem 20 times and recites almost none of them; a small model needs many
+ * more readings to learn a poem by heart (chapter 5's notebook measures it).
+ *
+ * The cost is measured too: the validation loss on the whole corpus rises a little, because a model that spends
+ * half of its last steps on 300 poems becomes a little more of a 唐诗三百首 model. Dropout is off, as in most modern
+ * pretraining: it fights memorization, which is exactly what this phase is for.
+ *
+ * The stage starts from chapter 5's checkpoint (runs/pretrain) and writes runs/anneal; it resumes like any stage.
+ * Later chapters start from runs/pretrain (see ensurePretrained), as their recorded outputs did.
+ */
+import { parseArgs } from "util";
+import { initBackend } from "../backend";
+import { isQuick } from "../course";
+import type { CorpusInfo } from "../data/pipeline";
+import { numberFlag } from "../flags";
+import { GPT } from "../model/gpt";
+import type { Tokenizer } from "../tokenizer/types";
+import { type Stage, train, type TrainingOptions } from "./loop";
+import {
+  bitsPerCharacter,
+  charactersPerToken,
+  courseTokenizer,
+  ensurePretrained,
+  pretrainData,
+  pretrainSettings,
+  pretrainStage,
+  type PretrainRun,
+  type PretrainSettings,
+} from "./pretrain";
+import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
+import type { TokenBatch, TokenStream } from "./tokens";
+
+/** What the annealing phase changes from pretraining (batch size, evaluation batches and data seed stay the same). */
+export interface AnnealSettings {
+  /** Copies of 唐诗三百首 in the training stream (pretraining's `course` preset has 20). */
+  readonly anthologyRepeat: number;
+  /** Dropout during this phase (0: off). */
+  readonly dropout: number;
+  /** The loop's options: a short warmup back to the peak rate, then cosine decay to almost nothing. */
+  readonly train: Partial<TrainingOptions>;
+}
+
+/**
+ * `course`: 1,500 steps (about a fifth of an hour on 2 cores) with the anthology at 46% of the stream. `tiny`: quick
+ * mode, a few seconds.
+ */
+export const ANNEAL_PRESETS: Readonly<Record<"tiny" | "course", AnnealSettings>> = Object.freeze({
+  tiny: { anthologyRepeat: 20, dropout: 0, train: { steps: 60, lr: 3e-3, minLr: 3e-5, warmupSteps: 5, evalEvery: 20, checkpointEvery: 60 } },
+  course: { anthologyRepeat: 200, dropout: 0, train: { steps: 1500, lr: 1e-3, minLr: 1e-5, warmupSteps: 50, evalEvery: 250, checkpointEvery: 250 } },
+});
+
+/** The annealing settings for a pretraining preset (presets without their own use `course`'s). */
+export function annealSettings(preset: string): AnnealSettings {
+  return (ANNEAL_PRESETS as Record<string, AnnealSettings>)[preset] ?? ANNEAL_PRESETS.course;
+}
+
+/**
+ * The annealing stage: pretraining's batches and loss on the anthology-rich stream, named "anneal", starting from
+ * "pretrain", with the annealing schedule.
+ */
+export function annealStage(
+  model: GPT,
+  data: { readonly train: TokenStream; readonly validation: TokenStream },
+  settings: PretrainSettings,
+  anneal: AnnealSettings,
+): Stage<TokenBatch> {
+  const stage = pretrainStage(model, data, { ...settings, anthologyRepeat: anneal.anthologyRepeat });
+  return {
+    ...stage,
+    name: "anneal",
+    from: "pretrain",
+    defaults: { ...anneal.train, progress: "auto" },
+    info: { ...stage.info, dropout: anneal.dropout },
+  };
+}
+
+/**
+ * A copy of `model` with another dropout rate (the weights are copied; the caller keeps and disposes `model`).
+ * @example const annealed = withDropout(pretrained, 0)
+ */
+export function withDropout(model: GPT, dropout: number): GPT {
+  const copy = new GPT({ ...model.config, dropout });
+  const source = model.parameters();
+  for (const [name, v] of copy.parameters()) v.assign(source.get(name)!);
+  return copy;
+}
+
+export interface AnnealRunOptions extends Partial<TrainingOptions> {
+  readonly tokenizer: Tokenizer;
+  /** `course`, or `tiny` in quick mode: which ANNEAL_PRESETS entry (and pretraining settings) to use. */
+  readonly preset?: "tiny" | "course";
+  /** Copies of the anthology (default: the preset's). */
+  readonly anthologyRepeat?: number;
+  readonly corpus?: CorpusInfo;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Chapter 5's annealing end to end: the pretrained model (runs/pretrain; in quick mode a tiny one is made if there is
+ * none) → the anthology-rich stream → the loop, writing runs/anneal. With `resume`, continues runs/anneal.
+ * @example const { model, result } = await runAnnealing({ tokenizer: tok });
+ */
+export async function runAnnealing(options: AnnealRunOptions): Promise<PretrainRun> {
+  const { tokenizer, preset = isQuick() ? "tiny" : "course", anthologyRepeat, corpus, log = console.log, ...trainOptions } = options;
+  const settings = pretrainSettings(preset);
+  const anneal0 = annealSettings(preset);
+  const anneal = { ...anneal0, anthologyRepeat: anthologyRepeat ?? anneal0.anthologyRepeat };
+  const data = await pretrainData(tokenizer, { corpus, anthologyRepeat: anneal.anthologyRepeat, dataSeed: settings.dataSeed + 1, log });
+  const pretrained = await ensurePretrained(tokenizer, { corpus, log });
+  const model = withDropout(pretrained.model, anneal.dropout);
+  pretrained.model.dispose();
+  try {
+    log(`annealing from ${pretrained.dir} (step ${pretrained.meta.step}), dropout ${anneal.dropout}`);
+    const result = await train(annealStage(model, data, settings, anneal), trainOptions);
+    return { model, result, data, charsPerToken: charactersPerToken(data.validation, tokenizer) };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/** The annealed model (runs/anneal), or throws saying how to make it. */
+export function loadAnnealed(tokenizer: Tokenizer): StageModel {
+  if (!hasStage("anneal")) throw new Error(`no annealed model in ${stageDir("anneal")}: run chapter 5's notebook, or npx tiaoyu anneal, first`);
+  return loadStage("anneal", { tokenizer });
+}
+
+// ---------------------------------------------------------------- npx tiaoyu anneal
+
+const ANNEAL_USAGE = `usage: npx tiaoyu anneal [options]
+
+Chapter 5's last phase: continue the pretrained model (runs/pretrain) on a stream rich in 唐诗三百首, with the
+learning rate decaying to almost nothing. Writes runs/anneal.
+
+  --steps N              optimizer steps (default: 1,500; tiny in quick mode)
+  --resume               continue from the last checkpoint in runs/anneal
+  --anthology-repeat N   copies of 唐诗三百首 in the stream (default 200)
+  --lr X                 peak learning rate (default 1e-3)
+  --tokenizer DIR        a folder with tokenizer.json (default: chapter 2's tokenizer)
+
+Ctrl-C stops after the current step and writes a checkpoint; --resume continues from it.`;
+
+/** `npx tiaoyu anneal …`: the notebook's annealing in a terminal, with the same checkpoints. */
+export async function annealCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      steps: { type: "string" },
+      resume: { type: "boolean" },
+      "anthology-repeat": { type: "string" },
+      lr: { type: "string" },
+      tokenizer: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(ANNEAL_USAGE);
+    return;
+  }
+  await initBackend();
+  const tokenizer = await courseTokenizer(values.tokenizer);
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130);
+    console.error("\nstopping after this step (Ctrl-C again to quit at once)…");
+    stop.abort();
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    const options: Partial<TrainingOptions> = { resume: values.resume ?? false, signal: stop.signal };
+    const steps = numberFlag("steps", values.steps);
+    const lr = numberFlag("lr", values.lr);
+    const run = await runAnnealing({
+      tokenizer,
+      anthologyRepeat: numberFlag("anthology-repeat", values["anthology-repeat"]),
+      ...options,
+      ...(steps === undefined ? {} : { steps }),
+      ...(lr === undefined ? {} : { lr }),
+    });
+    const r = run.result;
+    if (r.valLoss !== null) console.log(`validation loss ${r.valLoss.toFixed(4)} nats/token = ${bitsPerCharacter(r.valLoss, run.charsPerToken).toFixed(3)} bits/character`);
+    if (r.stopped) console.log("resume with: npx tiaoyu anneal --resume " + args.filter((a) => a !== "--resume").join(" "));
+    run.model.dispose();
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
