@@ -21,18 +21,18 @@ import { parseArgs } from "util";
 import { initBackend } from "../backend";
 import { isQuick } from "../course";
 import type { CorpusInfo } from "../data/pipeline";
-import { numberFlag } from "../flags";
+import { numberFlag, stopOnCtrlC } from "../flags";
 import { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
 import { type Stage, train, type TrainingOptions } from "./loop";
 import {
-  bitsPerCharacter,
   charactersPerToken,
   courseTokenizer,
   ensurePretrained,
   pretrainData,
   pretrainSettings,
   pretrainStage,
+  reportRun,
   type PretrainRun,
   type PretrainSettings,
 } from "./pretrain";
@@ -169,29 +169,17 @@ export async function annealCommand(args: string[]): Promise<void> {
   }
   await initBackend();
   const tokenizer = await courseTokenizer(values.tokenizer);
-  const stop = new AbortController();
-  const onSigint = () => {
-    if (stop.signal.aborted) process.exit(130);
-    console.error("\nstopping after this step (Ctrl-C again to quit at once)…");
-    stop.abort();
-  };
-  process.on("SIGINT", onSigint);
-  try {
-    const options: Partial<TrainingOptions> = { resume: values.resume ?? false, signal: stop.signal };
-    const steps = numberFlag("steps", values.steps);
-    const lr = numberFlag("lr", values.lr);
-    const run = await runAnnealing({
+  const steps = numberFlag("steps", values.steps);
+  const lr = numberFlag("lr", values.lr);
+  const run = await stopOnCtrlC((signal) =>
+    runAnnealing({
       tokenizer,
       anthologyRepeat: numberFlag("anthology-repeat", values["anthology-repeat"]),
-      ...options,
+      resume: values.resume ?? false,
+      signal,
       ...(steps === undefined ? {} : { steps }),
       ...(lr === undefined ? {} : { lr }),
-    });
-    const r = run.result;
-    if (r.valLoss !== null) console.log(`validation loss ${r.valLoss.toFixed(4)} nats/token = ${bitsPerCharacter(r.valLoss, run.charsPerToken).toFixed(3)} bits/character`);
-    if (r.stopped) console.log("resume with: npx tiaoyu anneal --resume " + args.filter((a) => a !== "--resume").join(" "));
-    run.model.dispose();
-  } finally {
-    process.off("SIGINT", onSigint);
-  }
+    }),
+  );
+  reportRun(run, "anneal", args);
 }

@@ -12,7 +12,7 @@
  *
  * This file is only the stage: its batches, its loss and its defaults. The loop (lib/train/loop.ts) does the rest.
  */
-import { numberFlag } from "../flags";
+import { numberFlag, stopOnCtrlC } from "../flags";
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "util";
 import { initBackend } from "../backend";
@@ -288,6 +288,19 @@ const PRETRAIN_USAGE = `usage: npx tiaoyu pretrain [options]
 Ctrl-C stops after the current step and writes a checkpoint; --resume continues from it.
 Environment: TIAOYU_BACKEND=wasm|cpu|tensorflow picks the backend, TIAOYU_QUICK=1 the quick sizes.`;
 
+/** What a pretraining command prints at the end: the validation loss in both units, and how to resume a stopped run. */
+export function reportRun(run: PretrainRun, command: string, args: readonly string[]): void {
+  const r = run.result;
+  if (r.valLoss !== null) {
+    console.log(
+      `validation loss ${r.valLoss.toFixed(4)} nats/token = ${bitsPerCharacter(r.valLoss, run.charsPerToken).toFixed(3)} bits/character ` +
+        `(${run.charsPerToken.toFixed(2)} characters/token)`,
+    );
+  }
+  if (r.stopped) console.log(`resume with: npx tiaoyu ${command} --resume ` + args.filter((a) => a !== "--resume").join(" "));
+  run.model.dispose();
+}
+
 /** `npx tiaoyu pretrain …`: the notebook's training run in a terminal, with the same checkpoints. */
 export async function pretrainCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -318,15 +331,7 @@ export async function pretrainCommand(args: string[]): Promise<void> {
 
   await initBackend();
   const tokenizer = await courseTokenizer(values.tokenizer);
-  // First Ctrl-C: finish the step, checkpoint, exit. Second: exit at once (the last checkpoint is still intact).
-  const stop = new AbortController();
-  const onSigint = () => {
-    if (stop.signal.aborted) process.exit(130);
-    console.error("\nstopping after this step (Ctrl-C again to quit at once)…");
-    stop.abort();
-  };
-  process.on("SIGINT", onSigint);
-  try {
+  const run = await stopOnCtrlC((signal) => {
     const options: Record<string, unknown> = {
       steps: num("steps", values.steps),
       lr: num("lr", values.lr),
@@ -336,25 +341,15 @@ export async function pretrainCommand(args: string[]): Promise<void> {
       runDir: values["run-dir"],
     };
     for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
-    const run = await runPretraining({
+    return runPretraining({
       tokenizer,
       preset,
       batchSize: num("batch-size", values["batch-size"]),
       anthologyRepeat: num("anthology-repeat", values["anthology-repeat"]),
       resume: values.resume ?? false,
-      signal: stop.signal,
+      signal,
       ...(options as Partial<TrainingOptions>),
     });
-    const r = run.result;
-    if (r.valLoss !== null) {
-      console.log(
-        `validation loss ${r.valLoss.toFixed(4)} nats/token = ${bitsPerCharacter(r.valLoss, run.charsPerToken).toFixed(3)} bits/character ` +
-          `(${run.charsPerToken.toFixed(2)} characters/token)`,
-      );
-    }
-    if (r.stopped) console.log("resume with: npx tiaoyu pretrain --resume " + args.filter((a) => a !== "--resume").join(" "));
-    run.model.dispose();
-  } finally {
-    process.off("SIGINT", onSigint);
-  }
+  });
+  reportRun(run, "pretrain", args);
 }

@@ -14,7 +14,7 @@
  * and the evaluation: exact-match accuracy of the answer extracted from the model's greedy reply to held-out
  * questions, per template. With a LoRA config the same run trains only low-rank adapters (chapter 8).
  */
-import { numberFlag } from "../flags";
+import { numberFlag, stopOnCtrlC } from "../flags";
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
@@ -561,18 +561,11 @@ export async function sftCommand(args: string[]): Promise<void> {
   const lora = values.lora
     ? { ...LORA_DEFAULTS, rank: num("rank", values.rank) ?? LORA_DEFAULTS.rank, alpha: num("alpha", values.alpha) ?? LORA_DEFAULTS.alpha }
     : null;
-  const stop = new AbortController();
-  const onSigint = () => {
-    if (stop.signal.aborted) process.exit(130);
-    console.error("\nstopping after this step (Ctrl-C again to quit at once)…");
-    stop.abort();
-  };
-  process.on("SIGINT", onSigint);
-  try {
+  await stopOnCtrlC(async (signal) => {
     const qa = await ensureQa();
     const opts: Record<string, unknown> = { steps: num("steps", values.steps), lr: num("lr", values.lr) };
     for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
-    const run = await runSft({ tokenizer, qa, lora, batchSize: num("batch-size", values["batch-size"]), resume: values.resume ?? false, signal: stop.signal, ...(opts as Partial<TrainingOptions>) });
+    const run = await runSft({ tokenizer, qa, lora, batchSize: num("batch-size", values["batch-size"]), resume: values.resume ?? false, signal, ...(opts as Partial<TrainingOptions>) });
     const perTemplate = num("eval", values.eval) ?? sftSettings(defaultSftPreset()).evalQuestions;
     if (perTemplate > 0 && !run.result.stopped) {
       const questions = qaEvalSet(qa.items, { perTemplate, tokenizer, blockSize: run.model.config.blockSize });
@@ -582,7 +575,5 @@ export async function sftCommand(args: string[]): Promise<void> {
     console.log(`trainable parameters ${run.trainableParameters.toLocaleString("en-US")} of ${run.totalParameters.toLocaleString("en-US")}`);
     run.lora?.dispose();
     run.model.dispose();
-  } finally {
-    process.off("SIGINT", onSigint);
-  }
+  });
 }
