@@ -36,7 +36,6 @@ import {
   type PretrainRun,
   type PretrainSettings,
 } from "./pretrain";
-import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
 import type { TokenBatch, TokenStream } from "./tokens";
 
 /** What the annealing phase changes from pretraining (batch size, evaluation batches and data seed stay the same). */
@@ -126,12 +125,6 @@ export async function runAnnealing(options: AnnealRunOptions): Promise<PretrainR
     model.dispose();
     throw e;
   }
-}
-
-/** The annealed model (runs/anneal), or throws saying how to make it. */
-export function loadAnnealed(tokenizer: Tokenizer): StageModel {
-  if (!hasStage("anneal")) throw new Error(`no annealed model in ${stageDir("anneal")}: run chapter 5's notebook, or npx tiaoyu anneal, first`);
-  return loadStage("anneal", { tokenizer });
 }
 
 // ---------------------------------------------------------------- npx tiaoyu anneal

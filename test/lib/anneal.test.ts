@@ -3,59 +3,34 @@
  * dropout, and learns the anthology by heart; its checkpoint says where it came from.
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
   annealSettings,
   annealStage,
-  ensureTokenStream,
   GPT,
-  initBackend,
   loadStage,
   mixStream,
   presetConfig,
   PRETRAIN_PRESETS,
   pretrainStage,
-  readSamples,
   stageDir,
   tf,
   train,
   withDropout,
-  type TokenStream,
 } from "tiaoyu";
-import { POEMS, poemTokenizer, writeSamples } from "./train_fixtures";
+import { POEMS, poemRunFixture, poemTokenizer } from "./train_fixtures";
 
 describe("train/anneal (tiny GPT)", function () {
   this.timeout(120_000);
-  let dir: string;
-  let data: { train: TokenStream; validation: TokenStream };
+  const fx = poemRunFixture("tiaoyu-anneal-", POEMS.slice(1, 5), POEMS.slice(5));
   const tok = poemTokenizer();
   const settings = { ...PRETRAIN_PRESETS.tiny, batchSize: 4, evalBatches: 1 };
   const config = presetConfig("tiny", { vocabSize: tok.vocabSize, blockSize: 16, dropout: 0.1 });
-  const savedRunsDir = process.env.TIAOYU_RUNS_DIR;
   const famous = `<s>${POEMS[0]}</s>`; // the "anthology": one poem, repeated
   const lossOn = (model: GPT, text: string) => {
     const ids = tok.encode(text, { allowedSpecial: "all" }).slice(0, config.blockSize + 1); // the poem's start
     return tf.tidy(() => model.loss([ids.slice(0, -1)], [ids.slice(1)]).dataSync()[0]);
   };
-
-  before(async () => {
-    await initBackend({ quiet: true });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiaoyu-anneal-"));
-    process.env.TIAOYU_RUNS_DIR = path.join(dir, "runs");
-    const trainFile = writeSamples(dir, "train.jsonl", POEMS.slice(1, 5));
-    const valFile = writeSamples(dir, "validation.jsonl", POEMS.slice(5));
-    data = {
-      train: await ensureTokenStream(trainFile, () => readSamples(trainFile), tok),
-      validation: await ensureTokenStream(valFile, () => readSamples(valFile), tok),
-    };
-  });
-  after(() => {
-    if (savedRunsDir === undefined) delete process.env.TIAOYU_RUNS_DIR;
-    else process.env.TIAOYU_RUNS_DIR = savedRunsDir;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
 
   it("withDropout copies every weight bit for bit and changes only the dropout rate", () => {
     const a = new GPT(config, { seed: 3 });
@@ -76,16 +51,16 @@ describe("train/anneal (tiny GPT)", function () {
 
   it("learns the anthology it reads last, writes runs/anneal from 'pretrain', and leaks no tensors", async () => {
     const pretrained = new GPT(config, { seed: 1 });
-    await train(pretrainStage(pretrained, data, settings), { steps: 20, warmupSteps: 2, evalEvery: 0, checkpointEvery: 0, progress: "none", runDir: null });
+    await train(pretrainStage(pretrained, fx.data, settings), { steps: 20, warmupSteps: 2, evalEvery: 0, checkpointEvery: 0, progress: "none", runDir: null });
     const before = lossOn(pretrained, famous);
 
     const anneal = { ...annealSettings("tiny"), anthologyRepeat: 30 };
-    const mixed = { train: mixStream(data.train, [famous], tok, anneal.anthologyRepeat, 1), validation: data.validation };
+    const mixed = { train: mixStream(fx.data.train, [famous], tok, anneal.anthologyRepeat, 1), validation: fx.data.validation };
     const model = withDropout(pretrained, anneal.dropout);
     // The control: the same model, the same steps, on the stream without the poem.
     const control = withDropout(pretrained, anneal.dropout);
     pretrained.dispose();
-    await train(pretrainStage(control, data, settings), { ...annealSettings("tiny").train, steps: 30, evalEvery: 0, checkpointEvery: 0, progress: "none", runDir: null });
+    await train(pretrainStage(control, fx.data, settings), { ...annealSettings("tiny").train, steps: 30, evalEvery: 0, checkpointEvery: 0, progress: "none", runDir: null });
     const controlLoss = lossOn(control, famous);
     control.dispose();
     const stage = annealStage(model, mixed, settings, anneal);
@@ -109,7 +84,7 @@ describe("train/anneal (tiny GPT)", function () {
     assert.ok(after < 0.75 * before && after < controlLoss - 0.5, message);
     assert.ok(result.valLoss !== null && Number.isFinite(result.valLoss));
 
-    assert.strictEqual(stageDir("anneal"), path.join(dir, "runs", "anneal"));
+    assert.strictEqual(stageDir("anneal"), path.join(fx.dir, "runs", "anneal"));
     const loaded = loadStage("anneal");
     try {
       assert.strictEqual(loaded.meta.stage, "anneal");

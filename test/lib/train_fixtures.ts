@@ -3,8 +3,9 @@
  * handful of poems as sample JSONL. Hermetic: no corpus build and no trained tokenizer needed.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import type { AllowedSpecial } from "tiaoyu";
+import { type AllowedSpecial, ensureTokenStream, initBackend, readSamples, type TokenStream } from "tiaoyu";
 
 export const POEMS = [
   "床前明月光，疑是地上霜。举头望明月，低头思故乡。",
@@ -73,4 +74,39 @@ export function writeSamples(dir: string, name: string, poems: readonly string[]
   const file = path.join(dir, name);
   fs.writeFileSync(file, poems.map((p) => JSON.stringify({ text: `<s>${p}</s>` }) + "\n").join(""));
   return file;
+}
+
+/** What {@link poemRunFixture} sets up; its fields are filled in by the `before` hook. */
+export interface PoemRunFixture {
+  /** A fresh temporary folder (removed after the tests). */
+  dir: string;
+  /** Token streams of the train and validation poems, by {@link poemTokenizer}. */
+  data: { train: TokenStream; validation: TokenStream };
+}
+
+/**
+ * Registers `before`/`after` hooks in the current `describe`: the backend, a temporary folder with the poems as
+ * train.jsonl and validation.jsonl, their token streams, and TIAOYU_RUNS_DIR pointed at <folder>/runs (the stages'
+ * checkpoints go there; the old value is restored after).
+ */
+export function poemRunFixture(prefix: string, trainPoems: readonly string[], validationPoems: readonly string[]): PoemRunFixture {
+  const fx = {} as PoemRunFixture;
+  const tok = poemTokenizer();
+  const savedRunsDir = process.env.TIAOYU_RUNS_DIR;
+  before(async () => {
+    await initBackend({ quiet: true });
+    fx.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    process.env.TIAOYU_RUNS_DIR = path.join(fx.dir, "runs");
+    const stream = (file: string) => ensureTokenStream(file, () => readSamples(file), tok);
+    fx.data = {
+      train: await stream(writeSamples(fx.dir, "train.jsonl", trainPoems)),
+      validation: await stream(writeSamples(fx.dir, "validation.jsonl", validationPoems)),
+    };
+  });
+  after(() => {
+    if (savedRunsDir === undefined) delete process.env.TIAOYU_RUNS_DIR;
+    else process.env.TIAOYU_RUNS_DIR = savedRunsDir;
+    fs.rmSync(fx.dir, { recursive: true, force: true });
+  });
+  return fx;
 }

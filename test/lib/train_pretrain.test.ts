@@ -14,7 +14,6 @@ import {
   evalBatches,
   GPT,
   hasStage,
-  initBackend,
   loadModel,
   loadStage,
   presetConfig,
@@ -27,9 +26,8 @@ import {
   tokenizerIdentity,
   train,
   type Tokenizer,
-  type TokenStream,
 } from "tiaoyu";
-import { CharTokenizer, POEMS, poemTokenizer, writeSamples } from "./train_fixtures";
+import { CharTokenizer, POEMS, poemRunFixture, poemTokenizer, writeSamples } from "./train_fixtures";
 
 describe("train/tokens", () => {
   let dir: string;
@@ -114,42 +112,23 @@ describe("train/tokens", () => {
 
 describe("train/pretrain (tiny GPT)", function () {
   this.timeout(120_000);
-  let dir: string;
-  let data: { train: TokenStream; validation: TokenStream };
+  const fx = poemRunFixture("tiaoyu-pretrain-", POEMS.slice(0, 5), POEMS.slice(5));
   const tok = poemTokenizer();
   const settings = { ...PRETRAIN_PRESETS.tiny, batchSize: 4, evalBatches: 1 };
   const config = presetConfig("tiny", { vocabSize: tok.vocabSize, blockSize: 16, dropout: 0.1 });
-  const savedRunsDir = process.env.TIAOYU_RUNS_DIR;
-
-  before(async () => {
-    await initBackend({ quiet: true });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiaoyu-pretrain-"));
-    process.env.TIAOYU_RUNS_DIR = path.join(dir, "runs");
-    const trainFile = writeSamples(dir, "train.jsonl", POEMS.slice(0, 5));
-    const valFile = writeSamples(dir, "validation.jsonl", POEMS.slice(5));
-    data = {
-      train: await ensureTokenStream(trainFile, () => readSamples(trainFile), tok),
-      validation: await ensureTokenStream(valFile, () => readSamples(valFile), tok),
-    };
-  });
-  after(() => {
-    if (savedRunsDir === undefined) delete process.env.TIAOYU_RUNS_DIR;
-    else process.env.TIAOYU_RUNS_DIR = savedRunsDir;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
 
   it("resumes exactly with dropout on: 2N steps straight = N, stop, resume, N", async () => {
     const N = 4;
     const opts = { steps: 2 * N, warmupSteps: 2, evalEvery: 2, checkpointEvery: 0, progress: "none" as const };
     const a = new GPT(config, { seed: 1 });
-    const straight = await train(pretrainStage(a, data, settings), { ...opts, runDir: path.join(dir, "a") });
+    const straight = await train(pretrainStage(a, fx.data, settings), { ...opts, runDir: path.join(fx.dir, "a") });
 
     const b1 = new GPT(config, { seed: 1 });
     const stop = new AbortController();
-    await train(pretrainStage(b1, data, settings), { ...opts, runDir: path.join(dir, "b"), signal: stop.signal, onStep: (r) => r.step === N && stop.abort() });
+    await train(pretrainStage(b1, fx.data, settings), { ...opts, runDir: path.join(fx.dir, "b"), signal: stop.signal, onStep: (r) => r.step === N && stop.abort() });
     b1.dispose();
     const b2 = new GPT(config, { seed: 99 });
-    const resumed = await train(pretrainStage(b2, data, settings), { ...opts, runDir: path.join(dir, "b"), resume: true });
+    const resumed = await train(pretrainStage(b2, fx.data, settings), { ...opts, runDir: path.join(fx.dir, "b"), resume: true });
 
     const la = straight.history.train.map((r) => r.loss);
     const lb = resumed.history.train.map((r) => r.loss);
@@ -166,7 +145,7 @@ describe("train/pretrain (tiny GPT)", function () {
     assert.strictEqual(hasStage("pretrain"), false);
     const model = new GPT(config, { seed: 3 });
     const counts: number[] = [];
-    const r = await train(pretrainStage(model, data, settings), { steps: 3, progress: "none", onStep: () => counts.push(tf.memory().numTensors) });
+    const r = await train(pretrainStage(model, fx.data, settings), { steps: 3, progress: "none", onStep: () => counts.push(tf.memory().numTensors) });
     assert.ok(counts.every((c) => c === counts[0]), `live tensors after each step: ${counts}`);
     assert.strictEqual(path.dirname(r.checkpoint!), stageDir("pretrain"));
     assert.ok(hasStage("pretrain"));
@@ -193,7 +172,7 @@ describe("train/pretrain (tiny GPT)", function () {
     process.env.TIAOYU_QUICK = "1"; // quick runs live in runs/pretrain-quick: nothing there yet
     try {
       assert.strictEqual(hasStage("pretrain"), false);
-      const train = path.join(dir, "train.jsonl"); // (tiny blocks of 32 need more than the one validation poem)
+      const train = path.join(fx.dir, "train.jsonl"); // (tiny blocks of 32 need more than the one validation poem)
       const files = { train, validation: train, test: train };
       const corpus = { files } as unknown as CorpusInfo; // only the split files are read
       const lines: string[] = [];
