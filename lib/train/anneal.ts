@@ -19,7 +19,7 @@
  */
 import { parseArgs } from "util";
 import { initBackend } from "../backend";
-import { isQuick } from "../course";
+import { projectPath } from "../course";
 import type { CorpusInfo } from "../data/pipeline";
 import { numberFlag, stopOnCtrlC } from "../flags";
 import { GPT } from "../model/gpt";
@@ -28,6 +28,7 @@ import { type Stage, train, type TrainingOptions } from "./loop";
 import {
   charactersPerToken,
   courseTokenizer,
+  defaultPretrainPreset,
   ensurePretrained,
   pretrainData,
   pretrainSettings,
@@ -109,7 +110,7 @@ export interface AnnealRunOptions extends Partial<TrainingOptions> {
  * @example const { model, result } = await runAnnealing({ tokenizer: tok });
  */
 export async function runAnnealing(options: AnnealRunOptions): Promise<PretrainRun> {
-  const { tokenizer, preset = isQuick() ? "tiny" : "course", anthologyRepeat, corpus, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = defaultPretrainPreset(), anthologyRepeat, corpus, log = console.log, ...trainOptions } = options;
   const settings = pretrainSettings(preset);
   const anneal0 = annealSettings(preset);
   const anneal = { ...anneal0, anthologyRepeat: anthologyRepeat ?? anneal0.anthologyRepeat };
@@ -118,7 +119,7 @@ export async function runAnnealing(options: AnnealRunOptions): Promise<PretrainR
   const model = withDropout(pretrained.model, anneal.dropout);
   pretrained.model.dispose();
   try {
-    log(`annealing from ${pretrained.dir} (step ${pretrained.meta.step}), dropout ${anneal.dropout}`);
+    log(`annealing from ${projectPath(pretrained.dir)} (step ${pretrained.meta.step}), dropout ${anneal.dropout}`);
     const result = await train(annealStage(model, data, settings, anneal), trainOptions);
     return { model, result, data, charsPerToken: charactersPerToken(data.validation, tokenizer) };
   } catch (e) {

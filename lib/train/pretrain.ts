@@ -288,7 +288,7 @@ const PRETRAIN_USAGE = `usage: npx tiaoyu pretrain [options]
 Ctrl-C stops after the current step and writes a checkpoint; --resume continues from it.
 Environment: TIAOYU_BACKEND=wasm|cpu|tensorflow picks the backend, TIAOYU_QUICK=1 the quick sizes.`;
 
-/** What a pretraining command prints at the end: the validation loss in both units, and how to resume a stopped run. */
+/** The end of a pretraining command: prints the validation loss in both units and how to resume a stopped run, then disposes the run's model. */
 export function reportRun(run: PretrainRun, command: string, args: readonly string[]): void {
   const r = run.result;
   if (r.valLoss !== null) {
