@@ -17,7 +17,7 @@
 import * as fs from "fs";
 import { withAtomicFile } from "./atomic";
 
-/** The dtypes we read. Floats are returned as Float32Array, integers as Int32Array. We write F32 and I32. */
+/** The dtypes we read. Floats are returned as Float32Array, integers as Int32Array. We write F32, F16 and I32. */
 export type SafetensorsDtype = "F32" | "F16" | "BF16" | "I32" | "I64";
 
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8 };
@@ -29,10 +29,12 @@ export interface SafeTensor {
   readonly data: Float32Array | Int32Array;
 }
 
-/** One tensor to write: F32 for a Float32Array, I32 for an Int32Array. */
+/** One tensor to write: F32 for a Float32Array, I32 for an Int32Array; `dtype: "F16"` stores floats as halves. */
 export interface SafeTensorInput {
   readonly shape: readonly number[];
   readonly data: Float32Array | Int32Array;
+  /** Store a Float32Array as float16 (half the bytes; values rounded to the nearest half, see floatToHalf). */
+  readonly dtype?: "F16";
 }
 
 export interface SafetensorsContents {
@@ -138,6 +140,36 @@ function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+/**
+ * float32 → float16 bits, rounding to the nearest half (ties to even), as PyTorch's `.half()` does. Values beyond
+ * ±65504 become ±Infinity and tiny ones become subnormals or zero: fine for trained weights, which sit near ±1.
+ * @example floatToHalf(1) // 0x3c00    floatToHalf(-2) // 0xc000    floatToHalf(65520) // 0x7c00 (Infinity)
+ */
+export function floatToHalf(x: number): number {
+  const f = new Float32Array([x]);
+  const bits = new Uint32Array(f.buffer)[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  const mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Infinity, or a quiet NaN
+  const e = exp - 127 + 15; // the exponent in half's bias
+  if (e >= 31) return sign | 0x7c00; // too large: Infinity
+  if (e <= 0) {
+    // subnormal half (or zero): shift the mantissa, with its implicit 1, into place and round
+    if (e < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = 14 - e;
+    const half = m >>> shift;
+    const rest = m & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    return sign | (half + (rest > mid || (rest === mid && half & 1) ? 1 : 0));
+  }
+  const half = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  // Rounding up may carry into the exponent (and up to Infinity): that is the correct result.
+  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
+}
+
 /** Copies one tensor's bytes out of the file and converts them to float32 or int32. */
 function decodeData(bytes: Uint8Array, start: number, e: SafetensorsHeaderEntry, where: string): Float32Array | Int32Array {
   const [begin, end] = e.dataOffsets;
@@ -206,12 +238,18 @@ function layout(tensors: Iterable<[string, SafeTensorInput]>, metadata: Record<s
     if (name === "__metadata__") throw new Error(`safetensors: '__metadata__' cannot be a tensor name`);
     if (seen.has(name)) throw new Error(`safetensors: tensor '${name}' given twice`);
     seen.add(name);
-    const dtype = t.data instanceof Float32Array ? "F32" : t.data instanceof Int32Array ? "I32" : null;
+    let dtype = t.data instanceof Float32Array ? "F32" : t.data instanceof Int32Array ? "I32" : null;
     if (!dtype) throw new Error(`safetensors: tensor '${name}' must be a Float32Array or Int32Array`);
     if (product(t.shape) !== t.data.length) {
       throw new Error(`safetensors: tensor '${name}' has shape [${t.shape.join(", ")}] (${product(t.shape)} values) but ${t.data.length} values`);
     }
-    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    let bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    if (t.dtype === "F16") {
+      if (dtype !== "F32") throw new Error(`safetensors: tensor '${name}' asks for F16 but holds integers`);
+      const halves = Uint16Array.from(t.data, floatToHalf);
+      bytes = new Uint8Array(halves.buffer);
+      dtype = "F16";
+    }
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
     parts.push(bytes);
     offset += bytes.length;

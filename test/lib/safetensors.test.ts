@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { decodeSafetensors, encodeSafetensors, readSafetensors, readSafetensorsHeader, writeSafetensors } from "tiaoyu";
+import { decodeSafetensors, encodeSafetensors, floatToHalf, readSafetensors, readSafetensorsHeader, writeSafetensors } from "tiaoyu";
 
 const GOLDEN = path.join(__dirname, "..", "fixtures", "golden", "gpt2-tiny", "model.safetensors");
 
@@ -62,6 +62,23 @@ describe("safetensors", () => {
     assert.deepStrictEqual([...t.get("n")!.data], [5, -6]);
     const big = handMade({ n: { dtype: "I64", shape: [1], data_offsets: [0, 8] } }, Buffer.from(new BigInt64Array([1n << 40n]).buffer));
     assert.throws(() => decodeSafetensors(big, "big.safetensors"), /big\.safetensors: tensor 'n': I64 value 1099511627776 at index 0 does not fit in int32/);
+  });
+
+  it("writes F16 rounded as numpy rounds (nearest, ties to even; 1,666 values incl. ties, subnormals, overflow)", () => {
+    const fx = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "float16.json"), "utf8")) as { float32Bits: number[]; halfBits: number[] };
+    const values = new Float32Array(new Uint32Array(fx.float32Bits).buffer);
+    const got = Array.from(values, floatToHalf);
+    const wrong = got.map((h, i) => [h, fx.halfBits[i], values[i]]).filter(([h, want]) => h !== want);
+    assert.deepStrictEqual(wrong.slice(0, 5), [], `${wrong.length} values rounded differently from numpy (got, want, value)`);
+    // Every finite half survives the trip half → float → half, and the file round trip reads back those floats.
+    const all = new Uint16Array(0x7c00).map((_, i) => i);
+    const file = handMade({ h: { dtype: "F16", shape: [all.length], data_offsets: [0, all.byteLength] } }, Buffer.from(all.buffer));
+    const floats = decodeSafetensors(file).tensors.get("h")!.data as Float32Array;
+    assert.ok(Array.from(floats, floatToHalf).every((h, i) => h === i), "half → float → half is the identity");
+    const back = decodeSafetensors(encodeSafetensors({ h: { shape: [floats.length], data: floats, dtype: "F16" } })).tensors.get("h")!;
+    assert.strictEqual(back.dtype, "F16");
+    assert.deepStrictEqual(back.data, floats);
+    assert.throws(() => encodeSafetensors({ i: { shape: [1], data: new Int32Array([1]), dtype: "F16" } }), /tensor 'i' asks for F16 but holds integers/);
   });
 
   describe("rejects damaged files with an error naming the file and the tensor", () => {
