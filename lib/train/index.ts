@@ -7,6 +7,7 @@ export * from "./checkpoint";
 export * from "./progress";
 export * from "./loop";
 export * from "./stages";
+export * from "./shipped";
 export * from "./tokens";
 export * from "./mixture";
 export * from "./pretrain";
