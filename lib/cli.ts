@@ -41,6 +41,12 @@ const COMMANDS: Record<string, Command> = {
       await (await import("./train/anneal")).annealCommand(args);
     },
   },
+  report: {
+    summary: "chapter 5: next-token accuracy vs unigram/bigram and the form of generated poems, for a stage's checkpoint",
+    async run(args) {
+      await (await import("./commands/report")).reportCommand(args);
+    },
+  },
   sft: {
     summary: "chapters 6 and 8: fine-tune the pretrained model on the poem questions (--lora for adapters only; --help)",
     async run(args) {
