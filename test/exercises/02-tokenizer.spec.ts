@@ -8,7 +8,12 @@ const GOLDEN_MERGES: [number, number][] = [[97, 97], [97, 98], [256, 257]];
 const POEM = "床前明月光，疑是地上霜。举头望明月，低头思故乡。";
 
 describe("chapter 02 — 分词器模型", () => {
-  exercise("2.1 countPairs", { points: 1, hint: "用 for 循环看每个 i 和 i+1,键写成 `${ids[i]},${ids[i + 1]}`,用 map.set(key, (map.get(key) ?? 0) + 1) 累加" }, () => {
+  exercise("2.1 countPairs", {
+    points: 1,
+    hint: "数的是相邻的一对一对;重叠的对要分别计数,顺序按第一次出现",
+    code: "用 for 循环看每个 i 和 i+1,键写成 `${ids[i]},${ids[i + 1]}`,用 map.set(key, (map.get(key) ?? 0) + 1) 累加",
+    libraryTwins: ["pairStatistics", "PairTable", "PairHeap", "bpeTrace"],
+  }, () => {
     assert.deepStrictEqual([...ex().countPairs([1, 2, 3, 1, 2])], [["1,2", 2], ["2,3", 1], ["3,1", 1]]);
     assert.deepStrictEqual([...ex().countPairs([7])], []);
     assert.deepStrictEqual([...ex().countPairs([])], []);
@@ -16,7 +21,12 @@ describe("chapter 02 — 分词器模型", () => {
     assert.deepStrictEqual([...ex().countPairs([300, 4, 30, 4])], [["300,4", 1], ["4,30", 1], ["30,4", 1]]);
   });
 
-  exercise("2.2 mergePair", { points: 1, hint: "从左往右走:如果 ids[i] 和 ids[i+1] 正好是这一对,放入 newId 并让 i 多跳一格;否则放入 ids[i]" }, () => {
+  exercise("2.2 mergePair", {
+    points: 1,
+    hint: "从左往右扫描,合并后的两个位置不能再参与下一次匹配;不要改动输入数组",
+    code: "从左往右走:如果 ids[i] 和 ids[i+1] 正好是这一对,放入 newId 并让 i 多跳一格;否则放入 ids[i]",
+    libraryTwins: ["MergeLoop", "bpeTrace"],
+  }, () => {
     assert.deepStrictEqual(ex().mergePair([5, 6, 6, 7, 9, 1], [6, 7], 99), [5, 6, 99, 9, 1]);
     assert.deepStrictEqual(ex().mergePair([1, 1, 1], [1, 1], 4), [4, 1]);
     assert.deepStrictEqual(ex().mergePair([1, 1, 1, 1], [1, 1], 4), [4, 4]);
@@ -26,7 +36,12 @@ describe("chapter 02 — 分词器模型", () => {
     assert.deepStrictEqual(ids, [1, 2, 1, 2], "the input must not be modified");
   });
 
-  exercise("2.3 encodeWithMerges", { points: 2, hint: "先把 merges 变成 Map(\"a,b\" → r);循环:用 countPairs 找出当前所有相邻对里 r 最小的,mergePair 成 256 + r;找不到就结束" }, async () => {
+  exercise("2.3 encodeWithMerges", {
+    points: 2,
+    hint: "编码时按合并学到的先后顺序(编号最小的先合并),而不是按文本里从左到右;直到没有可合并的对为止,可能只剩一个 token",
+    code: "先把 merges 变成 Map(\"a,b\" → r);循环:用 countPairs 找出当前所有相邻对里 r 最小的,mergePair 成 256 + r;找不到就结束",
+    libraryTwins: ["ByteBPETokenizer", "bpeTrace", "MergeRanks", "MergeLoop"],
+  }, async () => {
     assert.deepStrictEqual(ex().encodeWithMerges("aaabdaaabac", GOLDEN_MERGES), [258, 100, 258, 97, 99]);
     assert.deepStrictEqual(ex().encodeWithMerges("明", []), [230, 152, 142]);
     assert.deepStrictEqual(ex().encodeWithMerges("", GOLDEN_MERGES), []);
@@ -38,7 +53,12 @@ describe("chapter 02 — 分词器模型", () => {
     assert.deepStrictEqual(ex().encodeWithMerges(POEM, tok.merges.map(([a, b]) => [a, b])), tok.encode(POEM));
   });
 
-  exercise("2.4 decodeIds", { points: 1, hint: "先造一张表 vocab[id] = 字节数组:0–255 是 [b],256 + r 是 vocab[a] 和 vocab[b] 拼起来;把 ids 的字节全部接起来,最后一次性用 TextDecoder 解码" }, () => {
+  exercise("2.4 decodeIds", {
+    points: 1,
+    hint: "解码要先把每个 id 还原成字节,全部拼好后再一次性按 UTF-8 解码:一个汉字可能被拆在两个 id 里",
+    code: "先造一张表 vocab[id] = 字节数组:0–255 是 [b],256 + r 是 vocab[a] 和 vocab[b] 拼起来;把 ids 的字节全部接起来,最后一次性用 TextDecoder 解码",
+    libraryTwins: ["ByteBPETokenizer", "utf8Decode", "tokenStringToBytes"],
+  }, () => {
     assert.strictEqual(ex().decodeIds([258, 100, 258, 97, 99], GOLDEN_MERGES), "aaabdaaabac");
     assert.strictEqual(ex().decodeIds([230, 256], [[152, 142]]), "明", "a character split across two ids");
     assert.strictEqual(ex().decodeIds([], GOLDEN_MERGES), "");
@@ -47,7 +67,12 @@ describe("chapter 02 — 分词器模型", () => {
     assert.strictEqual(ex().decodeIds([258, 156, 136], merges), "明月", "merges of merges");
   });
 
-  exercise("2.5 wordPieceTokenize", { points: 2, hint: "外层循环记住 start;内层从 end = 词长开始递减,片段 = (start > 0 ? \"##\" : \"\") + chars.slice(start, end).join(\"\");在词表里就收下并令 start = end;一个都找不到就返回 [unk]" }, () => {
+  exercise("2.5 wordPieceTokenize", {
+    points: 2,
+    hint: "WordPiece 是贪心的最长匹配:从词的开头起每次取最长的在词表里的片段,词中间的片段带 ##;按字符切,不是按 UTF-16",
+    code: "外层循环记住 start;内层从 end = 词长开始递减,片段 = (start > 0 ? \"##\" : \"\") + chars.slice(start, end).join(\"\");在词表里就收下并令 start = end;一个都找不到就返回 [unk]",
+    libraryTwins: ["WordPieceTokenizer"],
+  }, () => {
     const vocab = new Set(["明", "明月", "##月", "##光", "##明月光"]);
     assert.deepStrictEqual(ex().wordPieceTokenize("明月光", vocab), ["明月", "##光"]);
     assert.deepStrictEqual(ex().wordPieceTokenize("月光", vocab), ["[UNK]"]);
@@ -63,7 +88,12 @@ describe("chapter 02 — 分词器模型", () => {
     }
   });
 
-  exercise("2.6 viterbiSegment", { points: 2, hint: "best = new Array(n + 1).fill(-Infinity),best[0] = 0;两层循环 end、start,片段在 logProbs 里就试着更新 best[end] 并记下 from[end] = start;最后从 n 沿 from 往回走再反转" }, () => {
+  exercise("2.6 viterbiSegment", {
+    points: 2,
+    hint: "Viterbi 是动态规划:best[end] 记录切到 end 为止的最大对数概率总和;按字符切,不是按 UTF-16",
+    code: "best = new Array(n + 1).fill(-Infinity),best[0] = 0;两层循环 end、start,片段在 logProbs 里就试着更新 best[end] 并记下 from[end] = start;最后从 n 沿 from 往回走再反转",
+    libraryTwins: ["UnigramTokenizer"],
+  }, () => {
     const lp = new Map([["明", -5], ["月", -5], ["光", -5], ["明月", -6], ["月光", -8]]);
     assert.deepStrictEqual(ex().viterbiSegment("明月光", lp), ["明月", "光"]);
     lp.set("月光", -5.5);
@@ -78,7 +108,12 @@ describe("chapter 02 — 分词器模型", () => {
     assert.deepStrictEqual(ex().viterbiSegment("床前明月光", new Map(pieces)), uni.encode("床前明月光").map((id) => uni.idToToken(id)));
   });
 
-  exercise("2.7 trainBPE", { points: 2, hint: "循环 numMerges 次:counts = countPairs(ids);遍历 counts 找次数最大的键(只在严格更大时替换,这样平局留给先出现的);split(\",\") 变回两个数;ids = mergePair(ids, pair, 256 + r)" }, () => {
+  exercise("2.7 trainBPE", {
+    points: 2,
+    hint: "每一步合并出现次数最多的一对;平局时选在当前序列里最先出现的那一对(与第 2 章正文相同)。对不上时先看失败信息里是第几次合并",
+    code: "循环 numMerges 次:counts = countPairs(ids);遍历 counts 找次数最大的键(只在严格更大时替换,这样平局留给先出现的);split(\",\") 变回两个数;ids = mergePair(ids, pair, 256 + r)",
+    libraryTwins: ["ByteBPETokenizer", "bpeTrace", "pairStatistics", "MergeLoop"],
+  }, () => {
     assert.deepStrictEqual(ex().trainBPE("aaabdaaabac", 3), [[97, 97], [256, 97], [257, 98]]);
     assert.deepStrictEqual(ex().trainBPE("ab ab ab", 2), [[97, 98], [256, 32]]);
     assert.deepStrictEqual(ex().trainBPE("ab", 5), [[97, 98]], "stops when no pair is left");

@@ -16,7 +16,12 @@ function close(actual: unknown, expected: number[] | number[][], tol = 1e-6, wha
 }
 
 describe("chapter 03 — 嵌入层、Dropout、位置编码", () => {
-  exercise("3.1 embeddingLookup", { points: 1, hint: "对 ids 里的每个 id 取 table[id],并用 [...row] 复制一份;id 越界时 throw new Error(...)" }, () => {
+  exercise("3.1 embeddingLookup", {
+    points: 1,
+    hint: "查表就是按 id 取一行;返回的要是副本;越界、负数、小数 id 都要报错",
+    code: "对 ids 里的每个 id 取 table[id],并用 [...row] 复制一份;id 越界时 throw new Error(...)",
+    libraryTwins: ["TokenEmbedding"],
+  }, () => {
     const table = [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]];
     const out = ex().embeddingLookup(table, [2, 0, 2]);
     close(out, [[0.5, 0.6], [0.1, 0.2], [0.5, 0.6]]);
@@ -26,7 +31,12 @@ describe("chapter 03 — 嵌入层、Dropout、位置编码", () => {
     for (const bad of [3, -1, 1.5]) assert.throws(() => ex().embeddingLookup(table, [bad]), Error, `id ${bad} must be rejected`);
   });
 
-  exercise("3.2 applyDropout", { points: 1, hint: "保留的位置返回 x[i] / (1 - rate),其余返回 0;rate = 0 时结果应与输入相同" }, () => {
+  exercise("3.2 applyDropout", {
+    points: 1,
+    hint: "inverted dropout:保留下来的值要放大 1/(1−rate),这样期望值不变",
+    code: "保留的位置返回 x[i] / (1 - rate),其余返回 0;rate = 0 时结果应与输入相同",
+    libraryTwins: ["dropout", "withDropout"],
+  }, () => {
     close(ex().applyDropout([1, 2, 3, 4], [true, false, true, false], 0.5), [2, 0, 6, 0]);
     close(ex().applyDropout([1, -2, 3], [true, true, false], 0.25), [4 / 3, -8 / 3, 0]);
     close(ex().applyDropout([5, 6], [true, true], 0), [5, 6]);
@@ -38,7 +48,12 @@ describe("chapter 03 — 嵌入层、Dropout、位置编码", () => {
     assert.ok(Math.abs(mean(y) - mean(x)) < 0.05, `mean after dropout ${mean(y)} should stay near ${mean(x)}`);
   });
 
-  exercise("3.3 sinusoidalTable", { points: 2, hint: "两层循环:pos 从 0 到 positions-1,i 从 0 到 nEmbd/2-1;angle = pos / Math.pow(10000, 2*i/nEmbd),偶数列放 sin,奇数列放 cos" }, () => {
+  exercise("3.3 sinusoidalTable", {
+    points: 2,
+    hint: "频率随维度下标 i 变化:10000^(2i/nEmbd);偶数列 sin,奇数列 cos。复习「正弦位置编码」",
+    code: "两层循环:pos 从 0 到 positions-1,i 从 0 到 nEmbd/2-1;angle = pos / Math.pow(10000, 2*i/nEmbd),偶数列放 sin,奇数列放 cos",
+    libraryTwins: ["sinusoidalTable", "sinusoidalValues", "SinusoidalPositions"],
+  }, () => {
     close(ex().sinusoidalTable(2, 4), [[0, 1, 0, 1], [Math.sin(1), Math.cos(1), Math.sin(0.01), Math.cos(0.01)]]);
     const t = ex().sinusoidalTable(50, 16);
     assert.strictEqual(t.length, 50);
@@ -49,7 +64,12 @@ describe("chapter 03 — 嵌入层、Dropout、位置编码", () => {
     for (const row of [t[0], t[13], t[49]]) for (let i = 0; i < 8; i++) assert.ok(Math.abs(row[2 * i] ** 2 + row[2 * i + 1] ** 2 - 1) < 1e-9);
   });
 
-  exercise("3.4 rope", { points: 2, hint: "half = x.length/2;对每个 j < half,θ = pos * Math.pow(base, -2*j/x.length),用 x[j] 和 x[j+half] 做二维旋转" }, () => {
+  exercise("3.4 rope", {
+    points: 2,
+    hint: "RoPE 把第 j 维和第 j+half 维配成一对做旋转,角度 pos·base^(−2j/d)。base 也是参数,别写死 10000",
+    code: "half = x.length/2;对每个 j < half,θ = pos * Math.pow(base, -2*j/x.length),用 x[j] 和 x[j+half] 做二维旋转",
+    libraryTwins: ["RotaryEmbedding"],
+  }, () => {
     close(ex().rope([1, 0], 0), [1, 0]);
     close(ex().rope([1, 0], 1), [Math.cos(1), Math.sin(1)]);
     const q = [0.3, -1.2, 0.7, 2.0, -0.5, 0.1];

@@ -20,7 +20,12 @@ function noLeak<T extends tf.Tensor>(fn: () => T): T {
 const rand = (shape: [number, number], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed) as tf.Tensor2D;
 
 describe("chapter 08 — LoRA微调", () => {
-  exercise("8.1 loraCounts", { points: 1, hint: "full = in·out;lora = in·r + r·out;ratio = lora / full" }, () => {
+  exercise("8.1 loraCounts", {
+    points: 1,
+    hint: "LoRA 只训练 A(in×r)和 B(r×out)两块",
+    code: "full = in·out;lora = in·r + r·out;ratio = lora / full",
+    libraryTwins: ["loraParameterCount"],
+  }, () => {
     assert.deepStrictEqual(ex().loraCounts(1024, 512, 8), { full: 524288, lora: 12288, ratio: 12288 / 524288 });
     for (const [i, o, r] of [[128, 384, 4], [768, 768, 16], [3, 5, 1]]) {
       const c = ex().loraCounts(i, o, r);
@@ -29,7 +34,12 @@ describe("chapter 08 — LoRA微调", () => {
     }
   });
 
-  exercise("8.2 loraForward", { points: 2, hint: "tf.tidy(() => tf.add(tf.matMul(x, w), tf.mul(tf.matMul(tf.matMul(x, a), b), alpha / a.shape[1])))" }, () => {
+  exercise("8.2 loraForward", {
+    points: 2,
+    hint: "缩放系数是 alpha / r,r 是 A 的列数;先算 x·A 再乘 B",
+    code: "tf.tidy(() => tf.add(tf.matMul(x, w), tf.mul(tf.matMul(tf.matMul(x, a), b), alpha / a.shape[1])))",
+    libraryTwins: ["LoraLinear", "LoraAdapter", "applyLora"],
+  }, () => {
     const x = rand([5, 6], 1), w = rand([6, 4], 2), a = rand([6, 2], 3), b = rand([2, 4], 4);
     const got = noLeak(() => ex().loraForward(x, w, a, b, 8));
     const want = tf.tidy(() => tf.add(tf.matMul(x, w), tf.mul(tf.matMul(x, tf.matMul(a, b)), 4)));
@@ -41,7 +51,12 @@ describe("chapter 08 — LoRA微调", () => {
     tf.dispose([x, w, a, b, got, want, zero, base, xw]);
   });
 
-  exercise("8.3 mergeLora", { points: 2, hint: "tf.tidy(() => tf.add(w, tf.mul(tf.matMul(a, b), alpha / a.shape[1])))" }, () => {
+  exercise("8.3 mergeLora", {
+    points: 2,
+    hint: "合并后的权重是 W 加上缩放过的 A·B(缩放系数 alpha / r)",
+    code: "tf.tidy(() => tf.add(w, tf.mul(tf.matMul(a, b), alpha / a.shape[1])))",
+    libraryTwins: ["LoraLinear", "LoraAdapter", "applyLora"],
+  }, () => {
     const small = ex().mergeLora(tf.tensor2d([[1, 0], [0, 1]]), tf.tensor2d([[1], [0]]), tf.tensor2d([[2, 3]]), 1);
     assert.deepStrictEqual(small.arraySync(), [[3, 3], [0, 1]]);
     const x = rand([5, 6], 5), w = rand([6, 4], 6), a = rand([6, 3], 7), b = rand([3, 4], 8);
@@ -53,7 +68,12 @@ describe("chapter 08 — LoRA微调", () => {
     tf.dispose([small, x, w, a, b, merged, viaMerged, viaAdapter]);
   });
 
-  exercise("8.4 unmergeLora", { points: 1, hint: "和 8.3 一样,只是把 tf.add 换成 tf.sub" }, () => {
+  exercise("8.4 unmergeLora", {
+    points: 1,
+    hint: "拆分是合并的逆运算,缩放系数和合并时一样",
+    code: "和 8.3 一样,只是把 tf.add 换成 tf.sub",
+    libraryTwins: ["LoraLinear", "LoraAdapter"],
+  }, () => {
     const w = rand([6, 4], 9), a = rand([6, 3], 10), b = rand([3, 4], 11);
     const merged = tf.tidy(() => tf.add(w, tf.mul(tf.matMul(a, b), 2)) as tf.Tensor2D);
     const back = noLeak(() => ex().unmergeLora(merged, a, b, 6));

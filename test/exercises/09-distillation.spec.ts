@@ -22,7 +22,12 @@ function value(t: tf.Tensor): number {
 const near = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) < 1e-4, `${what}: got ${got}, expected ${want}`);
 
 describe("chapter 09 — 知识蒸馏", () => {
-  exercise("9.1 softenedKL", { points: 3, hint: "logP = tf.logSoftmax(tf.div(teacher, T)),logQ 同理;KL = tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1);对位置取 tf.mean,最后乘 T * T" }, () => {
+  exercise("9.1 softenedKL", {
+    points: 3,
+    hint: "KL(教师 ‖ 学生):两边的 logits 都除以温度 T 再 softmax;对位置求平均,最后乘 T²",
+    code: "logP = tf.logSoftmax(tf.div(teacher, T)),logQ 同理;KL = tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1);对位置取 tf.mean,最后乘 T * T",
+    libraryTwins: ["distillationKL", "distillationLoss", "softTargets"],
+  }, () => {
     const s = tf.tensor2d([[0, 0]]), t = tf.tensor2d([[0, Math.log(3)]]);
     near(value(noLeak(() => ex().softenedKL(s, t, 1))), 0.75 * Math.log(3) - Math.log(2), "teacher [0, ln 3], student [0, 0], T = 1");
     const p1 = Math.sqrt(3) / (1 + Math.sqrt(3)), p0 = 1 - p1;
@@ -36,7 +41,12 @@ describe("chapter 09 — 知识蒸馏", () => {
     tf.dispose([s, t, S, Tt]);
   });
 
-  exercise("9.2 mixedDistillationLoss", { points: 2, hint: "硬标签部分:tf.mean(tf.neg(tf.sum(tf.mul(tf.logSoftmax(student), tf.oneHot(targets, V)), -1)));返回 alpha * softenedKL(...) + (1 - alpha) * 交叉熵" }, () => {
+  exercise("9.2 mixedDistillationLoss", {
+    points: 2,
+    hint: "硬标签部分是温度 1 的交叉熵,软标签部分是 9.1;alpha 是软标签部分的权重",
+    code: "硬标签部分:tf.mean(tf.neg(tf.sum(tf.mul(tf.logSoftmax(student), tf.oneHot(targets, V)), -1)));返回 alpha * softenedKL(...) + (1 - alpha) * 交叉熵",
+    libraryTwins: ["distillationLoss", "distillationKL", "crossEntropy", "softmaxCrossEntropy"],
+  }, () => {
     const s = tf.tensor2d([[0, 0]]), t = tf.tensor2d([[0, Math.log(3)]]), y = tf.tensor1d([1], "int32");
     near(value(noLeak(() => ex().mixedDistillationLoss(s, t, y, 1, 0.5))), (3 / 8) * Math.log(3), "the worked example (T = 1, α = ½)");
     const S = tf.randomNormal([5, 9], 0, 1, "float32", 9) as tf.Tensor2D, Tt = tf.randomNormal([5, 9], 0, 1, "float32", 10) as tf.Tensor2D;

@@ -23,7 +23,12 @@ const BAD = [
 const close = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) < 1e-9, `${what}: got ${got}, expected ${want}`);
 
 describe("chapter 10 — 推理模型训练", () => {
-  exercise("10.1 parseResponse", { points: 2, hint: "先 trim();检查 startsWith(\"<think>\"),用 split(\"<think>\").length - 1 数标签个数;用 indexOf(\"</think>\") 切出两部分,各自 trim() 后都不能为空" }, () => {
+  exercise("10.1 parseResponse", {
+    points: 2,
+    hint: "合格的格式:以唯一一对 <think>…</think> 开头,思考和答案去掉空白后都不能为空",
+    code: "先 trim();检查 startsWith(\"<think>\"),用 split(\"<think>\").length - 1 数标签个数;用 indexOf(\"</think>\") 切出两部分,各自 trim() 后都不能为空",
+    libraryTwins: ["parseReasoning"],
+  }, () => {
     for (const [text, thinking, answer] of GOOD) assert.deepStrictEqual(ex().parseResponse(text), { thinking, answer }, JSON.stringify(text));
     for (const text of BAD) {
       assert.strictEqual(ex().parseResponse(text), null, `${JSON.stringify(text)} is malformed: return null`);
@@ -31,7 +36,12 @@ describe("chapter 10 — 推理模型训练", () => {
     }
   });
 
-  exercise("10.2 formatCorrectnessReward", { points: 2, hint: "parseResponse 返回 null 就给 0;否则先得 0.2,再用 /「([^「」]*)」/u 取答案里第一对「」中的文字,等于 expected 就加 1" }, () => {
+  exercise("10.2 formatCorrectnessReward", {
+    points: 2,
+    hint: "答案只看 </think> 之后的部分:思考里的「…」不算,否则策略会学会把答案写在思考里骗奖励",
+    code: "parseResponse 返回 null 就给 0;否则先得 0.2,再用 /「([^「」]*)」/u 取答案里第一对「」中的文字,等于 expected 就加 1",
+    libraryTwins: ["reasoningReward", "parseReasoning", "checkReasoningAnswer", "reasoningScorer", "answerPart", "extractAnswer"],
+  }, () => {
     const r = (text: string, expected: string) => ex().formatCorrectnessReward(text, expected);
     close(r("<think>共4句，每句5字。</think>这首诗是「五言绝句」。", "五言绝句"), 1.2, "well-formed and right");
     close(r("<think>共8句，每句5字。</think>这首诗是「五言律诗」。", "五言绝句"), 0.2, "well-formed but wrong");
