@@ -55,7 +55,7 @@ describe("chapter 04 — 解码器模块", () => {
     points: 3,
     hint: "因果注意力:分数要除以 √hs,位置 i 只能看 j ≤ i(掩码),softmax 在最后一维上做。复习「因果掩码」",
     code: "scores = tf.matMul(q, k, false, true) 再除以 Math.sqrt(hs);用 tf.linalg.bandPart(tf.ones([T, T]), -1, 0) 得到下三角,tf.where 把其余位置换成 -1e9;最后 tf.matMul(tf.softmax(scores), v)",
-    libraryTwins: ["scaledDotProductAttention", "causalAttention", "attentionWeights", "causalMask", "CausalSelfAttention"],
+    libraryTwins: ["scaledDotProductAttention", "attentionWeights", "causalMask", "CausalSelfAttention"],
   }, () => {
     const q = tf.tensor4d([[[[1], [1]]]]), v = tf.tensor4d([[[[10], [20]]]]);
     const small = ex().causalAttention(q, q, v);

@@ -1,0 +1,116 @@
+/**
+ * Tests of the graders themselves (runs after the specs, in `npm test -- solutions`):
+ *   - every library twin a spec bans exists in tiaoyu;
+ *   - bypass: for every exercise with a library twin, handing in the twin (a re-export) or a wrapper that calls
+ *     it fails, with the library-twin message; real exercise files in test/fixtures/bypass/ that try it in other
+ *     ways (renamed import, captured alias, computed key, deep import, lib/ source, fresh copy, try/catch) fail too;
+ *   - mutants: every exercise has at least two plausible wrong answers (test/exercises/mutants/NN-*.ts), and each
+ *     one fails its exercise by the grader's own checks.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as tiaoyu from "tiaoyu";
+import { ExerciseInfo, LibraryTwinError, Mutant, registry, withOverrides, withTargetDir } from "../grading";
+
+const lib = tiaoyu as unknown as Record<string, unknown>;
+const exercises = [...registry.values()];
+const byName = new Map(exercises.map((e) => [e.name, e]));
+
+/** Runs an exercise and returns the error it failed with, or null when it passed. */
+async function failure(e: ExerciseInfo): Promise<unknown> {
+  try {
+    await e.run();
+    return null;
+  } catch (err) {
+    return err;
+  }
+}
+
+const mutantDir = path.join(__dirname, "mutants");
+const mutants: Mutant<Record<string, unknown>>[] = fs
+  .readdirSync(mutantDir)
+  .filter((f) => /^\d\d-.*\.ts$/.test(f))
+  .sort()
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  .flatMap((f) => (require(path.join(mutantDir, f)) as { mutants: Mutant<Record<string, unknown>>[] }).mutants);
+
+describe("graders", () => {
+  it("the specs declared their exercises (this file runs after them)", () => {
+    assert.ok(exercises.length >= 30, `only ${exercises.length} exercises registered`);
+  });
+
+  it("every library twin a spec bans is a function or class that tiaoyu exports", () => {
+    const missing = exercises.flatMap((e) => e.libraryTwins.filter((t) => typeof lib[t] !== "function").map((t) => `${e.name}: ${t}`));
+    assert.deepStrictEqual(missing, []);
+  });
+
+  describe("handing in the library's own implementation fails", () => {
+    for (const e of exercises.filter((x) => x.libraryTwins.length > 0)) {
+      for (const twin of e.libraryTwins) {
+        it(`${e.name}: a re-export of ${twin} and a wrapper that calls it`, async () => {
+          const reexport = lib[twin];
+          const wrapper = (...args: unknown[]) => (reexport as (...a: unknown[]) => unknown)(...args);
+          for (const [how, value] of [["re-export", reexport], ["wrapper", wrapper]] as const) {
+            let err: unknown = null;
+            await withOverrides(e.file, { [e.fn]: value }, async () => {
+              err = await failure(e);
+            });
+            assert.ok(err instanceof LibraryTwinError, `${how} of ${twin} was not caught: ${err === null ? "it passed" : String(err)}`);
+            assert.match((err as Error).message, new RegExp(`library's ${twin}`));
+          }
+        });
+      }
+    }
+
+    const tricks = path.join(__dirname, "..", "fixtures", "bypass");
+    const splitHeads = byName.get("4.1 splitHeads")!;
+    for (const trick of fs.readdirSync(tricks).filter((d) => d !== "honest" && fs.statSync(path.join(tricks, d)).isDirectory())) {
+      it(`4.1 splitHeads from test/fixtures/bypass/${trick}/ fails with the library-twin message`, async () => {
+        let err: unknown = null;
+        await withTargetDir(path.join(tricks, trick), async () => {
+          err = await failure(splitHeads);
+        });
+        assert.ok(err instanceof LibraryTwinError, `not caught: ${err === null ? "it passed" : String(err)}`);
+      });
+    }
+
+    it("4.1 splitHeads written by hand in test/fixtures/bypass/honest/ passes (the tricks fail for the right reason)", async () => {
+      await withTargetDir(path.join(tricks, "honest"), async () => {
+        assert.strictEqual(await failure(splitHeads), null);
+      });
+    });
+
+    it("the guards do not get in the grader's way: the library twins still work outside a learner's call", () => {
+      const s = tiaoyu.parseReasoning("<think>想</think>「甲」");
+      assert.strictEqual(s.ok, true);
+    });
+  });
+
+  describe("every plausible wrong answer (mutant) fails its exercise", () => {
+    it("every exercise has at least two mutants, and every mutant names a real exercise and export", () => {
+      const count = new Map<string, number>();
+      for (const m of mutants) {
+        const e = byName.get(m.exercise);
+        assert.ok(e, `mutant '${m.mistake}' names an unknown exercise ${m.exercise}`);
+        assert.ok(Object.keys(m.patch).length > 0, `mutant '${m.mistake}' patches nothing`);
+        count.set(m.exercise, (count.get(m.exercise) ?? 0) + 1);
+      }
+      const thin = exercises.filter((e) => (count.get(e.name) ?? 0) < 2).map((e) => `${e.name} (${count.get(e.name) ?? 0})`);
+      assert.deepStrictEqual(thin, [], "exercises with fewer than two mutants");
+    });
+
+    for (const m of mutants) {
+      it(`${m.exercise}: ${m.mistake}`, async () => {
+        const e = byName.get(m.exercise);
+        assert.ok(e, `unknown exercise ${m.exercise}`);
+        let err: unknown = null;
+        await withOverrides(e.file, m.patch, async () => {
+          err = await failure(e);
+        });
+        assert.ok(err !== null, "the mutant passed: the grader cannot tell this mistake from a right answer");
+        assert.ok(!(err instanceof LibraryTwinError), `the mutant failed only because it calls the library: ${String(err)}`);
+      });
+    }
+  });
+});
