@@ -18,6 +18,9 @@ describe("chapter 01 — 数据收集与处理", () => {
     assert.strictEqual(ex().wrapSample([]), '{"text": "<s></s>"}');
     const tricky = ex().wrapSample(['他说"好"', "\\n"]);
     assert.deepStrictEqual(JSON.parse(tricky), { text: '<s>他说"好"\\n</s>' }, "quotes and backslashes must be escaped as JSON");
+    const control = ex().wrapSample(["床前\t明月光，", "疑是\n地上霜。\u0001"]);
+    assert.ok(!/[\u0000-\u001f]/.test(control), "a tab, newline or other control character must be escaped: the sample must stay one line of JSON");
+    assert.deepStrictEqual(JSON.parse(control), { text: "<s>床前\t明月光，疑是\n地上霜。\u0001</s>" });
   });
 
   exercise("1.2 normalizeLine", {
@@ -30,6 +33,7 @@ describe("chapter 01 — 数据收集与处理", () => {
     assert.strictEqual(ex().normalizeLine("何处?\u3000归去!\t且住;听:"), "何处？归去！且住；听：");
     assert.strictEqual(ex().normalizeLine("春眠不觉晓，处处闻啼鸟。"), "春眠不觉晓，处处闻啼鸟。");
     assert.strictEqual(ex().normalizeLine(""), "");
+    assert.strictEqual(ex().normalizeLine("春,夏,秋,冬. 一,二!三!"), "春，夏，秋，冬。一，二！三！", "every occurrence of a mark is replaced, not only the first");
   });
 
   exercise("1.3 isIncomplete", {

@@ -45,6 +45,8 @@ describe("chapter 02 — 分词器模型", () => {
     assert.deepStrictEqual(ex().encodeWithMerges("aaabdaaabac", GOLDEN_MERGES), [258, 100, 258, 97, 99]);
     assert.deepStrictEqual(ex().encodeWithMerges("明", []), [230, 152, 142]);
     assert.deepStrictEqual(ex().encodeWithMerges("", GOLDEN_MERGES), []);
+    assert.deepStrictEqual(ex().encodeWithMerges("aaaa", [[97, 97], [256, 256]]), [257], "merging goes on down to a single token");
+    assert.deepStrictEqual(ex().encodeWithMerges("月", [[230, 156], [256, 136]]), [257], "one character, one token");
     // The merge learned first wins, wherever it is in the text: (b, c) is merge 0, (a, b) is merge 1.
     assert.deepStrictEqual(ex().encodeWithMerges("abc", [[98, 99], [97, 98]]), [97, 256]);
     // Same ids as the course's tokenizer on a whole poem (one chunk, no special tokens).

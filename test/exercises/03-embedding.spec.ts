@@ -82,5 +82,9 @@ describe("chapter 03 — 嵌入层、Dropout、位置编码", () => {
     const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i], 0);
     assert.ok(Math.abs(dot(ex().rope(q, 7), ex().rope(k, 4)) - dot(ex().rope(q, 3), ex().rope(k, 0))) < 1e-9);
     close(ex().rope([3, 4], 2, 100), [3 * Math.cos(2) - 4 * Math.sin(2), 3 * Math.sin(2) + 4 * Math.cos(2)]);
+    // base only matters from the second pair on (j = 0 always turns by pos): a head of 6 with base 100.
+    const thb = (j: number) => 5 * Math.pow(100, (-2 * j) / 6);
+    const withBase = ex().rope(q, 5, 100);
+    [0, 1, 2].forEach((j) => close([withBase[j], withBase[j + 3]], [q[j] * Math.cos(thb(j)) - q[j + 3] * Math.sin(thb(j)), q[j] * Math.sin(thb(j)) + q[j + 3] * Math.cos(thb(j))], 1e-6, `rope(q, 5, base 100): pair ${j}`));
   });
 });

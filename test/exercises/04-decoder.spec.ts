@@ -60,11 +60,20 @@ describe("chapter 04 — 解码器模块", () => {
     const q = tf.tensor4d([[[[1], [1]]]]), v = tf.tensor4d([[[[10], [20]]]]);
     const small = ex().causalAttention(q, q, v);
     const got = small.dataSync();
-    assert.ok(Math.abs(got[0] - 10) < 1e-4 && Math.abs(got[1] - 15) < 1e-4, `expected [10, 15], got [${Array.from(got)}]`);
+    // Equal scores: position 0 may see only itself (10), position 1 both (mean 15). The numbers say which idea broke.
+    assert.ok(Math.abs(got[0] - 10) < 1e-4, `position 0 came out ${got[0]}, not 10: it took in position 1, so the upper triangle (j > i) gets weight: check the mask`);
+    assert.ok(Math.abs(got[1] - 15) < 1e-4, `position 1 came out ${got[1]}, not 15 (the mean of 10 and 20): it should weigh positions 0 and 1 equally: check that the mask keeps j ≤ i and that softmax runs over the last axis`);
     const [qq, kk, vv] = [11, 12, 13].map((s) => tf.randomNormal([2, 3, 6, 4], 0, 1, "float32", s) as tf.Tensor4D);
     const mine = noLeak(() => ex().causalAttention(qq, kk, vv));
     const ref = scaledDotProductAttention(qq, kk, vv);
     const d = maxDiff(mine, ref);
+    if (d >= 1e-4) {
+      // Unscaled scores are the scaled ones of q·√hs (hs = 4): if that matches, the division is missing.
+      const unscaled = tf.tidy(() => scaledDotProductAttention(tf.mul(qq, 2) as tf.Tensor4D, kk, vv));
+      const noScale = maxDiff(mine, unscaled) < 1e-4;
+      unscaled.dispose();
+      assert.ok(!noScale, "matches attention whose scores were not divided by √hs = 2: scale the scores");
+    }
     assert.ok(d < 1e-4, `differs from the reference by ${d}: check the scaling by √hs and that the mask hides j > i`);
     tf.dispose([q, v, small, qq, kk, vv, mine, ref]);
   });

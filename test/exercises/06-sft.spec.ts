@@ -43,6 +43,7 @@ describe("chapter 06 — 有监督微调", () => {
     const before = tf.memory().numTensors;
     const got = ex().maskedMeanLoss(nll, mask);
     assert.strictEqual(tf.memory().numTensors, before + 1, "leaves intermediate tensors alive: wrap the body in tf.tidy(() => ...)");
+    assert.strictEqual(got.rank, 0, `should return a scalar (shape []), got shape [${got.shape}]`);
     assert.ok(Math.abs(got.dataSync()[0] - 2.5) < 1e-6, `expected 2.5, got ${got.dataSync()[0]}`);
     const zero = ex().maskedMeanLoss(nll, tf.zeros([1, 3]));
     assert.strictEqual(zero.dataSync()[0], 0, "an all-zero mask gives 0, not NaN");

@@ -49,6 +49,8 @@ describe("chapter 10 — 推理模型训练", () => {
     close(r("<think>想</think>下一句是「疑是地上霜」，作者是「李白」。", "疑是地上霜"), 1.2, "the first 「」 counts");
     close(r("<think>想</think>作者是「李白」，下一句是「疑是地上霜」。", "疑是地上霜"), 0.2, "only the first 「」 counts");
     close(r("这首诗是「五言绝句」。", "五言绝句"), 0, "no reasoning: nothing, even when right");
+    close(r("<think>是「五言绝句」吗？</think>不知道", "五言绝句"), 0.2, "「…」 inside the thinking is not the answer: a policy would learn to hide answers there");
+    close(r("<think>先想「五言律诗」，不对。</think>是「五言绝句」。", "五言绝句"), 1.2, "the answer's 「…」, not the first in the thinking");
     close(r("<think>共4句</think>", "五言绝句"), 0, "no answer");
   });
 });
