@@ -83,7 +83,7 @@ function guard(name: string, original: object): object {
       },
       construct(t, args, newTarget) {
         check(name);
-        return Reflect.construct(t as new (...a: unknown[]) => object, args, newTarget === g ? t : newTarget);
+        return Reflect.construct(t as new (...a: unknown[]) => object, args, (newTarget === g ? t : newTarget) as new (...a: unknown[]) => object);
       },
     });
     guardOf.set(original, g);
@@ -209,7 +209,7 @@ function wrapLearnerFunction(name: string, fn: (...args: unknown[]) => unknown):
   if (!w) {
     w = new Proxy(fn, {
       apply: (t, self, args) => inWindow(t as (...a: unknown[]) => unknown, self, args),
-      construct: (t, args) => inWindow((...a: unknown[]) => Reflect.construct(t as new (...x: unknown[]) => object, a), undefined, args),
+      construct: (t, args) => inWindow((...a: unknown[]) => Reflect.construct(t as unknown as new (...x: unknown[]) => object, a), undefined, args),
     });
     windowed.set(fn, w);
   }
