@@ -102,11 +102,13 @@ export function viterbiSegment(text: string, logProbs: ReadonlyMap<string, numbe
  * 2.7 训练 BPE(综合题)
  *
  * 用 2.1 和 2.2 训练一个字节级 BPE:从 text 的 UTF-8 字节开始,做 numMerges 次:
- * 统计相邻对,取出现次数最多的一对(次数相同时,取在当前序列里最先出现的那一对),记入合并表,
+ * 统计相邻对,取出现次数最多的一对(次数相同时,取 ID 较小的一对:先比第一个 ID,再比第二个,
+ * 和正文、和 ByteBPETokenizer.train 的规则一样,这样每次训练的结果完全确定),记入合并表,
  * 并把它合并成新 id 256 + r(r 是这是第几次合并,从 0 开始)。没有相邻对时提前结束。返回合并表。
  *
  * @example
- *   trainBPE("aaabdaaabac", 3)   // → [[97, 97], [256, 97], [257, 98]]   ("aa", "aaa", "aaab")
+ *   trainBPE("aaabdaaabac", 3)   // → [[97, 97], [97, 98], [256, 257]]   ("aa", "ab", "aaab")
+ *   // 第二步 (256, 97) 和 (97, 98) 都出现 2 次,97 < 256,所以先合并 (97, 98)
  */
 export function trainBPE(text: string, numMerges: number): [number, number][] {
   return todo("2.7 trainBPE");

@@ -112,17 +112,22 @@ describe("chapter 02 — 分词器模型", () => {
 
   exercise("2.7 trainBPE", {
     points: 2,
-    hint: "每一步合并出现次数最多的一对;平局时选在当前序列里最先出现的那一对(与第 2 章正文相同)。对不上时先看失败信息里是第几次合并",
-    code: "循环 numMerges 次:counts = countPairs(ids);遍历 counts 找次数最大的键(只在严格更大时替换,这样平局留给先出现的);split(\",\") 变回两个数;ids = mergePair(ids, pair, 256 + r)",
+    hint: "每一步合并出现次数最多的一对;次数相同时取 ID 较小的一对(先比第一个 ID,再比第二个),与第 2 章正文相同。对不上时先看失败信息里是哪一步平局",
+    code: "循环 numMerges 次:counts = countPairs(ids);遍历 counts,split(\",\") 成 [a, b],次数更大、或次数相同而 (a, b) 更小时替换;ids = mergePair(ids, [a, b], 256 + r)",
     libraryTwins: ["ByteBPETokenizer", "bpeTrace", "pairStatistics"],
-  }, () => {
-    assert.deepStrictEqual(ex().trainBPE("aaabdaaabac", 3), [[97, 97], [256, 97], [257, 98]]);
-    assert.deepStrictEqual(ex().trainBPE("ab ab ab", 2), [[97, 98], [256, 32]]);
+  }, async () => {
+    assert.deepStrictEqual(ex().trainBPE("aaabdaaabac", 3), [[97, 97], [97, 98], [256, 257]], "step 2 is a tie, (256, 97) against (97, 98): the smaller ids win");
+    assert.deepStrictEqual(ex().trainBPE("ab ab ab", 2), [[97, 98], [32, 256]], "step 2 is a tie, (256, 32) against (32, 256): the smaller ids win");
+    assert.deepStrictEqual(ex().trainBPE("zzyy", 1), [[121, 121]], "a three-way tie: (y, y) has the smallest ids, though (z, z) comes first in the text");
     assert.deepStrictEqual(ex().trainBPE("ab", 5), [[97, 98]], "stops when no pair is left");
     assert.deepStrictEqual(ex().trainBPE("", 3), []);
     const merges = ex().trainBPE(POEM, 20);
     assert.strictEqual(merges.length, 20);
-    // E6 98 starts 明 (twice) and 是; E6 9C starts 月 (twice) and 望: three times each, 明 comes first.
+    // E6 98 starts 明 (twice) and 是; E6 9C starts 月 (twice) and 望: three times each, 152 < 156.
     assert.deepStrictEqual(merges.slice(0, 2), [[230, 152], [230, 156]]);
+    // The same merges as the course's tokenizer for as long as it merges (it stops at pairs seen once).
+    const tok = await ByteBPETokenizer.train([POEM], { vocabSize: 256 + 20, specialTokens: [], preSplit: "none" });
+    assert.ok(tok.merges.length >= 10, `the library learned only ${tok.merges.length} merges`);
+    assert.deepStrictEqual(merges.slice(0, tok.merges.length), tok.merges.map(([a, b]) => [a, b]), "the same merges as ByteBPETokenizer.train (the same tie rule as the chapter's prose)");
   });
 });

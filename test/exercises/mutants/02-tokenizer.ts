@@ -4,6 +4,23 @@ import type { Mutant } from "../../grading";
 
 const bytes = (s: string) => Array.from(new TextEncoder().encode(s));
 
+/** trainBPE with a chosen rule for replacing the best pair, first new id, and the fewest tokens it stops at. */
+const trainWith = (better: (count: number, best: number, smaller: boolean) => boolean, firstId: number, stopAt = 1) => (text: string, n: number) => {
+  let ids = bytes(text);
+  const merges: [number, number][] = [];
+  for (let r = 0; r < n && ids.length > stopAt; r++) {
+    let pair: [number, number] = [0, 0], best = 0;
+    for (const [key, count] of S.countPairs(ids)) {
+      const [a, b] = key.split(",").map(Number);
+      if (better(count, best, a < pair[0] || (a === pair[0] && b < pair[1]))) (pair = [a, b]), (best = count);
+    }
+    if (best === 0) break;
+    merges.push(pair);
+    ids = S.mergePair(ids, pair, firstId + r);
+  }
+  return merges;
+};
+
 export const mutants: Mutant<typeof S>[] = [
   { exercise: "2.1 countPairs", mistake: "overlapping pairs counted once (steps by two after a repeat)", patch: { countPairs: (ids) => { const m = new Map<string, number>(); for (let i = 0; i + 1 < ids.length; i++) { const k = `${ids[i]},${ids[i + 1]}`; m.set(k, (m.get(k) ?? 0) + 1); if (ids[i] === ids[i + 1]) i++; } return m; } } },
   { exercise: "2.1 countPairs", mistake: "a key without the comma", patch: { countPairs: (ids) => { const m = new Map<string, number>(); for (let i = 0; i + 1 < ids.length; i++) { const k = `${ids[i]}${ids[i + 1]}`; m.set(k, (m.get(k) ?? 0) + 1); } return m; } } },
@@ -18,7 +35,8 @@ export const mutants: Mutant<typeof S>[] = [
   { exercise: "2.5 wordPieceTokenize", mistake: "no ## on pieces inside the word", patch: { wordPieceTokenize: (word, vocab, unk) => S.wordPieceTokenize(word, new Set([...vocab].map((p) => p.replace(/^##/, "")).flatMap((p) => [p, "##" + p])), unk).map((p) => p.replace(/^##/, "")) } },
   { exercise: "2.6 viterbiSegment", mistake: "greedy longest match", patch: { viterbiSegment: (text, lp) => { const cs = [...text], out: string[] = []; let s = 0; while (s < cs.length) { let e = cs.length; while (e > s && !lp.has(cs.slice(s, e).join(""))) e--; if (e === s) throw new Error("cannot segment"); out.push(cs.slice(s, e).join("")); s = e; } return out; } } },
   { exercise: "2.6 viterbiSegment", mistake: "splits UTF-16 units, not characters", patch: { viterbiSegment: (text, lp) => (/[\ud800-\udfff]/.test(text) ? text.split("") : S.viterbiSegment(text, lp)) } },
-  { exercise: "2.7 trainBPE", mistake: "a tie goes to the last pair seen", patch: { trainBPE: (text, n) => { let ids = bytes(text); const merges: [number, number][] = []; for (let r = 0; r < n; r++) { let bk = "", bc = 0; for (const [k, c] of S.countPairs(ids)) if (c >= bc) (bk = k), (bc = c); if (bc === 0) break; const p = bk.split(",").map(Number) as [number, number]; merges.push(p); ids = S.mergePair(ids, p, 256 + r); } return merges; } } },
-  { exercise: "2.7 trainBPE", mistake: "stops when two tokens are left", patch: { trainBPE: (text, n) => { let ids = bytes(text); const merges: [number, number][] = []; for (let r = 0; r < n && ids.length > 2; r++) { let bk = "", bc = 0; for (const [k, c] of S.countPairs(ids)) if (c > bc) (bk = k), (bc = c); if (bc === 0) break; const p = bk.split(",").map(Number) as [number, number]; merges.push(p); ids = S.mergePair(ids, p, 256 + r); } return merges; } } },
-  { exercise: "2.7 trainBPE", mistake: "numbers new tokens from 255", patch: { trainBPE: (text, n) => { let ids = bytes(text); const merges: [number, number][] = []; for (let r = 0; r < n; r++) { let bk = "", bc = 0; for (const [k, c] of S.countPairs(ids)) if (c > bc) (bk = k), (bc = c); if (bc === 0) break; const p = bk.split(",").map(Number) as [number, number]; merges.push(p); ids = S.mergePair(ids, p, 255 + r); } return merges; } } },
+  { exercise: "2.7 trainBPE", mistake: "a tie goes to the pair seen first in the text", patch: { trainBPE: trainWith((c, best) => c > best, 256) } },
+  { exercise: "2.7 trainBPE", mistake: "a tie goes to the pair seen last in the text", patch: { trainBPE: trainWith((c, best) => c >= best, 256) } },
+  { exercise: "2.7 trainBPE", mistake: "stops when two tokens are left", patch: { trainBPE: (text, n) => trainWith((c, best, smaller) => c > best || (c === best && smaller), 256, 2)(text, n) } },
+  { exercise: "2.7 trainBPE", mistake: "numbers new tokens from 255", patch: { trainBPE: trainWith((c, best, smaller) => c > best || (c === best && smaller), 255) } },
 ];
