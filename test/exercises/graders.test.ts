@@ -87,6 +87,20 @@ describe("graders", () => {
     });
   });
 
+  it("no committed notebook shows a hint in its outputs (a saved graded cell must not give the answers away)", () => {
+    const dir = path.join(__dirname, "..", "..", "notebooks");
+    const hints = exercises.flatMap((e) => [e.hint, e.code]);
+    const found: string[] = [];
+    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".ipynb"))) {
+      const nb = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as { cells: { outputs?: unknown[] }[] };
+      nb.cells.forEach((c, i) => {
+        const out = JSON.stringify(c.outputs ?? []);
+        if (/\bhint: /.test(out) || hints.some((h) => out.includes(JSON.stringify(h).slice(1, -1)))) found.push(`${f} cell ${i}`);
+      });
+    }
+    assert.deepStrictEqual(found, []);
+  });
+
   describe("every plausible wrong answer (mutant) fails its exercise", () => {
     it("every exercise has at least two mutants, and every mutant names a real exercise and export", () => {
       const count = new Map<string, number>();
