@@ -58,4 +58,35 @@ describe("chapter 09 — 知识蒸馏", () => {
     near(value(ex().mixedDistillationLoss(S, Tt, Y, 2, 0.3)), 0.3 * kd + 0.7 * ce, "α = 0.3");
     tf.dispose([s, t, y, S, Tt, Y]);
   });
+
+  exercise("9.3 softTargetEntropy", {
+    points: 2,
+    hint: "熵 H = −Σ p·ln p,p 是 logits 除以温度 T 之后的 softmax;对位置取平均,单位是 nats;概率为 0 的词元贡献 0,不能是 NaN",
+    code: "tf.tidy(() => { const logP = tf.logSoftmax(tf.div(logits, T)); return tf.mean(tf.neg(tf.sum(tf.mul(tf.exp(logP), logP), -1))); })",
+    libraryTwins: ["softTargets", "distillationKL", "distillationLoss"],
+  }, () => {
+    const H = (ps: number[]) => -ps.reduce((s, p) => s + (p > 0 ? p * Math.log(p) : 0), 0);
+    const t = tf.tensor2d([[0, Math.log(3)]]);
+    near(value(noLeak(() => ex().softTargetEntropy(t, 1))), H([0.25, 0.75]), "[0, ln 3] at T = 1 (in nats, not bits)");
+    const p1 = Math.sqrt(3) / (1 + Math.sqrt(3));
+    near(value(ex().softTargetEntropy(t, 2)), H([1 - p1, p1]), "[0, ln 3] at T = 2: divide the logits by T");
+    const even = tf.zeros([1, 7]) as tf.Tensor2D;
+    near(value(ex().softTargetEntropy(even, 3)), Math.log(7), "seven equal logits: ln 7");
+    const sharp = tf.tensor2d([[1000, 0, 0], [0, 0, 0]]);
+    const got = value(ex().softTargetEntropy(sharp, 1));
+    assert.ok(Number.isFinite(got), `a near-certain row gave ${got}: a probability of 0 must add 0 (use logSoftmax, not log(softmax))`);
+    near(got, Math.log(3) / 2, "rows [1000, 0, 0] and [0, 0, 0]: the mean of 0 and ln 3 over positions");
+    // Random logits: against a plain JavaScript computation, and a softer distribution as T grows.
+    const L = tf.randomNormal([4, 9], 0, 3, "float32", 31) as tf.Tensor2D;
+    const rows = L.arraySync();
+    const byHand = (T: number) => rows.map((r) => { const m = Math.max(...r.map((v) => v / T)); const e = r.map((v) => Math.exp(v / T - m)); const z = e.reduce((s, v) => s + v, 0); return H(e.map((v) => v / z)); }).reduce((s, v) => s + v, 0) / rows.length;
+    let last = -1;
+    for (const T of [0.5, 1, 2, 4]) {
+      const h = value(ex().softTargetEntropy(L, T));
+      near(h, byHand(T), `4 random positions at T = ${T}`);
+      assert.ok(h > last, `the entropy should grow with T: ${last} then ${h} at T = ${T}`);
+      last = h;
+    }
+    tf.dispose([t, even, sharp, L]);
+  });
 });
