@@ -37,7 +37,11 @@ describe("chapter 03 — 嵌入层、Dropout、位置编码", () => {
     code: "保留的位置返回 x[i] / (1 - rate),其余返回 0;rate = 0 时结果应与输入相同",
     libraryTwins: ["dropout", "withDropout"],
   }, () => {
-    close(ex().applyDropout([1, 2, 3, 4], [true, false, true, false], 0.5), [2, 0, 6, 0]);
+    const first = ex().applyDropout([1, 2, 3, 4], [true, false, true, false], 0.5);
+    // What a kept 1 became at rate 0.5 tells which idea is missing.
+    assert.ok(first[0] !== 1, "the kept values came out unchanged (1, not 2): inverted dropout divides what it keeps by 1 − rate, so the expected value stays the same");
+    assert.ok(first[0] !== 0.5, "the kept values were multiplied by 1 − rate (1 became 0.5): divide by it instead");
+    close(first, [2, 0, 6, 0]);
     close(ex().applyDropout([1, -2, 3], [true, true, false], 0.25), [4 / 3, -8 / 3, 0]);
     close(ex().applyDropout([5, 6], [true, true], 0), [5, 6]);
     // The expected value is preserved: over many positions the mean stays about the same.

@@ -86,7 +86,10 @@ describe("chapter 04 — 解码器模块", () => {
   }, () => {
     const x = tf.tensor2d([[1, 2, 3, 6]]);
     const y = ex().layerNorm(x, tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D).dataSync();
-    [-2, -1, 0, 3].forEach((c, i) => assert.ok(Math.abs(y[i] - c / Math.sqrt(3.5 + 1e-5)) < 1e-5, `y[${i}] = ${y[i]}`));
+    // x = [1, 2, 3, 6]: mean 3, variance 14/4 = 3.5 (dividing by D), or 14/3 (dividing by D − 1).
+    assert.ok(Math.abs(y[3] - 3 / Math.sqrt(14 / 3 + 1e-5)) > 1e-4, `y[3] = ${y[3]} = 3 / √(14/3): you divided by D − 1; LayerNorm uses the plain (biased) variance, dividing by D`);
+    assert.ok(Math.abs(y[3] - 3) > 1e-4, "y[3] = 3: the values were centred but not divided by the standard deviation");
+    [-2, -1, 0, 3].forEach((c, i) => assert.ok(Math.abs(y[i] - c / Math.sqrt(3.5 + 1e-5)) < 1e-5, `y[${i}] = ${y[i]}, expected ${c / Math.sqrt(3.5 + 1e-5)}`));
     const big = tf.randomNormal([2, 3, 8], 2, 3, "float32", 4);
     const gamma = tf.randomNormal([8], 1, 0.5, "float32", 5) as tf.Tensor1D;
     const beta = tf.randomNormal([8], 0, 0.5, "float32", 6) as tf.Tensor1D;

@@ -44,7 +44,10 @@ describe("chapter 06 — 有监督微调", () => {
     const got = ex().maskedMeanLoss(nll, mask);
     assert.strictEqual(tf.memory().numTensors, before + 1, "leaves intermediate tensors alive: wrap the body in tf.tidy(() => ...)");
     assert.strictEqual(got.rank, 0, `should return a scalar (shape []), got shape [${got.shape}]`);
-    assert.ok(Math.abs(got.dataSync()[0] - 2.5) < 1e-6, `expected 2.5, got ${got.dataSync()[0]}`);
+    const v = got.dataSync()[0];
+    assert.ok(Math.abs(v - 5 / 3) > 1e-4, `got ${v} = (0 + 2 + 3) / 3: that averages over every position; divide by the number of positions the mask keeps (2)`);
+    assert.ok(Math.abs(v - 2) > 1e-4, `got ${v} = (1 + 2 + 3) / 3: the mask was not applied`);
+    assert.ok(Math.abs(v - 2.5) < 1e-6, `expected (2 + 3) / 2 = 2.5, got ${v}`);
     const zero = ex().maskedMeanLoss(nll, tf.zeros([1, 3]));
     assert.strictEqual(zero.dataSync()[0], 0, "an all-zero mask gives 0, not NaN");
     // Agrees with the model's masked cross-entropy.

@@ -86,6 +86,7 @@ describe("chapter 07 — 人类反馈强化学习", () => {
     const got = ex().groupAdvantages([1, 2, 3, 5, 5, 5], 3);
     const want = [-1.224744, 0, 1.224744, 0, 0, 0];
     assert.strictEqual(got.length, 6);
+    assert.ok(Math.abs(got[2] - 1) > 1e-3, "the group [1, 2, 3] gave 3 an advantage of 1: that is the sample std (dividing by n − 1); GRPO uses the population std (dividing by n), which gives 1.2247");
     want.forEach((w, i) => near(got[i], w, `advantage ${i}`));
     const r = [0.3, -1.2, 2.5, 0.1, 0.9, 0.9, -0.4, 1.7];
     const lib = libAdv(r, 4);

@@ -8,7 +8,9 @@
  *     one fails its exercise by the grader's own checks.
  */
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as tiaoyu from "tiaoyu";
 import { ExerciseInfo, LibraryTwinError, Mutant, registry, withOverrides, withTargetDir } from "../grading";
@@ -99,6 +101,28 @@ describe("graders", () => {
       });
     }
     assert.deepStrictEqual(found, []);
+  });
+
+  it("npm run grade gives the code-level hint only when asked with --hint (graded on the untouched stubs of chapter 10)", function () {
+    const root = path.join(__dirname, "..", "..");
+    if (spawnSync("git", ["diff", "--quiet", "HEAD", "--", "exercises/10-reasoning.ts"], { cwd: root }).status !== 0) this.skip();
+    this.timeout(300_000);
+    const grade = (...extra: string[]) => {
+      const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tiaoyu-hint-")), "report");
+      const r = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "..", "grade.ts"), "10", "--target", "exercises", "--report", report, ...extra], { cwd: root, encoding: "utf8" });
+      const json = JSON.parse(fs.readFileSync(`${report}.json`, "utf8")) as { results: { passed: boolean; hint: string; code?: string }[] };
+      return { out: r.stdout, results: json.results };
+    };
+    const plain = grade();
+    const asked = grade("--hint");
+    const chapter10 = exercises.filter((e) => e.name.startsWith("10."));
+    assert.ok(plain.results.length === chapter10.length && plain.results.every((r) => !r.passed && r.hint !== ""), "every stub fails with a hint");
+    for (const e of chapter10) {
+      assert.ok(plain.out.includes(e.hint), `without --hint, ${e.name}'s hint is printed`);
+      assert.ok(!plain.out.includes(e.code), `without --hint, ${e.name}'s code-level hint must not be printed`);
+      assert.ok(asked.out.includes(e.code), `with --hint, ${e.name}'s code-level hint is printed`);
+    }
+    assert.ok(plain.results.every((r) => r.code === undefined) && asked.results.every((r) => typeof r.code === "string"), "the report carries code hints only with --hint");
   });
 
   describe("every plausible wrong answer (mutant) fails its exercise", () => {
