@@ -16,6 +16,20 @@ import * as tiaoyu from "tiaoyu";
 import { ExerciseInfo, LibraryTwinError, Mutant, registry, withOverrides, withTargetDir } from "../grading";
 
 const lib = tiaoyu as unknown as Record<string, unknown>;
+const distLib = path.join(__dirname, "..", "..", "dist", "lib") + path.sep;
+
+/**
+ * A library twin as the learner could reach it: from the package index, or (for one the index does not export,
+ * like a helper inside lib/train/optimizer.ts) from the compiled module that defines it.
+ */
+function libraryExport(name: string): unknown {
+  if (typeof lib[name] === "function") return lib[name];
+  for (const [file, m] of Object.entries(require.cache)) {
+    const v = file.startsWith(distLib) ? (m?.exports as Record<string, unknown> | undefined)?.[name] : undefined;
+    if (typeof v === "function") return v;
+  }
+  return undefined;
+}
 const exercises = [...registry.values()];
 const byName = new Map(exercises.map((e) => [e.name, e]));
 
@@ -42,8 +56,8 @@ describe("graders", () => {
     assert.ok(exercises.length >= 30, `only ${exercises.length} exercises registered`);
   });
 
-  it("every library twin a spec bans is a function or class that tiaoyu exports", () => {
-    const missing = exercises.flatMap((e) => e.libraryTwins.filter((t) => typeof lib[t] !== "function").map((t) => `${e.name}: ${t}`));
+  it("every library twin a spec bans is a function or class that the library (dist/lib) exports", () => {
+    const missing = exercises.flatMap((e) => e.libraryTwins.filter((t) => typeof libraryExport(t) !== "function").map((t) => `${e.name}: ${t}`));
     assert.deepStrictEqual(missing, []);
   });
 
@@ -51,7 +65,7 @@ describe("graders", () => {
     for (const e of exercises.filter((x) => x.libraryTwins.length > 0)) {
       for (const twin of e.libraryTwins) {
         it(`${e.name}: a re-export of ${twin} and a wrapper that calls it`, async () => {
-          const reexport = lib[twin];
+          const reexport = libraryExport(twin);
           const wrapper = (...args: unknown[]) => (reexport as (...a: unknown[]) => unknown)(...args);
           for (const [how, value] of [["re-export", reexport], ["wrapper", wrapper]] as const) {
             let err: unknown = null;
