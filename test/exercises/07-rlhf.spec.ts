@@ -88,6 +88,8 @@ describe("chapter 07 — 人类反馈强化学习", () => {
     assert.strictEqual(got.length, 6);
     assert.ok(Math.abs(got[2] - 1) > 1e-3, "the group [1, 2, 3] gave 3 an advantage of 1: that is the sample std (dividing by n − 1); GRPO uses the population std (dividing by n), which gives 1.2247");
     want.forEach((w, i) => near(got[i], w, `advantage ${i}`));
+    // eps is a parameter: with eps = 1 the group [1, 2, 3] gives 3 an advantage of 1 / (√(2/3) + 1).
+    near(ex().groupAdvantages([1, 2, 3], 3, 1)[2], 1 / (Math.sqrt(2 / 3) + 1), "eps = 1: use the eps you are given");
     const r = [0.3, -1.2, 2.5, 0.1, 0.9, 0.9, -0.4, 1.7];
     const lib = libAdv(r, 4);
     ex().groupAdvantages(r, 4).forEach((a, i) => near(a, lib[i], `random rewards, advantage ${i}`));

@@ -12,4 +12,5 @@ export const mutants: Mutant<typeof S>[] = [
   { exercise: "7.3 dpoLoss", mistake: "divides by β", patch: { dpoLoss: (pc, pr, rc, rr, b) => S.dpoLoss(pc, pr, rc, rr, 1 / b) } },
   { exercise: "7.4 groupAdvantages", mistake: "sample standard deviation (n − 1)", patch: { groupAdvantages: (rs, g, eps = 1e-6) => rs.map((_, i) => { const s = Math.floor(i / g) * g, grp = rs.slice(s, s + g), m = grp.reduce((a, b) => a + b, 0) / grp.length; const sd = Math.sqrt(grp.reduce((a, b) => a + (b - m) ** 2, 0) / (grp.length - 1)); return (rs[i] - m) / (sd + eps); }) } },
   { exercise: "7.4 groupAdvantages", mistake: "normalises over all rewards, not group by group", patch: { groupAdvantages: (rs, g, eps) => S.groupAdvantages(rs, rs.length, eps) } },
+  { exercise: "7.4 groupAdvantages", mistake: "ignores its eps argument", patch: { groupAdvantages: (rs, g) => S.groupAdvantages(rs, g) } },
 ];
