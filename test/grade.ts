@@ -100,7 +100,8 @@ async function main(): Promise<void> {
   if (!quiet) {
     console.log(`\ngrade: ${earned}/${total} points; ${results.length - failed} passed, ${failed} failed`);
     console.log(`report: ${path.relative(process.cwd(), report)}.json, .xml`);
-    if (failed > 0 && !codeHints) console.log("stuck? `npm run grade NN -- --hint` also prints a code-level hint for each failed exercise");
+    const again = ["npm run grade", ...chapters, "-- --hint"].join(" ");
+    if (failed > 0 && !codeHints) console.log(`stuck? \`${again}\` also prints a code-level hint for each failed exercise`);
   }
   process.exitCode = failed > 0 || results.length === 0 ? 1 : 0;
 }
