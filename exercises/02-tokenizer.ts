@@ -2,6 +2,8 @@
  * 第 2 章练习:分词器模型。
  *
  * 把每个函数里的 `return todo(...)` 换成你的实现,然后在终端里运行 `npm run grade 02` 查看得分。
+ * 没通过的题会说明哪里不对、该复习哪个概念;实在卡住了,再用 `npm run grade 02 -- --hint` 看代码层面的提示。
+ * 评分会检查代码是你自己写的:直接调用(或转手导出)tiaoyu 里同一功能的实现,这道题不得分。
  * 前四题一起就是一个完整的字节级 BPE(2.7 用它们训练),2.5 是 WordPiece 的编码,2.6 是 Unigram 的切分。
  * 写完后去读 lib/tokenizer 里的同名算法:做的是同一件事,只是为了在整个语料上跑得快而换了数据结构。
  */
@@ -102,11 +104,13 @@ export function viterbiSegment(text: string, logProbs: ReadonlyMap<string, numbe
  * 2.7 训练 BPE(综合题)
  *
  * 用 2.1 和 2.2 训练一个字节级 BPE:从 text 的 UTF-8 字节开始,做 numMerges 次:
- * 统计相邻对,取出现次数最多的一对(次数相同时,取在当前序列里最先出现的那一对),记入合并表,
+ * 统计相邻对,取出现次数最多的一对(次数相同时,取 ID 较小的一对:先比第一个 ID,再比第二个,
+ * 和正文、和 ByteBPETokenizer.train 的规则一样,这样每次训练的结果完全确定),记入合并表,
  * 并把它合并成新 id 256 + r(r 是这是第几次合并,从 0 开始)。没有相邻对时提前结束。返回合并表。
  *
  * @example
- *   trainBPE("aaabdaaabac", 3)   // → [[97, 97], [256, 97], [257, 98]]   ("aa", "aaa", "aaab")
+ *   trainBPE("aaabdaaabac", 3)   // → [[97, 97], [97, 98], [256, 257]]   ("aa", "ab", "aaab")
+ *   // 第二步 (256, 97) 和 (97, 98) 都出现 2 次,97 < 256,所以先合并 (97, 98)
  */
 export function trainBPE(text: string, numMerges: number): [number, number][] {
   return todo("2.7 trainBPE");

@@ -2,6 +2,8 @@
  * 第 3 章练习:嵌入层、Dropout、位置编码。
  *
  * 把每个函数里的 `return todo(...)` 换成你的实现,然后在终端里运行 `npm run grade 03` 查看得分。
+ * 没通过的题会说明哪里不对、该复习哪个概念;实在卡住了,再用 `npm run grade 03 -- --hint` 看代码层面的提示。
+ * 评分会检查代码是你自己写的:直接调用(或转手导出)tiaoyu 里同一功能的实现,这道题不得分。
  * 这些函数只用普通的 JavaScript 数组,不需要 TensorFlow.js:先把概念算清楚,张量版本在 lib/model 里。
  */
 import { todo } from "tiaoyu";

@@ -2,6 +2,8 @@
  * 第 4 章练习:解码器模块——注意力头的拆分与合并、带因果掩码的自注意力、LayerNorm、参数量。
  *
  * 把每个函数里的 `return todo(...)` 换成你的实现,然后在终端里运行 `npm run grade 04` 查看得分。
+ * 没通过的题会说明哪里不对、该复习哪个概念;实在卡住了,再用 `npm run grade 04 -- --hint` 看代码层面的提示。
+ * 评分会检查代码是你自己写的:直接调用(或转手导出)tiaoyu 里同一功能的实现,这道题不得分。
  * 这里用 TensorFlow.js 的张量:`tf.reshape`、`tf.transpose`、`tf.matMul`、`tf.softmax`、`tf.moments` 等。
  * 产生张量的函数请包在 `tf.tidy(() => ...)` 里,这样中间结果会被自动释放。
  */

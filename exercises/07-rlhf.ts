@@ -2,6 +2,8 @@
  * 第 7 章练习:人类反馈强化学习——奖励模型的 Bradley–Terry 损失、只算回答部分的序列对数概率、DPO 损失、GRPO 的组内优势。
  *
  * 把每个函数里的 `return todo(...)` 换成你的实现,然后在终端里运行 `npm run grade 07` 查看得分。
+ * 没通过的题会说明哪里不对、该复习哪个概念;实在卡住了,再用 `npm run grade 07 -- --hint` 看代码层面的提示。
+ * 评分会检查代码是你自己写的:直接调用(或转手导出)tiaoyu 里同一功能的实现,这道题不得分。
  * 有用的函数:`tf.sub`、`tf.mul`、`tf.neg`、`tf.mean`、`tf.sum`、`tf.logSigmoid`、`tf.logSoftmax`、`tf.gather`、`tf.oneHot`。
  * 产生张量的函数请包在 `tf.tidy(() => ...)` 里,这样中间结果会被自动释放。
  */

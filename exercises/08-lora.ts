@@ -1,7 +1,9 @@
 /**
- * 第 8 章练习:LoRA 微调——数 LoRA 的参数、LoRA 层的前向计算、把适配器合并进权重、再拆出来。
+ * 第 8 章练习:LoRA 微调——数 LoRA 的参数、LoRA 层的前向计算、把适配器合并进权重、再拆出来,以及只训练适配器、冻结基座的一步梯度下降。
  *
  * 把每个函数里的 `return todo(...)` 换成你的实现,然后在终端里运行 `npm run grade 08` 查看得分。
+ * 没通过的题会说明哪里不对、该复习哪个概念;实在卡住了,再用 `npm run grade 08 -- --hint` 看代码层面的提示。
+ * 评分会检查代码是你自己写的:直接调用(或转手导出)tiaoyu 里同一功能的实现,这道题不得分。
  * 记号与 lib/train/lora.ts 相同:权重 W 的形状是 [in, out](y = x·W),A 是 [in, r],B 是 [r, out],
  * 缩放系数 scale = alpha / r。产生张量的函数请包在 `tf.tidy(() => ...)` 里。
  */
@@ -52,4 +54,21 @@ export function mergeLora(w: tf.Tensor2D, a: tf.Tensor2D, b: tf.Tensor2D, alpha:
  */
 export function unmergeLora(merged: tf.Tensor2D, a: tf.Tensor2D, b: tf.Tensor2D, alpha: number): tf.Tensor2D {
   return todo("8.4 unmergeLora");
+}
+
+/**
+ * 8.5 哪些参数在训练,哪些冻结(one LoRA training step)
+ *
+ * LoRA 微调时基座权重 W 冻结,只有 A 和 B 在学。用你在 8.2 写的 loraForward 和均方误差
+ *   loss = mean((loraForward(x, W, A, B, alpha) − y)²)
+ * 做一步梯度下降(学习率 lr):A ← A − lr·∂loss/∂A,B ← B − lr·∂loss/∂B,W 一个数都不能变。
+ * 返回这一步之前的损失(一个普通的数)。
+ * 提示:tf.variableGrads(f, varList) 只对 varList 里的变量求梯度;用 variable.assign(新值) 更新;
+ * 用完的张量(损失、梯度)要 dispose,循环跑几千步也不能漏内存。
+ * 想一想:LoRA 的 B 从 0 开始,第一步之后 A 变了吗?为什么?
+ *
+ * @example  B = 0 时,第一步的损失就是基座模型的损失 mean((x·W − y)²)
+ */
+export function loraSgdStep(x: tf.Tensor2D, y: tf.Tensor2D, w: tf.Variable, a: tf.Variable, b: tf.Variable, alpha: number, lr: number): number {
+  return todo("8.5 loraSgdStep");
 }

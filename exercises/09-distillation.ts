@@ -1,7 +1,9 @@
 /**
- * 第 9 章练习:知识蒸馏——带温度的 KL 散度损失(乘以 T²),以及软目标与硬标签混合的损失。
+ * 第 9 章练习:知识蒸馏——带温度的 KL 散度损失(乘以 T²),软目标与硬标签混合的损失,以及温度如何改变软标签的熵。
  *
  * 把每个函数里的 `return todo(...)` 换成你的实现,然后在终端里运行 `npm run grade 09` 查看得分。
+ * 没通过的题会说明哪里不对、该复习哪个概念;实在卡住了,再用 `npm run grade 09 -- --hint` 看代码层面的提示。
+ * 评分会检查代码是你自己写的:直接调用(或转手导出)tiaoyu 里同一功能的实现,这道题不得分。
  * 这里的 logits 都是二维的 [N, V]:N 个位置,每个位置对词表 V 个词元的打分。
  * 有用的函数:`tf.div`、`tf.logSoftmax`、`tf.exp`、`tf.sub`、`tf.mul`、`tf.sum`、`tf.mean`、`tf.oneHot`。
  * 产生张量的函数请包在 `tf.tidy(() => ...)` 里,这样中间结果会被自动释放。
@@ -44,4 +46,18 @@ export function mixedDistillationLoss(
   alpha: number,
 ): tf.Scalar {
   return todo("9.2 mixedDistillationLoss");
+}
+
+/**
+ * 9.3 软标签的熵(entropy of the soft targets)
+ *
+ * 温度越高,教师的分布越"软"。把每个位置的 logits 除以 T 再 softmax 得到 p,熵 H = −Σ p·ln p(单位 nats);
+ * 返回所有位置熵的平均值(一个标量)。概率为 0 的词元贡献 0:用 tf.logSoftmax 算 ln p,不要写 tf.log(tf.softmax(...))。
+ * 请用 tf.tidy 包住计算。
+ *
+ * @example  logits [[0, ln 3]],T = 1:p = [0.25, 0.75],H = −(0.25·ln 0.25 + 0.75·ln 0.75) ≈ 0.562
+ *           V 个相同的 logits:H = ln V(最软);一个 logit 远大于其余:H ≈ 0
+ */
+export function softTargetEntropy(teacherLogits: tf.Tensor2D, temperature: number): tf.Scalar {
+  return todo("9.3 softTargetEntropy");
 }

@@ -120,17 +120,21 @@ export function viterbiSegment(text: string, logProbs: ReadonlyMap<string, numbe
 
 /**
  * 2.7 训练 BPE:从 UTF-8 字节开始,做 numMerges 次合并,每次合并出现最多的相邻对
- * (次数相同时,取在当前序列里最先出现的那一对),第 r 次合并产生 id 256 + r。
- * @example trainBPE("aaabdaaabac", 3) // → [[97, 97], [256, 97], [257, 98]]
+ * (次数相同时,取 ID 较小的一对:先比第一个 ID,再比第二个;与正文和 ByteBPETokenizer.train 相同),
+ * 第 r 次合并产生 id 256 + r。
+ * @example trainBPE("aaabdaaabac", 3) // → [[97, 97], [97, 98], [256, 257]]
  */
 export function trainBPE(text: string, numMerges: number): [number, number][] {
   let ids = Array.from(new TextEncoder().encode(text));
   const merges: [number, number][] = [];
   for (let r = 0; r < numMerges; r++) {
-    let bestKey = "", bestCount = 0;
-    for (const [key, count] of countPairs(ids)) if (count > bestCount) (bestKey = key), (bestCount = count);
+    let pair: [number, number] = [0, 0], bestCount = 0;
+    for (const [key, count] of countPairs(ids)) {
+      const [a, b] = key.split(",").map(Number);
+      const smaller = a < pair[0] || (a === pair[0] && b < pair[1]);
+      if (count > bestCount || (count === bestCount && smaller)) (pair = [a, b]), (bestCount = count);
+    }
     if (bestCount === 0) break;
-    const pair = bestKey.split(",").map(Number) as [number, number];
     merges.push(pair);
     ids = mergePair(ids, pair, 256 + r);
   }

@@ -1,5 +1,5 @@
 /**
- * 第 8 章练习:LoRA 微调——数 LoRA 的参数、LoRA 层的前向计算、把适配器合并进权重、再拆出来。
+ * 第 8 章练习:LoRA 微调——数 LoRA 的参数、LoRA 层的前向计算、把适配器合并进权重、再拆出来,以及只训练适配器、冻结基座的一步梯度下降。
  *
  * 这是参考答案。(Reference solutions for chapter 8; `npm run grade 08 -- --target solutions` must pass them all.)
  * 记号与 lib/train/lora.ts 相同:权重 W 的形状是 [in, out](y = x·W),A 是 [in, r],B 是 [r, out],
@@ -57,4 +57,22 @@ export function mergeLora(w: tf.Tensor2D, a: tf.Tensor2D, b: tf.Tensor2D, alpha:
  */
 export function unmergeLora(merged: tf.Tensor2D, a: tf.Tensor2D, b: tf.Tensor2D, alpha: number): tf.Tensor2D {
   return tf.tidy(() => tf.sub(merged, tf.mul(tf.matMul(a, b), alpha / a.shape[1])) as tf.Tensor2D);
+}
+
+/**
+ * 8.5 哪些参数在训练,哪些冻结(one LoRA training step)
+ *
+ * 用 8.2 的 loraForward 和均方误差损失 mean((y_pred − y)²) 做一步梯度下降:只更新 A 和 B,基座权重 W 冻结不动。
+ * 返回这一步之前的损失(一个数)。
+ */
+export function loraSgdStep(x: tf.Tensor2D, y: tf.Tensor2D, w: tf.Variable, a: tf.Variable, b: tf.Variable, alpha: number, lr: number): number {
+  // varList = [a, b]: W is a variable too (maybe even trainable), but only the adapter may move.
+  const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(loraForward(x, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, alpha), y))) as tf.Scalar, [a, b]);
+  tf.tidy(() => {
+    a.assign(tf.sub(a, tf.mul(grads[a.name], lr)));
+    b.assign(tf.sub(b, tf.mul(grads[b.name], lr)));
+  });
+  const loss = value.dataSync()[0];
+  tf.dispose([value, ...Object.values(grads)]);
+  return loss;
 }

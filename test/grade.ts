@@ -1,10 +1,12 @@
 /**
  * `npm run grade [NN ...]`: grades your solutions in exercises/ and prints, per chapter, each exercise with
- * its points and, when it fails, a hint. Writes grade-report.json and grade-report.xml (JUnit) for a
+ * its points and, when it fails, what is wrong and which idea to revisit. The code-level hint is printed only when
+ * you ask for it with --hint (try on your own first). Writes grade-report.json and grade-report.xml (JUnit) for a
  * teacher's autograder. Exits non-zero while anything fails.
  *
  *   npm run grade            every chapter
  *   npm run grade 01 02      chapters 1 and 2
+ *   npm run grade 04 -- --hint   chapter 4, with the code-level hint of each failed exercise
  *   npm run grade -- --target solutions --report /tmp/r   grade the reference solutions, report elsewhere
  */
 import * as fs from "fs";
@@ -20,6 +22,8 @@ interface Result {
   earned: number;
   passed: boolean;
   hint: string;
+  /** The code-level hint, only when asked for with --hint. */
+  code?: string;
   error?: string;
 }
 
@@ -32,7 +36,7 @@ function junit(results: Result[]): string {
   for (const r of results) byChapter.set(r.chapter, [...(byChapter.get(r.chapter) ?? []), r]);
   const suites = [...byChapter].map(([chapter, rs]) => {
     const cases = rs.map((r) => {
-      const failure = r.passed ? "" : `<failure message="${xmlEscape(r.error ?? "failed")}">${xmlEscape(`hint: ${r.hint}`)}</failure>`;
+      const failure = r.passed ? "" : `<failure message="${xmlEscape(r.error ?? "failed")}">${xmlEscape(`hint: ${r.hint}${r.code ? `\ncode hint: ${r.code}` : ""}`)}</failure>`;
       return `    <testcase classname="${xmlEscape(chapter)}" name="${xmlEscape(r.exercise)} (${r.points} pt)">${failure}</testcase>`;
     });
     const failures = rs.filter((r) => !r.passed).length;
@@ -50,6 +54,7 @@ async function main(): Promise<void> {
   const target = opt("--target") ?? "exercises";
   const report = opt("--report") ?? path.join(__dirname, "..", "grade-report");
   const quiet = args.includes("--quiet");
+  const codeHints = args.includes("--hint");
   const chapters = args.filter((a) => !a.startsWith("--"));
   process.env.TIAOYU_GRADE_TARGET = target;
 
@@ -67,7 +72,7 @@ async function main(): Promise<void> {
     if (!info) return; // a helper test, not a graded exercise
     results.push({
       chapter: info.chapter, exercise: info.name, points: info.points, earned: passed ? info.points : 0,
-      passed, hint: info.hint, error: err ? String(err.message).split("\n")[0].slice(0, 300) : undefined,
+      passed, hint: info.hint, code: codeHints && !passed ? info.code : undefined, error: err ? String(err.message).split("\n")[0].slice(0, 300) : undefined,
     });
   };
   await new Promise<void>((resolve) => {
@@ -81,7 +86,9 @@ async function main(): Promise<void> {
       const rs = results.filter((r) => r.chapter === chapter);
       console.log(`\n${chapter}  (${rs.reduce((s, r) => s + r.earned, 0)}/${rs.reduce((s, r) => s + r.points, 0)} points)`);
       console.log(formatTable(rs.map((r) => ({ exercise: r.exercise, result: r.passed ? "passed" : "FAILED", points: `${r.earned}/${r.points}` }))));
-      for (const r of rs.filter((r) => !r.passed)) console.log(`  ✗ ${r.exercise}: ${r.error}\n    hint: ${r.hint}`);
+      for (const r of rs.filter((r) => !r.passed)) {
+        console.log(`  ✗ ${r.exercise}: ${r.error}\n    hint: ${r.hint}${r.code ? `\n    code hint: ${r.code}` : ""}`);
+      }
     }
   }
   const earned = results.reduce((s, r) => s + r.earned, 0);
@@ -93,6 +100,8 @@ async function main(): Promise<void> {
   if (!quiet) {
     console.log(`\ngrade: ${earned}/${total} points; ${results.length - failed} passed, ${failed} failed`);
     console.log(`report: ${path.relative(process.cwd(), report)}.json, .xml`);
+    const again = ["npm run grade", ...chapters, "-- --hint"].join(" ");
+    if (failed > 0 && !codeHints) console.log(`stuck? \`${again}\` also prints a code-level hint for each failed exercise`);
   }
   process.exitCode = failed > 0 || results.length === 0 ? 1 : 0;
 }
