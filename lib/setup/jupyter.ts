@@ -57,6 +57,8 @@ function main(argv: string[]): void {
     console.log(`Starting Jupyter ${hasLab ? "Lab" : "Notebook"} with this checkout's kernel (${path.relative(root, kernelDir())}/kernels/tslab): open 01-data.ipynb.`);
     const child = spawn(jupyter, args, { stdio: "inherit", env: jupyterEnv(), cwd: root });
     child.on("exit", (code) => process.exit(code ?? 0));
+    // Ctrl-C reaches Jupyter directly (same process group); a SIGTERM sent to us alone must not orphan it.
+    process.on("SIGTERM", () => child.kill("SIGTERM"));
     return;
   }
   if (cmd === "course") {
