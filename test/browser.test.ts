@@ -156,7 +156,6 @@ describe("notebooks in a real browser (Jupyter Notebook + headless Chromium)", f
       const saved = fs.readFileSync(path.join(work, "untrusted", name), "utf8");
       assert.ok(saved === fs.readFileSync(nb, "utf8"), `${name}: opening and saving in Jupyter changed it (diff ${path.relative(root, nb)} build/browser/untrusted/${name}; run npm run notebooks:fix)`);
     });
-
   }
 
   it("the HTML export shows every chart with no network", async function () {
@@ -183,15 +182,15 @@ describe("notebooks in a real browser (Jupyter Notebook + headless Chromium)", f
     });
     for (const nb of notebooks) {
       const name = path.basename(nb);
-    it(`${name}: trusted, Plotly draws every chart`, async function () {
-      const { charts } = countOutputs(nb);
-      const page = await open(`build/browser/trusted/${name}`, false);
-      assert.strictEqual(await page.evaluate("Jupyter.notebook.trusted"), true, "the signed copy should open trusted");
-      if (charts) await page.waitForFunction(`(${PLOTS}) >= ${charts}`, { timeout: 60_000 }).catch(() => undefined);
-      assert.strictEqual(await page.evaluate(PLOTS), charts, `${name}: ${charts} charts, but not as many drawn by Plotly`);
-      assert.strictEqual(await page.evaluate(EMPTY), 0, `${name}: an output area shows nothing`);
-      await close(page);
-    });
+      it(`${name}: trusted, Plotly draws every chart`, async function () {
+        const { charts } = countOutputs(nb);
+        const page = await open(`build/browser/trusted/${name}`, false);
+        assert.strictEqual(await page.evaluate("Jupyter.notebook.trusted"), true, "the signed copy should open trusted");
+        if (charts) await page.waitForFunction(`(${PLOTS}) >= ${charts}`, { timeout: 60_000 }).catch(() => undefined);
+        assert.strictEqual(await page.evaluate(PLOTS), charts, `${name}: ${charts} charts, but not as many drawn by Plotly`);
+        assert.strictEqual(await page.evaluate(EMPTY), 0, `${name}: an output area shows nothing`);
+        await close(page);
+      });
     }
   });
 });
