@@ -6,6 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { renderSvg, svgDataUri } from "./svgchart";
 
 type Bundle = Record<string, unknown>;
 type Writer = (msg: { data: Bundle; metadata: object; transient: object }, update: boolean) => void;
@@ -124,14 +125,39 @@ function plotText(traces: readonly Trace[], layout: Layout): string {
   return lines.join("\n");
 }
 
-/** Builds the display bundle of a Plotly chart: JSON for JupyterLab/VS Code, HTML for classic Jupyter and HTML export. */
-function plotBundle(traces: readonly Trace[], layout: Layout, height: number): Bundle {
-  const id = "tiaoyu-plot-" + Math.random().toString(36).slice(2);
-  const fullLayout = { height, margin: { t: 40, r: 20, b: 40, l: 50 }, ...layout };
+/** A copy of `v` with every object's keys in sorted order, as nbformat saves them, so a saved chart rebuilds identically. */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v === null || typeof v !== "object") return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+}
+
+/**
+ * Builds the display bundle of a Plotly chart: JSON for JupyterLab/VS Code, HTML for classic Jupyter and HTML export.
+ *
+ * The HTML starts as a static picture (an <img> of an SVG drawn in Node, lib/svgchart.ts) and the script replaces it
+ * with the interactive chart once plotly.js is there. Where no script runs (an untrusted notebook: Jupyter keeps an
+ * <img> with a data: URI but drops scripts, styles and inline SVG; an HTML export opened offline; nbviewer) the
+ * picture stays. Exported so `notebooks fix` can rebuild the HTML of charts already saved in notebooks.
+ */
+export function plotBundle(traces: readonly Trace[], layout: Layout, height: number, id = "tiaoyu-plot-" + Math.random().toString(36).slice(2)): Bundle {
+  // Titles start at the left and the top margin leaves a line for Plotly's toolbar (top right), so a long live
+  // title (the training status line) does not run under it.
+  const title = typeof layout.title === "string" ? { text: layout.title } : layout.title;
+  const fullLayout = sortKeys({
+    height,
+    margin: { t: 50, r: 20, b: 40, l: 50 },
+    ...layout,
+    ...(title ? { title: { x: 0, xref: "paper", xanchor: "left", ...(title as object) } } : {}),
+  }) as Layout;
+  traces = sortKeys(traces) as Trace[];
+  const alt = escapeHtml(plotText(traces, layout).split("\n")[0]);
+  const picture = `<img src="${svgDataUri(renderSvg(traces, fullLayout))}" alt="${alt}" style="max-width:100%;height:auto">`;
   const draw =
-    `<div id="${id}" style="height:${height}px"></div>${plotlyLoader()}` +
-    `<script>(function draw(){if(window.Plotly){Plotly.newPlot(${JSON.stringify(id)},${JSON.stringify(traces)},` +
-    `${JSON.stringify(fullLayout)});}else{setTimeout(draw,50);}})();</script>`;
+    `<div id="${id}" class="tiaoyu-chart">${picture}</div>${plotlyLoader()}` +
+    `<script>(function draw(){if(window.Plotly){var d=document.getElementById(${JSON.stringify(id)});d.innerHTML="";` +
+    `d.style.height="${height}px";Plotly.newPlot(d,${JSON.stringify(traces)},${JSON.stringify(fullLayout)});}` +
+    `else{setTimeout(draw,50);}})();</script>`;
   return {
     "application/vnd.plotly.v1+json": { data: traces, layout: fullLayout },
     "text/html": draw,

@@ -4,6 +4,8 @@
  *   solutions  every exercise spec against solutions/ (they must pass)
  *   stubs      every untouched stub in exercises/ must fail its spec (a grader a stub can pass is broken)
  *   notebooks  every notebook executed headless in a fresh tslab kernel, in quick mode
+ *   browser    the committed notebooks in Jupyter + headless Chromium: charts visible untrusted and trusted, saving
+ *              changes nothing, the HTML export shows every chart offline
  *
  *   npm test                      everything
  *   npm test -- lib solutions     only these parts
@@ -20,6 +22,7 @@ const PARTS: Record<string, string[]> = {
   solutions: ["test/exercises"],
   stubs: ["test/stubs.test.ts"],
   notebooks: ["test/notebooks.test.ts"],
+  browser: ["test/browser.test.ts"],
 };
 
 function files(entry: string): string[] {

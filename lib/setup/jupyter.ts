@@ -11,7 +11,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { projectRoot } from "../course";
-import { findJupyter, findNotebookPython, INSTALL_HINT, jupyterEnv } from "./jupyterEnv";
+import { findJupyter, findNotebookPython, INSTALL_HINT, jupyterEnv, kernelDir, staleKernelWarning } from "./jupyterEnv";
 
 /** The course's notebooks in chapter order, optionally only those whose names start with one of `prefixes`. */
 export function listNotebooks(prefixes: string[] = []): string[] {
@@ -41,16 +41,24 @@ function main(argv: string[]): void {
       console.error(`Jupyter is not installed.\n${INSTALL_HINT}`);
       process.exit(1);
     }
+    if (!fs.existsSync(path.join(kernelDir(), "kernels", "tslab", "kernel.json"))) {
+      console.error("This checkout's kernel is missing (.jupyter/kernels/tslab): run npm run register-kernel");
+      process.exit(1);
+    }
+    const warning = staleKernelWarning();
+    if (warning) console.log(warning);
     const hasLab = spawnSync(jupyter, ["lab", "--version"], { env: jupyterEnv() }).status === 0;
     // Serve the project root (so charts can load plotly.js from node_modules) and open the notebooks folder.
     const args = hasLab
-      ? ["lab", `--ServerApp.root_dir=${root}`, ...rest]
-      : ["notebook", `--notebook-dir=${root}`, ...rest];
+      ? ["lab", `--ServerApp.root_dir=${root}`, "--LabApp.default_url=/lab/tree/notebooks", ...rest]
+      : ["notebook", `--notebook-dir=${root}`, "--NotebookApp.default_url=/tree/notebooks", ...rest];
     // Jupyter refuses to start as root (containers, CI images) unless told it is deliberate.
     if (process.getuid?.() === 0 && !rest.includes("--allow-root")) args.push("--allow-root");
-    console.log(`Starting Jupyter ${hasLab ? "Lab" : "Notebook"}: open notebooks/01-data.ipynb and pick the kernel "TypeScript (TIAOYU)".`);
+    console.log(`Starting Jupyter ${hasLab ? "Lab" : "Notebook"} with this checkout's kernel (${path.relative(root, kernelDir())}/kernels/tslab): open 01-data.ipynb.`);
     const child = spawn(jupyter, args, { stdio: "inherit", env: jupyterEnv(), cwd: root });
     child.on("exit", (code) => process.exit(code ?? 0));
+    // Ctrl-C reaches Jupyter directly (same process group); a SIGTERM sent to us alone must not orphan it.
+    process.on("SIGTERM", () => child.kill("SIGTERM"));
     return;
   }
   if (cmd === "course") {

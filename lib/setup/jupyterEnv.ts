@@ -56,6 +56,46 @@ export function jupyterEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * The tslab kernel registered where Jupyter looks without this project's JUPYTER_PATH (the user's or the system's
+ * kernels), if it belongs to another checkout: its kernel.json names another project's tslab. That is what VS Code or
+ * a plain `jupyter notebook` would run. `npm start` and `npm run course` are not affected (they put .jupyter/ first),
+ * so this is reported, not fatal. Returns null when it is this checkout's, when none is registered, or without Jupyter.
+ */
+export function staleUserKernel(): { dir: string; points: string } | null {
+  const jupyter = findJupyter();
+  if (!jupyter) return null;
+  const env: NodeJS.ProcessEnv = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" };
+  delete env.JUPYTER_PATH;
+  const r = spawnSync(jupyter, ["kernelspec", "list", "--json"], { encoding: "utf8", env });
+  if (r.status !== 0) return null;
+  let specs: Record<string, { resource_dir: string; spec: { argv?: string[] } }>;
+  try {
+    specs = (JSON.parse(r.stdout) as { kernelspecs: typeof specs }).kernelspecs;
+  } catch {
+    return null;
+  }
+  const tslab = specs.tslab;
+  if (!tslab) return null;
+  const ours = path.join(projectRoot(), "node_modules", "tslab");
+  const argv = tslab.spec.argv ?? [];
+  if (argv.some((a) => a.startsWith(ours + path.sep))) return null;
+  // A bare `tslab` (tslab's own installer) runs whichever tslab is on PATH: not ours either.
+  const named = argv.find((a) => /tslab/.test(a)) ?? argv.join(" ");
+  return { dir: tslab.resource_dir, points: named };
+}
+
+/** The warning for a stale user-level kernel, or "" when there is none. */
+export function staleKernelWarning(): string {
+  const stale = staleUserKernel();
+  if (!stale) return "";
+  return (
+    `[tiaoyu] The "tslab" kernel registered for your user (${stale.dir}) runs ${stale.points},\n` +
+    `[tiaoyu] not this checkout (${projectRoot()}). npm start and npm run course still use this checkout's kernel;\n` +
+    `[tiaoyu] other front ends (VS Code, a plain \`jupyter notebook\`) would not. To point them here: npm run register-kernel`
+  );
+}
+
 export const INSTALL_HINT =
   "Install Jupyter, then run `npm run register-kernel`:\n" +
   "    pip install jupyterlab            # any OS, with Python's pip\n" +

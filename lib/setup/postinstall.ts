@@ -5,14 +5,17 @@
  * 1. Links `node_modules/tiaoyu` to the project, so notebooks, exercises and solutions import the library by
  *    its package name (tslab compiles a notebook with rootDir = the notebook's folder, so `../lib` cannot work).
  * 2. Writes the tslab kernelspec into `.jupyter/kernels/tslab` with absolute paths to this Node and this tslab.
- * 3. When Jupyter is installed, registers that kernelspec for the user, so `jupyter notebook` anywhere offers
- *    "TypeScript (TIAOYU)". When it is not, says how to get it.
+ * 3. When Jupyter is installed, registers that kernelspec for the user (replacing one an earlier or other checkout
+ *    registered), so `jupyter notebook` anywhere and other front ends offer "TypeScript (TIAOYU)" from this checkout.
+ *    With TIAOYU_NO_KERNEL_REGISTER=1 it registers nothing but says when the user's registration is another checkout's.
+ *    When Jupyter is missing, says how to get it. (npm start and npm run course never depend on the user's
+ *    registration: they put this checkout's .jupyter/ first on JUPYTER_PATH.)
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { projectRoot } from "../course";
-import { findJupyter, INSTALL_HINT, kernelDir } from "./jupyterEnv";
+import { findJupyter, INSTALL_HINT, kernelDir, staleKernelWarning } from "./jupyterEnv";
 
 function linkSelf(root: string): void {
   const link = path.join(root, "node_modules", "tiaoyu");
@@ -53,7 +56,11 @@ function main(): void {
     console.log("[tiaoyu] (npm test and npm start use .jupyter/ directly once Jupyter is there.)");
     return;
   }
-  if (process.env.TIAOYU_NO_KERNEL_REGISTER === "1") return;
+  if (process.env.TIAOYU_NO_KERNEL_REGISTER === "1") {
+    const warning = staleKernelWarning();
+    if (warning) console.log(warning);
+    return;
+  }
   const r = spawnSync(jupyter, ["kernelspec", "install", "--user", "--name", "tslab", dir], {
     encoding: "utf8",
     env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" },
