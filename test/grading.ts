@@ -15,9 +15,17 @@ export function gradeTarget(): GradeTarget {
   return t;
 }
 
+/**
+ * The folder the learner's files are loaded from: TIAOYU_GRADE_DIR when set (batch grading copies each learner's
+ * `exercises/` there, inside the project so that `import … from "tiaoyu"` resolves), otherwise `<target>/`.
+ */
+export function gradeDir(): string {
+  return process.env.TIAOYU_GRADE_DIR ?? path.join(__dirname, "..", gradeTarget());
+}
+
 /** Loads `<target>/<file>` lazily, so a module that throws on import fails its exercises, not the whole run. */
 export function target<T>(file: string): () => T {
-  return () => require(path.join(__dirname, "..", gradeTarget(), file)) as T;
+  return () => require(path.join(gradeDir(), file)) as T;
 }
 
 export interface ExerciseInfo {
