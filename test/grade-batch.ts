@@ -66,7 +66,9 @@ interface Outcome {
 
 /** Runs workers for one learner until every exercise has an outcome. */
 async function gradeLearner(learner: string, dir: string, o: BatchOptions): Promise<BatchRow[]> {
-  let list: { title: string; chapter: string; name: string; points: number }[] | null = null;
+  type Listed = { title: string; chapter: string; name: string; points: number }[];
+  // Set from the worker's messages (a callback), so TypeScript's flow analysis cannot see it change: typed by hand.
+  let list = null as Listed | null;
   const outcomes = new Map<string, Outcome>();
   const skipFile = path.join(dir, ".graded.json");
   const logFile = path.join(dir, "grading.log");
