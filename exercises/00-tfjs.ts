@@ -24,20 +24,22 @@ export function standardizeColumns(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * 0.2 手工训练一条直线(linear regression by gradient descent)
+ * 0.2 手工训练多元线性回归(linear regression with several features, by gradient descent)
  *
- * 用 TensorFlow.js 的自动求导训练 y ≈ w·x + b:
+ * 第 0 章的笔记本训练了一条直线 y ≈ w·x + b。这里每个样本有 F 个特征:X 的形状是 [N, F],要训练
+ *   ŷ = X·w + b        w 是长度 F 的向量(形状 [F] 或 [F, 1] 都行),b 是一个数
+ * 规则:
  *   - w、b 都是从 0 开始的 tf.variable;
- *   - 损失是均方误差 loss = mean((w·x + b − y)²)(对所有样本取**平均**);
- *   - 每一步用 `tf.variableGrads` 求出 loss 对 w、b 的梯度,然后 w ← w − lr·∂loss/∂w,b ← b − lr·∂loss/∂b
- *     (两个梯度都在同一步、用更新之前的 w 和 b 算出);
- *   - 一共做 `steps` 步,返回最后的 w、b(普通的 number)。
+ *   - 损失是均方误差 loss = mean((ŷ − y)²)(对 N 个样本取**平均**);
+ *   - 每一步用 `tf.variableGrads` 同时求出 loss 对 w、b 的梯度(都用更新之前的 w、b),再 w ← w − lr·∂loss/∂w,b ← b − lr·∂loss/∂b;
+ *   - 一共做 `steps` 步,返回最后的 w(普通的 number[],长度 F)和 b(number)。
  * 结束时不能留下任何张量:每一步的梯度和损失要释放,变量最后也要 dispose()。
  *
  * @example
- *   fitLine([0, 1, 2, 3], [1, 3, 5, 7], 500, 0.1)   // → 约 { w: 2, b: 1 }(y = 2x + 1)
- *   fitLine([1], [2], 1, 0.5)                       // 一步:∂loss/∂w = 2·(0 − 2)·1 = −4,∂loss/∂b = −4 → { w: 2, b: 2 }
+ *   fitLinear([[0, 1], [1, 0], [1, 1], [2, 1]], [3, 2, 4, 5], 2000, 0.1)   // → 约 { w: [1, 2], b: 1 }(y = x₀ + 2x₁ + 1)
+ *   fitLinear([[1, 2]], [2], 1, 0.5)
+ *   // 一步:残差 0 − 2 = −2;∂loss/∂w = 2·(−2)·[1, 2] = [−4, −8],∂loss/∂b = −4 → { w: [2, 4], b: 2 }
  */
-export function fitLine(xs: number[], ys: number[], steps: number, lr: number): { w: number; b: number } {
-  return todo("0.2 fitLine");
+export function fitLinear(X: number[][], y: number[], steps: number, lr: number): { w: number[]; b: number } {
+  return todo("0.2 fitLinear");
 }

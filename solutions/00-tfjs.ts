@@ -12,22 +12,23 @@ export function standardizeColumns(x: tf.Tensor2D): tf.Tensor2D {
   });
 }
 
-/** 0.2 梯度下降拟合 y ≈ w·x + b。 */
-export function fitLine(xs: number[], ys: number[], steps: number, lr: number): { w: number; b: number } {
-  const x = tf.tensor1d(xs);
-  const y = tf.tensor1d(ys);
-  // Made inside tidy: tf.variable copies its initial value, and the scalar it started from would otherwise stay alive.
-  const w = tf.tidy(() => tf.variable(tf.scalar(0)));
+/** 0.2 梯度下降拟合 ŷ = X·w + b。 */
+export function fitLinear(X: number[][], y: number[], steps: number, lr: number): { w: number[]; b: number } {
+  const F = X[0].length;
+  const xT = tf.tensor2d(X); // [N, F]
+  const yT = tf.tensor1d(y); // [N]
+  // Made inside tidy: tf.variable copies its initial value, which would otherwise stay alive.
+  const w = tf.tidy(() => tf.variable(tf.zeros([F, 1]))); // [F, 1]
   const b = tf.tidy(() => tf.variable(tf.scalar(0)));
+  const predict = () => tf.add(tf.matMul(xT, w).reshape([-1]), b); // [N]
   for (let i = 0; i < steps; i++) {
     tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(tf.add(tf.mul(w, x), b), y))) as tf.Scalar, [w, b]);
+      const { grads } = tf.variableGrads(() => tf.mean(tf.squaredDifference(predict(), yT)) as tf.Scalar, [w, b]);
       w.assign(tf.sub(w, tf.mul(grads[w.name], lr)));
       b.assign(tf.sub(b, tf.mul(grads[b.name], lr)));
-      value.dispose();
     });
   }
-  const out = { w: w.dataSync()[0], b: b.dataSync()[0] };
-  tf.dispose([x, y, w, b]);
+  const out = { w: Array.from(w.dataSync()), b: b.dataSync()[0] };
+  tf.dispose([xT, yT, w, b]);
   return out;
 }

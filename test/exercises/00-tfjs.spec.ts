@@ -4,17 +4,19 @@ import { exercise, target } from "../grading";
 
 const ex = target<typeof import("../../solutions/00-tfjs")>("00-tfjs");
 
-/** Gradient descent on mean((w·x + b − y)²) from w = b = 0, in float64 plain JavaScript: the reference trajectory. */
-function descend(xs: number[], ys: number[], steps: number, lr: number): { w: number; b: number } {
-  let w = 0, b = 0;
+/** Gradient descent on mean((X·w + b − y)²) from w = 0, b = 0, in float64 plain JavaScript: the reference trajectory. */
+function descend(X: number[][], y: number[], steps: number, lr: number): { w: number[]; b: number } {
+  const N = X.length, F = X[0].length;
+  let w = new Array<number>(F).fill(0), b = 0;
   for (let s = 0; s < steps; s++) {
-    let gw = 0, gb = 0;
-    xs.forEach((x, i) => {
-      const r = w * x + b - ys[i];
-      gw += (2 * r * x) / xs.length;
-      gb += (2 * r) / xs.length;
+    const gw = new Array<number>(F).fill(0);
+    let gb = 0;
+    X.forEach((row, i) => {
+      const r = row.reduce((acc, x, j) => acc + x * w[j], b) - y[i];
+      row.forEach((x, j) => (gw[j] += (2 * r * x) / N));
+      gb += (2 * r) / N;
     });
-    w -= lr * gw;
+    w = w.map((wj, j) => wj - lr * gw[j]);
     b -= lr * gb;
   }
   return { w, b };
@@ -51,26 +53,31 @@ describe("chapter 00 — TensorFlow.js 入门", () => {
     tf.dispose([big, z]);
   });
 
-  exercise("0.2 fitLine", {
+  exercise("0.2 fitLinear", {
     points: 3,
-    hint: "对照梯度下降的一步:损失是所有样本平方误差的平均;两个梯度都用更新前的 w、b 求出;w、b 从 0 开始;每一步产生的张量和最后的变量都要释放。",
+    hint: "对照梯度下降的一步:预测是矩阵乘积加上 b,形状要和 y 对得上;损失是所有样本平方误差的平均;两个梯度都用更新前的 w、b 求出;w、b 从 0 开始;每一步产生的张量和最后的变量都要释放。",
   }, () => {
-    const one = ex().fitLine([1], [2], 1, 0.5);
-    assert.ok(Math.abs(one.w - 2) < 1e-5 && Math.abs(one.b - 2) < 1e-5, `one step on x = 1, y = 2, lr 0.5 from w = b = 0: got ${JSON.stringify(one)}, expected { w: 2, b: 2 }`);
-    for (const [xs, ys, steps, lr] of [
-      [[0, 1, 2, 3], [1, 3, 5, 7], 500, 0.1],
-      [[-1, 0.5, 2, 4, 1.5], [2, 0, -3, -7, -1], 7, 0.03],
-      [[0.2, 0.4, 0.9], [1, 1.1, 0.7], 40, 0.5],
-    ] as [number[], number[], number, number][]) {
-      const got = ex().fitLine(xs, ys, steps, lr);
-      const want = descend(xs, ys, steps, lr);
-      for (const k of ["w", "b"] as const) {
-        assert.ok(Math.abs(got[k] - want[k]) < 1e-3 * Math.max(1, Math.abs(want[k])), `x = [${xs}], ${steps} steps of lr ${lr}: ${k} = ${got[k]}, expected ${want[k].toFixed(5)}`);
-      }
+    const one = ex().fitLinear([[1, 2]], [2], 1, 0.5);
+    assert.ok(Array.isArray(one.w) && one.w.length === 2, `w should be an array of 2 numbers, got ${JSON.stringify(one.w)}`);
+    const okOne = Math.abs(one.w[0] - 2) < 1e-5 && Math.abs(one.w[1] - 4) < 1e-5 && Math.abs(one.b - 2) < 1e-5;
+    assert.ok(okOne, `one step on x = [1, 2], y = 2, lr 0.5 from zeros: got ${JSON.stringify(one)}, expected { w: [2, 4], b: 2 }`);
+    for (const [X, y, steps, lr] of [
+      [[[0, 1], [1, 0], [1, 1], [2, 1]], [3, 2, 4, 5], 300, 0.1],
+      [[[-1, 0.5, 2], [0.5, 2, -1], [2, -1, 0.3], [4, 1, 1], [1.5, 0, -2]], [2, 0, -3, -7, -1], 7, 0.03],
+      [[[0.2], [0.4], [0.9]], [1, 1.1, 0.7], 40, 0.5],
+    ] as [number[][], number[], number, number][]) {
+      const got = ex().fitLinear(X, y, steps, lr);
+      const want = descend(X, y, steps, lr);
+      assert.strictEqual(got.w.length, want.w.length, `w has ${got.w.length} numbers, expected ${want.w.length} (one per feature)`);
+      [...want.w, want.b].forEach((v, i) => {
+        const g = i < want.w.length ? got.w[i] : got.b;
+        const what = i < want.w.length ? `w[${i}]` : "b";
+        assert.ok(Math.abs(g - v) < 1e-3 * Math.max(1, Math.abs(v)), `${X.length} samples × ${X[0].length} features, ${steps} steps of lr ${lr}: ${what} = ${g}, expected ${v.toFixed(5)}`);
+      });
     }
     const before = tf.memory().numTensors;
-    ex().fitLine([0, 1, 2], [1, 2, 3], 20, 0.1);
+    ex().fitLinear([[0, 1], [1, 2], [2, 0]], [1, 2, 3], 20, 0.1);
     const left = tf.memory().numTensors - before;
-    assert.strictEqual(left, 0, `fitLine left ${left} tensors alive after 20 steps: dispose each step's gradients and loss, and the variables at the end`);
+    assert.strictEqual(left, 0, `fitLinear left ${left} tensors alive after 20 steps: dispose each step's gradients and loss, and the variables at the end`);
   });
 });
