@@ -4,9 +4,12 @@
  * directly: DIR/alice/05-pretrain.ts). Written to --out (default ./grades):
  *
  *   grades.csv            learner,chapter,exercise,points — one row per learner and exercise, 0 for a failure
- *   junit/<learner>.xml   one JUnit file per learner, for an autograder's dashboard
+ *   junit/<learner>.xml   one JUnit file per learner, for an autograder's dashboard: each failure with its error and
+ *                         the hint that says what is wrong; the code-level hint only with --hint (never in the CSV)
  *
  * Each learner runs in a child process (test/grade-worker.ts), so one learner's code cannot see or break another's.
+ * The graders' guard applies as in `npm run grade` (test/grading.ts): a learner who calls or re-exports the
+ * library's own version of an exercise scores 0 for it.
  * An exercise that throws, fails, leaks tensors (the specs check it) or runs past the time limit scores 0 and
  * grading goes on: a hung worker is killed and a fresh one continues after the exercise that hung.
  */
@@ -24,6 +27,10 @@ export interface BatchRow {
   readonly maxPoints: number;
   /** Empty when passed; otherwise why it scored 0 (the failure, "time limit of 20 s exceeded", …). */
   readonly error: string;
+  /** What is wrong and which idea to revisit (empty when passed). */
+  readonly hint: string;
+  /** The code-level hint: only with codeHints, and only when failed. */
+  readonly code?: string;
 }
 
 export interface BatchOptions {
@@ -32,6 +39,8 @@ export interface BatchOptions {
   readonly chapters: readonly string[];
   /** Seconds one exercise may run before its worker is killed and it scores 0. */
   readonly timeLimitS: number;
+  /** Put the code-level hint of each failed exercise into the JUnit files (`--hint`); never into the CSV. */
+  readonly codeHints?: boolean;
   /** Called as each learner finishes (progress on the terminal). */
   readonly onLearner?: (learner: string, rows: readonly BatchRow[]) => void;
 }
@@ -66,7 +75,7 @@ interface Outcome {
 
 /** Runs workers for one learner until every exercise has an outcome. */
 async function gradeLearner(learner: string, dir: string, o: BatchOptions): Promise<BatchRow[]> {
-  type Listed = { title: string; chapter: string; name: string; points: number }[];
+  type Listed = { title: string; chapter: string; name: string; points: number; hint: string; code: string }[];
   // Set from the worker's messages (a callback), so TypeScript's flow analysis cannot see it change: typed by hand.
   let list = null as Listed | null;
   const outcomes = new Map<string, Outcome>();
@@ -137,7 +146,10 @@ async function gradeLearner(learner: string, dir: string, o: BatchOptions): Prom
   fs.rmSync(skipFile, { force: true });
   return list!.map((e) => {
     const r = outcomes.get(e.title) ?? { passed: false, error: "not run" };
-    return { learner, chapter: e.chapter, exercise: e.name, points: r.passed ? e.points : 0, maxPoints: e.points, error: r.error };
+    return {
+      learner, chapter: e.chapter, exercise: e.name, points: r.passed ? e.points : 0, maxPoints: e.points, error: r.error,
+      hint: r.passed ? "" : e.hint, code: o.codeHints && !r.passed ? e.code : undefined,
+    };
   });
 }
 
@@ -153,7 +165,8 @@ function xmlEscape(s: string): string {
 export function batchJUnit(learner: string, rows: readonly BatchRow[]): string {
   const failures = rows.filter((r) => r.points === 0 && r.maxPoints > 0).length;
   const cases = rows.map((r) => {
-    const failure = r.error ? `<failure message="${xmlEscape(r.error)}"/>` : "";
+    const body = `hint: ${r.hint}${r.code ? `\ncode hint: ${r.code}` : ""}`;
+    const failure = r.error ? `<failure message="${xmlEscape(r.error)}">${xmlEscape(body)}</failure>` : "";
     return `    <testcase classname="${xmlEscape(`${learner}.chapter ${r.chapter}`)}" name="${xmlEscape(r.exercise)} (${r.points}/${r.maxPoints} pt)">${failure}</testcase>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n  <testsuite name="${xmlEscape(learner)}" tests="${rows.length}" failures="${failures}">\n${cases.join("\n")}\n  </testsuite>\n</testsuites>\n`;

@@ -14,7 +14,7 @@ import { registry } from "./grading";
 
 /** What a worker tells its parent, one message per event. */
 export type WorkerMessage =
-  | { kind: "exercises"; list: { title: string; chapter: string; name: string; points: number }[] }
+  | { kind: "exercises"; list: { title: string; chapter: string; name: string; points: number; hint: string; code: string }[] }
   | { kind: "start"; title: string }
   | { kind: "result"; title: string; passed: boolean; error?: string }
   | { kind: "done" };
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     kind: "exercises",
     list: tests.map((t) => {
       const info = registry.get(t.fullTitle())!;
-      return { title: t.fullTitle(), chapter: path.basename(t.file ?? "").slice(0, 2), name: info.name, points: info.points };
+      return { title: t.fullTitle(), chapter: path.basename(t.file ?? "").slice(0, 2), name: info.name, points: info.points, hint: info.hint, code: info.code };
     }),
   });
   for (const t of tests) if (skip.has(t.fullTitle())) t.pending = true;

@@ -7,6 +7,10 @@
  *   solutions/            the reference solutions
  *   test/stubs.test.ts    "every untouched stub fails": in the pack the learner edits the stubs, without git to tell
  *   test/course/          tests of this tooling, which grade solutions/
+ *   test/exercises/mutants/        wrong answers kept to test the graders: each is a solution with one change,
+ *                                  so it gives the body away
+ *   test/exercises/graders.test.ts the graders' own tests, which need the mutants and solutions/
+ *   test/fixtures/bypass/          ways of handing in the library's splitHeads, and an honest answer to 4.1
  *   .ci/                  the course's own CI
  * and rewritten:
  *   test/exercises/*.spec.ts   the type-only `import("../../solutions/…")` points at exercises/ (same signatures)
@@ -22,7 +26,10 @@ import * as path from "path";
 const root = path.join(__dirname, "..");
 
 /** Paths (relative to the project, '/'-separated) kept out of the pack; a folder excludes everything under it. */
-export const PACK_EXCLUDES: readonly string[] = ["solutions", "test/stubs.test.ts", "test/course", ".ci"];
+export const PACK_EXCLUDES: readonly string[] = [
+  "solutions", "test/stubs.test.ts", "test/course", ".ci",
+  "test/exercises/mutants", "test/exercises/graders.test.ts", "test/fixtures/bypass",
+];
 
 const PACK_NOTE =
   "This is a **student pack** of TIAOYU: the reference solutions are not included. `npm test` checks the library and " +
