@@ -74,7 +74,9 @@ export function makeStudentPack(dest: string): string[] {
     rewrite(path.join(specs, f), (t) => t.replace(/(["'])\.\.\/\.\.\/solutions\//g, "$1../../exercises/"));
   }
   rewrite(path.join(out, "README.md"), (t) => {
-    const withoutPointer = t.replace(/,? ?reference solutions in `solutions\/NN-\*\.ts`,?/g, ",");
+    const withoutPointer = t
+      .replace(/,? ?reference solutions in `solutions\/NN-\*\.ts`,?/g, ",")
+      .replace(/ \(`test\/exercises\/mutants\/`\)/g, "");
     const at = withoutPointer.indexOf("## ");
     return at < 0 ? PACK_NOTE + "\n" + withoutPointer : withoutPointer.slice(0, at) + PACK_NOTE + "\n" + withoutPointer.slice(at);
   });

@@ -49,7 +49,7 @@ describe("course: the student pack", function () {
     // A mutant is a solution with one change, and the bypass fixtures hold an honest answer to 4.1: nothing left in
     // the pack may point at them (the graders' tests that use them stay behind).
     // (test/student-pack.ts names them only to leave them out.)
-    for (const f of files.filter((f) => /\.(ts|js|json)$/.test(f) && f !== path.join("test", "student-pack.ts"))) {
+    for (const f of files.filter((f) => /\.(ts|js|json|md|ipynb)$/.test(f) && f !== path.join("test", "student-pack.ts"))) {
       assert.doesNotMatch(fs.readFileSync(path.join(pack, f), "utf8"), /exercises\/mutants|fixtures\/bypass|graders\.test/, `${f} refers to something left out of the pack`);
     }
     for (const f of files.filter((f) => f.startsWith(path.join("test", "exercises")))) {
