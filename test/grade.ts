@@ -8,11 +8,14 @@
  *   npm run grade 01 02      chapters 1 and 2
  *   npm run grade 04 -- --hint   chapter 4, with the code-level hint of each failed exercise
  *   npm run grade -- --target solutions --report /tmp/r   grade the reference solutions, report elsewhere
+ *   npm run grade -- --submissions DIR [NN ...] [--out grades] [--time-limit 120] [--hint]
+ *                            grade a class: one subfolder of DIR per learner (see test/grade-batch.ts)
  */
 import * as fs from "fs";
 import Mocha from "mocha";
 import * as path from "path";
 import { formatTable } from "tiaoyu";
+import { gradeSubmissions } from "./grade-batch";
 import { registry } from "./grading";
 
 interface Result {
@@ -51,6 +54,23 @@ async function main(): Promise<void> {
     const i = args.indexOf(name);
     return i >= 0 ? args.splice(i, 2)[1] : undefined;
   };
+  const submissions = opt("--submissions");
+  if (submissions !== undefined) {
+    const out = path.resolve(opt("--out") ?? "grades");
+    const timeLimitS = Number(opt("--time-limit") ?? 120);
+    const codeHints = args.includes("--hint");
+    if (codeHints) args.splice(args.indexOf("--hint"), 1);
+    const unknown = args.filter((a) => a.startsWith("--"));
+    if (unknown.length) throw new Error(`--submissions does not take ${unknown.join(", ")}`);
+    const rows = await gradeSubmissions({
+      submissions: path.resolve(submissions), out, chapters: args, timeLimitS, codeHints,
+      onLearner: (learner, rs) => console.log(`${learner}: ${rs.reduce((s, r) => s + r.points, 0)}/${rs.reduce((s, r) => s + r.maxPoints, 0)} points` +
+        rs.filter((r) => r.error).map((r) => `\n  ✗ ${r.chapter} ${r.exercise}: ${r.error}`).join("")),
+    });
+    const shown = path.relative(process.cwd(), out);
+    console.log(`\n${new Set(rows.map((r) => r.learner)).size} learners graded: ${path.join(shown && !shown.startsWith("..") ? shown : out, "grades.csv")} and junit/<learner>.xml`);
+    return;
+  }
   const target = opt("--target") ?? "exercises";
   const report = opt("--report") ?? path.join(__dirname, "..", "grade-report");
   const quiet = args.includes("--quiet");

@@ -216,8 +216,17 @@ function wrapLearnerFunction(name: string, fn: (...args: unknown[]) => unknown):
   return w;
 }
 
+/**
+ * The folder the learner's files are loaded from: withTargetDir()'s folder (the graders' own tests), else
+ * TIAOYU_GRADE_DIR (batch grading copies each learner's `exercises/` there, inside the project so that
+ * `import … from "tiaoyu"` resolves), else `<root>/<target>/`.
+ */
+export function gradeDir(): string {
+  return targetDir ?? process.env.TIAOYU_GRADE_DIR ?? path.join(root, gradeTarget());
+}
+
 function loadTarget(file: string): Record<string, unknown> {
-  const full = path.join(targetDir ?? path.join(root, gradeTarget()), file);
+  const full = path.join(gradeDir(), file);
   // Loading runs the file's top level: no twin may be called there either.
   const saved = state.banned;
   state.banned = new Set(twinNames);

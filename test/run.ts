@@ -6,6 +6,10 @@
  *   notebooks  every notebook executed headless in a fresh tslab kernel, in quick mode
  *   browser    the committed notebooks in Jupyter + headless Chromium: charts visible untrusted and trusted, saving
  *              changes nothing, the HTML export shows every chart offline
+ *   course     the course's tooling: the student pack, batch grading
+ *
+ * In a student pack (no solutions/) the default is lib and notebooks: there is nothing to check solutions
+ * against, and the learner's edited stubs are meant to pass.
  *
  *   npm test                      everything
  *   npm test -- lib solutions     only these parts
@@ -23,6 +27,7 @@ const PARTS: Record<string, string[]> = {
   stubs: ["test/stubs.test.ts"],
   notebooks: ["test/notebooks.test.ts"],
   browser: ["test/browser.test.ts"],
+  course: ["test/course"],
 };
 
 function files(entry: string): string[] {
@@ -40,8 +45,10 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const grepAt = args.indexOf("--grep");
   const grep = grepAt >= 0 ? args.splice(grepAt, 2)[1] : undefined;
-  const parts = args.length ? args : Object.keys(PARTS);
+  const studentPack = !fs.existsSync(path.join(__dirname, "..", "solutions"));
+  const parts = args.length ? args : Object.keys(PARTS).filter((p) => !studentPack || (p !== "solutions" && PARTS[p].flatMap(files).length > 0));
   for (const p of parts) if (!PARTS[p]) throw new Error(`unknown test part '${p}': use ${Object.keys(PARTS).join(", ")}`);
+  if (studentPack && parts.includes("solutions")) throw new Error("this is a student pack: there are no solutions/ to test; `npm run grade` grades your exercises");
   process.env.TIAOYU_GRADE_TARGET = "solutions";
 
   const mocha = new Mocha({ timeout: 120_000, reporter: "spec", grep });
