@@ -14,12 +14,9 @@
  * and the evaluation: exact-match accuracy of the answer extracted from the model's greedy reply to held-out
  * questions, per template. With a LoRA config the same run trains only low-rank adapters (chapter 8).
  */
-import { numberFlag, stopOnCtrlC } from "../flags";
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { parseArgs } from "util";
-import { initBackend } from "../backend";
 import { isQuick } from "../course";
 import type { CorpusInfo } from "../data/pipeline";
 import { ensureQa, isCorrectAnswer, QA_TEMPLATE_LABELS, QA_TEMPLATES, type QaDataset, type QaItem, type QaSplit, type QaTemplate } from "../data/qa";
@@ -28,7 +25,7 @@ import { configToHF } from "../model/gpt2format";
 import type { Tokenizer } from "../tokenizer/types";
 import { type ChatBatch, type ChatExample, type ChatTokenizer, chatReply, chatTokenIds, collateChat, type EncodedChat, encodeChat, fitsContext } from "./chat";
 import { type CheckpointMeta, type JsonRecord, type JsonValue, latestCheckpoint } from "./checkpoint";
-import { ADAPTER_WEIGHTS_FILE, applyLora, loadLoraAdapter, type LoraAdapter, type LoraConfig, LORA_DEFAULTS, saveLoraAdapter } from "./lora";
+import { ADAPTER_WEIGHTS_FILE, applyLora, loadLoraAdapter, type LoraAdapter, type LoraConfig, saveLoraAdapter } from "./lora";
 import { type BatchSampler, readTrainingLog, type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import type { NamedVariables } from "./optimizer";
 import { ensurePretrained, gptTrainable } from "./pretrain";
@@ -516,64 +513,4 @@ export async function loadLoraStage(tokenizer: Tokenizer): Promise<{ model: GPT;
     model.dispose();
     throw e;
   }
-}
-
-// ---------------------------------------------------------------- npx tiaoyu sft
-
-const SFT_USAGE = `usage: npx tiaoyu sft [options]
-
-  --lora                 train LoRA adapters (rank 8, alpha 16 on attention and MLP) instead of every weight
-  --rank N --alpha X     LoRA's rank and alpha
-  --steps N              total optimizer steps (default: the preset's)
-  --resume               continue from the last checkpoint in runs/sft (runs/lora)
-  --batch-size N         questions per batch
-  --lr X                 peak learning rate
-  --eval N               held-out questions per template to score after training (default: the preset's; 0: none)
-
-Starts from runs/pretrain (chapter 5). Ctrl-C stops after the current step and writes a checkpoint.
-Environment: TIAOYU_QUICK=1 for the quick sizes (runs/sft-quick).`;
-
-/** `npx tiaoyu sft …`: chapter 6's (or, with --lora, chapter 8's) training run in a terminal, with the same checkpoints. */
-export async function sftCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      lora: { type: "boolean" },
-      rank: { type: "string" },
-      alpha: { type: "string" },
-      steps: { type: "string" },
-      resume: { type: "boolean" },
-      "batch-size": { type: "string" },
-      lr: { type: "string" },
-      eval: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(SFT_USAGE);
-    return;
-  }
-  const num = numberFlag;
-  await initBackend();
-  const { ensureTokenizer } = await import("../tokenizer/ensure");
-  const tokenizer = await ensureTokenizer();
-  const lora = values.lora
-    ? { ...LORA_DEFAULTS, rank: num("rank", values.rank) ?? LORA_DEFAULTS.rank, alpha: num("alpha", values.alpha) ?? LORA_DEFAULTS.alpha }
-    : null;
-  await stopOnCtrlC(async (signal) => {
-    const qa = await ensureQa();
-    const opts: Record<string, unknown> = { steps: num("steps", values.steps), lr: num("lr", values.lr) };
-    for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
-    const run = await runSft({ tokenizer, qa, lora, batchSize: num("batch-size", values["batch-size"]), resume: values.resume ?? false, signal, ...(opts as Partial<TrainingOptions>) });
-    const perTemplate = num("eval", values.eval) ?? sftSettings(defaultSftPreset()).evalQuestions;
-    if (perTemplate > 0 && !run.result.stopped) {
-      const questions = qaEvalSet(qa.items, { perTemplate, tokenizer, blockSize: run.model.config.blockSize });
-      const ev = await evaluateQa(run.model, tokenizer, questions);
-      for (const r of ev.rows) console.log(`${r.题型.padEnd(8)} ${r.correct}/${r.questions} = ${(100 * r.accuracy).toFixed(1)}%`);
-    }
-    console.log(`trainable parameters ${run.trainableParameters.toLocaleString("en-US")} of ${run.totalParameters.toLocaleString("en-US")}`);
-    run.lora?.dispose();
-    run.model.dispose();
-  });
 }
