@@ -16,3 +16,4 @@ export * from "./tokenizer";   // chapter 2: BPE, WordPiece, Unigram, character 
 export * from "./model";       // chapters 3–4: embeddings, positions, the decoder
 export * from "./train";         // chapters 5–10: the training loop and its stages
 export * from "./generate";      // chapter 5: greedy, temperature, top-k and top-p generation with the KV cache
+export * from "./eval";          // chapters 5–10: 词语接龙, question accuracy, reply comparisons, distillation and reasoning tables

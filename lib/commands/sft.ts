@@ -6,7 +6,8 @@ import { numberFlag, stopOnCtrlC } from "../flags";
 import { ensureTokenizer } from "../tokenizer/ensure";
 import { LORA_DEFAULTS } from "../train/lora";
 import type { TrainingOptions } from "../train/loop";
-import { defaultSftPreset, evaluateQa, qaEvalSet, runSft, sftSettings } from "../train/sft";
+import { evaluateQa, qaEvalSet } from "../eval/qa";
+import { defaultSftPreset, runSft, sftSettings } from "../train/sft";
 
 const SFT_USAGE = `usage: npx tiaoyu sft [options]
 

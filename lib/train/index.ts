@@ -11,7 +11,6 @@ export * from "./tokens";
 export * from "./mixture";
 export * from "./pretrain";
 export * from "./anneal";
-export * from "./solitaire";
 // Chapter 6 — supervised fine-tuning in the chat format
 export * from "./chat";
 export * from "./sft";

@@ -19,11 +19,11 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { isQuick } from "../course";
 import type { CorpusInfo } from "../data/pipeline";
-import { ensureQa, isCorrectAnswer, QA_TEMPLATE_LABELS, QA_TEMPLATES, type QaDataset, type QaItem, type QaSplit, type QaTemplate } from "../data/qa";
+import { ensureQa, type QaDataset, type QaItem } from "../data/qa";
 import type { GPT } from "../model/gpt";
 import { configToHF } from "../model/gpt2format";
 import type { Tokenizer } from "../tokenizer/types";
-import { type ChatBatch, type ChatExample, type ChatTokenizer, chatReply, chatTokenIds, collateChat, type EncodedChat, encodeChat, fitsContext } from "./chat";
+import { type ChatBatch, type ChatExample, type ChatTokenizer, chatTokenIds, collateChat, type EncodedChat, padId, encodeChat, fitsContext } from "./chat";
 import { type CheckpointMeta, type JsonRecord, type JsonValue, latestCheckpoint } from "./checkpoint";
 import { ADAPTER_WEIGHTS_FILE, applyLora, loadLoraAdapter, type LoraAdapter, type LoraConfig, saveLoraAdapter } from "./lora";
 import { type BatchSampler, readTrainingLog, type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
@@ -197,19 +197,18 @@ export function sftStage(
 ): Stage<ChatBatch> {
   const tok = options.tokenizer;
   if (tok.vocabSize !== model.config.vocabSize) throw new Error(`sft: the tokenizer has ${tok.vocabSize} tokens but the model's vocabSize is ${model.config.vocabSize}`);
-  const padId = tok.tokenToId("<pad>");
-  if (padId === undefined) throw new Error("sft: the tokenizer has no <pad> token (chapter 2's reserved specials)");
+  const pad = padId(tok);
   const T = model.config.blockSize;
   const valRows = data.validation.slice(0, settings.evalBatches * settings.batchSize);
   const val: ChatBatch[] = [];
-  for (let i = 0; i < valRows.length; i += settings.batchSize) val.push(collateChat(valRows.slice(i, i + settings.batchSize), T, padId));
+  for (let i = 0; i < valRows.length; i += settings.batchSize) val.push(collateChat(valRows.slice(i, i + settings.batchSize), T, pad));
   const identity = tokenizerIdentity(tok as Parameters<typeof tokenizerIdentity>[0]);
   return {
     name: options.name ?? "sft",
     from: options.from === undefined ? "pretrain" : options.from,
     model: options.model ?? gptTrainable(model),
     trainable: options.trainable,
-    batches: new ChatSampler(data.train, settings.batchSize, settings.dataSeed, T, padId),
+    batches: new ChatSampler(data.train, settings.batchSize, settings.dataSeed, T, pad),
     validation: val.length ? () => val : undefined,
     loss(batch, ctx) {
       model.seeds.state = ctx.seed;
@@ -232,97 +231,6 @@ export function sftStage(
       ...options.info,
     },
   };
-}
-
-// ---------------------------------------------------------------- evaluation
-
-/**
- * The questions an evaluation asks: of one split, the first `perTemplate` distinct questions of each template
- * whose full chat sequence fits the model's context (a question the model cannot see whole is not a fair test).
- * Deterministic: the same data gives the same questions.
- */
-export function qaEvalSet(
-  items: readonly QaItem[],
-  options: { split?: QaSplit; perTemplate: number; tokenizer?: ChatTokenizer; blockSize?: number },
-): QaItem[] {
-  const split = options.split ?? "heldout";
-  const out: QaItem[] = [];
-  for (const t of QA_TEMPLATES) {
-    const seen = new Set<string>();
-    for (const it of items) {
-      if (it.split !== split || it.template !== t || seen.has(it.prompt)) continue;
-      if (options.tokenizer && options.blockSize && !fitsContext(encodeChat(options.tokenizer, it), options.blockSize)) continue;
-      seen.add(it.prompt);
-      out.push(it);
-      if (seen.size >= options.perTemplate) break;
-    }
-  }
-  return out;
-}
-
-/** One row of the accuracy table (a type, not an interface, so that display's table() takes it as a row). */
-export type QaAccuracyRow = {
-  readonly template: QaTemplate | "all";
-  readonly 题型: string;
-  readonly questions: number;
-  readonly correct: number;
-  readonly accuracy: number;
-};
-
-/** One question asked, and what came back. */
-export interface QaReply {
-  readonly template: QaTemplate;
-  readonly prompt: string;
-  readonly expected: string;
-  readonly reply: string;
-  readonly answer: string | null;
-  readonly correct: boolean;
-}
-
-export interface QaEvaluation {
-  /** Per template, then "all". */
-  readonly rows: readonly QaAccuracyRow[];
-  readonly accuracy: number;
-  readonly replies: readonly QaReply[];
-}
-
-/**
- * Asks every question greedily in the chat format, extracts the answer in 「」 and scores it (exact match; see
- * isCorrectAnswer). The pretrained model gets the same prompts: before SFT it has never seen the format, which is
- * the point of the comparison.
- */
-export async function evaluateQa(
-  model: GPT,
-  tokenizer: ChatTokenizer,
-  items: readonly QaItem[],
-  options: { maxNewTokens?: number; onProgress?: (done: number, total: number) => void } = {},
-): Promise<QaEvaluation> {
-  const replies: QaReply[] = [];
-  for (const [i, it] of items.entries()) {
-    const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: options.maxNewTokens ?? 24 });
-    replies.push({ template: it.template, prompt: it.prompt, expected: it.expected, reply: r.reply, answer: r.answer, correct: isCorrectAnswer(it, r.answer) });
-    options.onProgress?.(i + 1, items.length);
-  }
-  const row = (template: QaTemplate | "all", rs: QaReply[]): QaAccuracyRow => {
-    const correct = rs.filter((r) => r.correct).length;
-    return { template, 题型: template === "all" ? "全部" : QA_TEMPLATE_LABELS[template], questions: rs.length, correct, accuracy: rs.length ? correct / rs.length : 0 };
-  };
-  const rows = [...QA_TEMPLATES.map((t) => row(t, replies.filter((r) => r.template === t))).filter((r) => r.questions > 0), row("all", replies)];
-  return { rows, accuracy: rows[rows.length - 1].accuracy, replies };
-}
-
-/**
- * Accuracy side by side, one column per model: the before/after table of chapter 6 and the LoRA table of chapter 8.
- * @example table(qaComparisonRows({ 预训练: before, SFT: after }))
- */
-export function qaComparisonRows(evaluations: Readonly<Record<string, QaEvaluation>>): Record<string, string | number>[] {
-  const names = Object.keys(evaluations);
-  if (names.length === 0) return [];
-  return evaluations[names[0]].rows.map((r, i) => ({
-    题型: r.题型,
-    questions: r.questions,
-    ...Object.fromEntries(names.map((n) => [n, `${(100 * evaluations[n].rows[i].accuracy).toFixed(1)}%`])),
-  }));
 }
 
 // ---------------------------------------------------------------- a whole run
