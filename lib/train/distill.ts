@@ -44,7 +44,8 @@ import { gptTrainable, pretrainSettings, pretrainStage } from "./pretrain";
 import { Rng } from "./rng";
 import { qaEvalSet } from "../eval/qa";
 import { encodeChatData, sftSettings, sftStage } from "./sft";
-import { hasStage, loadStage, type StageModel } from "./stages";
+import { loadStage, type StageModel, type StageRunOptions } from "./handoff";
+import { hasStage, type StageName } from "./registry";
 import { ensureTokenStream } from "./tokens";
 
 /** The knobs of the white-box loss. */
@@ -234,11 +235,6 @@ export function whiteBoxStage(
 
 // ---------------------------------------------------------------- the chapter's experiment
 
-/**
- * The loop's options for a stage of this chapter. Not `runDir`: each stage keeps its checkpoint in runs/<stage>
- * (stageDir), where the next stage and the next run of the notebook look for it.
- */
-export type StageRunOptions = Omit<Partial<TrainingOptions>, "runDir">;
 
 /** The sizes of the chapter's experiment per teacher preset. */
 export interface DistillSettings {
@@ -277,7 +273,7 @@ export function distillSettings(preset: "tiny" | "course" = isQuick() ? "tiny" :
 export type StudentKind = "hard" | "blackbox" | "whitebox";
 
 /** Run folder names of the students (runs/<name>), and of the student's pretraining. */
-export const STUDENT_STAGES: Readonly<Record<StudentKind | "pretrain", string>> = Object.freeze({
+export const STUDENT_STAGES: Readonly<Record<StudentKind | "pretrain", StageName>> = Object.freeze({
   pretrain: "student-pretrain",
   hard: "distill-hard",
   blackbox: "distill-blackbox",

@@ -37,7 +37,8 @@ import {
   sequenceLogProbs,
 } from "./rlhf";
 import { ensureSft } from "./sft";
-import { loadStage, stageDir } from "./stages";
+import { loadStage } from "./handoff";
+import { runFolder } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 
 /**
@@ -283,7 +284,7 @@ export async function runDpo(options: DpoRunOptions): Promise<DpoRun> {
     const monitor = { train: train0.encoded.subset(monitorPairs), heldout: validation.subset(monitorPairs) };
     const refMonitor = { train: new ReferenceLogProbs(reference, monitor.train.size), heldout: new ReferenceLogProbs(reference, monitor.heldout.size) };
     const o = { ...stage.defaults, ...trainOptions };
-    const runDir = o.runDir === undefined ? stageDir(stage.name) : o.runDir;
+    const runDir = o.runDir === undefined ? runFolder(stage.name) : o.runDir;
     const metrics = new MetricsLog<DpoRecord>(runDir ? path.join(runDir, "metrics.jsonl") : null).start(resumeStepOf(runDir, o.resume ?? false));
     const result = await train(stage, {
       ...trainOptions,

@@ -30,7 +30,8 @@ import { defaultRlhfPreset, ensureRewardModel, type RewardModel } from "./reward
 import { type EncodedAnswer, klK3, type MaskedSequences, MetricsLog, packRows, resumeStepOf, tokenLogProbs } from "./rlhf";
 import { Rng, type RngState } from "./rng";
 import { ensureSft } from "./sft";
-import { loadStage, stageDir } from "./stages";
+import { loadStage } from "./handoff";
+import { stageDir } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 
 /**

@@ -22,7 +22,8 @@ import { configToHF } from "../model/gpt2format";
 import type { Tokenizer } from "../tokenizer/types";
 import type { JsonRecord } from "./checkpoint";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
-import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
+import { loadStage, type StageModel } from "./handoff";
+import { hasStage, stageDir } from "./registry";
 import { anthology, canMixAnthology, mixStream } from "./mixture";
 import { BlockSampler, ensureTokenStream, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
 

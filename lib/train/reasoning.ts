@@ -24,12 +24,12 @@ import { assignWeights } from "./checkpoint";
 import { GRPO_PRESETS, type GrpoSettings, grpoStage, type GrpoStepStats, type RolloutScorer } from "./grpo";
 import { MetricsLog } from "./rlhf";
 import { tokenizerIdentity } from "./tokens";
-import type { StageRunOptions } from "./distill";
 import { train } from "./loop";
 import { pretrainSettings, pretrainStage } from "./pretrain";
 import { Rng } from "./rng";
 import { ensureSft, runSft, sftSettings, sftStage } from "./sft";
-import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
+import { loadStage, type StageModel, type StageRunOptions } from "./handoff";
+import { hasStage, type StageName, stageDir } from "./registry";
 import { ensureTokenStream } from "./tokens";
 
 /**
@@ -171,7 +171,7 @@ export function reasoningSettings(preset: "tiny" | "course" = isQuick() ? "tiny"
 export type ReasoningVariant = "traces" | "answers";
 
 /** Run folders: runs/reasoning (traces) and runs/reasoning-answers. */
-export const REASONING_STAGES: Readonly<Record<ReasoningVariant, string>> = Object.freeze({ traces: "reasoning", answers: "reasoning-answers" });
+export const REASONING_STAGES: Readonly<Record<ReasoningVariant, StageName>> = Object.freeze({ traces: "reasoning", answers: "reasoning-answers" });
 
 /** What a variant learns to write for an item: `<think>…</think>answer`, or only the answer. */
 export function reasoningTarget(item: ReasoningItem, variant: ReasoningVariant): { prompt: string; response: string } {
@@ -235,7 +235,7 @@ export function reasoningDataTasks(data: ReasoningData): ReasoningTask[] {
  * questions it never trained on, so it is trained again rather than loaded.
  */
 function currentReasoningStage(
-  name: string,
+  name: StageName,
   tokenizer: Tokenizer,
   tasks: readonly ReasoningTask[],
   steps: number,

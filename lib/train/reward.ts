@@ -26,7 +26,7 @@ import { type Stage, train, type TrainableModel, type TrainingOptions, type Trai
 import type { NamedVariables } from "./optimizer";
 import { type EncodedPairs, logSigmoid, type MaskedSequences, type PairBatch, pairBatches, PairSampler, rlhfPairs, type RlhfPairs } from "./rlhf";
 import { ensureSft } from "./sft";
-import { hasStage, stageDir } from "./stages";
+import { hasStage, stageDir } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 
 /**

@@ -24,10 +24,10 @@ import type { GPT } from "../model/gpt";
 import { isQuick } from "../course";
 import type { PreferenceDataset, PreferenceItem } from "../data/preferences";
 import { type ChatTokenizer, encodeChat, padId } from "./chat";
-import { type JsonValue, listCheckpoints } from "./checkpoint";
-import type { BatchSampler } from "./loop";
+import { listCheckpoints } from "./checkpoint";
 import type { NamedVariables } from "./optimizer";
 import { Rng } from "./rng";
+import { EpochSampler } from "./sampler";
 
 /**
  * log σ(x), computed so that it neither overflows nor rounds to log 0: log σ(x) = −softplus(−x) = min(x, 0) − log(1 + e^−|x|).
@@ -250,56 +250,20 @@ export function packRows(rows: readonly EncodedAnswer[], padId: number): MaskedS
   return { ids, mask, rows: rows.length, length: T, last };
 }
 
-/** The saved position of a {@link PairSampler}. */
-interface PairSamplerState {
-  readonly seed: number;
-  readonly epoch: number;
-  readonly index: number;
-}
-
-/** Draws batches of preference pairs epoch by epoch, each pair once per epoch in a seeded shuffled order (resumable). */
-export class PairSampler implements BatchSampler<PairBatch> {
-  private epoch = 0;
-  private index = 0;
-  private order: number[] = [];
-
+/**
+ * Draws batches of preference pairs epoch by epoch, each pair once per epoch in a seeded shuffled order (EpochSampler);
+ * a batch never holds more pairs than there are.
+ */
+export class PairSampler extends EpochSampler<PairBatch> {
   constructor(
     readonly data: EncodedPairs,
     readonly batchSize: number,
-    private readonly seed: number,
+    seed: number,
   ) {
+    super("PairSampler", seed, Math.min(batchSize, Math.max(data.size, 1)), () => ({ count: data.size }), (items) => data.batch(items));
     if (data.size === 0) throw new Error("PairSampler: no preference pairs to train on");
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`PairSampler: batchSize ${batchSize} must be a positive integer`);
-    this.startEpoch(0);
-  }
-
-  private startEpoch(epoch: number): void {
-    this.epoch = epoch;
-    this.index = 0;
-    this.order = new Rng(this.seed + epoch * 0x9e3779b1).shuffle(Array.from({ length: this.data.size }, (_, i) => i));
-  }
-
-  next(): PairBatch {
-    const picked: number[] = [];
-    for (let i = 0; i < Math.min(this.batchSize, this.data.size); i++) {
-      if (this.index >= this.order.length) this.startEpoch(this.epoch + 1);
-      picked.push(this.order[this.index++]);
-    }
-    return this.data.batch(picked);
-  }
-
-  state(): JsonValue {
-    const s: PairSamplerState = { seed: this.seed, epoch: this.epoch, index: this.index };
-    return { ...s };
-  }
-
-  restore(state: JsonValue): void {
-    const s = state as unknown as PairSamplerState;
-    if (!s || typeof s !== "object" || s.seed !== this.seed || !Number.isInteger(s.epoch) || !Number.isInteger(s.index)) {
-      throw new Error(`PairSampler: cannot restore ${JSON.stringify(state)} into a sampler seeded with ${this.seed}`);
-    }
-    this.startEpoch(s.epoch);
-    this.index = s.index;
+    this.begin();
   }
 }
 

@@ -26,80 +26,35 @@ import type { Tokenizer } from "../tokenizer/types";
 import { type ChatBatch, type ChatExample, type ChatTokenizer, chatTokenIds, collateChat, type EncodedChat, padId, encodeChat, fitsContext } from "./chat";
 import { type CheckpointMeta, type JsonRecord, type JsonValue, latestCheckpoint } from "./checkpoint";
 import { ADAPTER_WEIGHTS_FILE, applyLora, loadLoraAdapter, type LoraAdapter, type LoraConfig, saveLoraAdapter } from "./lora";
-import { type BatchSampler, readTrainingLog, type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
+import { readTrainingLog, type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import type { NamedVariables } from "./optimizer";
 import { ensurePretrained, gptTrainable } from "./pretrain";
 import { Rng } from "./rng";
-import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
+import { EpochSampler } from "./sampler";
+import { loadStage, type StageModel } from "./handoff";
+import { hasStage, type StageName, stageDir } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 
 // ---------------------------------------------------------------- batches
 
-/** The saved position of a {@link ChatSampler}. */
-interface ChatSamplerState {
-  readonly seed: number;
-  readonly epoch: number;
-  readonly index: number;
-}
-
 /**
  * Draws batches of chat sequences: every example once per epoch, in an order shuffled from the seed and the epoch
- * number, each batch padded to its longest sequence (collateChat). The state is { seed, epoch, index }, so a
- * resumed run draws exactly the batches the uninterrupted run would have.
+ * number (EpochSampler), each batch padded to its longest sequence (collateChat).
  */
-export class ChatSampler implements BatchSampler<ChatBatch> {
-  private epoch = 0;
-  private index = 0;
-  private order: number[] = [];
-
+export class ChatSampler extends EpochSampler<ChatBatch> {
   constructor(
-    private readonly examples: readonly EncodedChat[],
+    examples: readonly EncodedChat[],
     readonly batchSize: number,
-    private readonly seed: number,
+    seed: number,
     readonly blockSize: number,
     readonly padId: number,
   ) {
+    super("ChatSampler", seed, batchSize, () => ({ count: examples.length }), (items) => collateChat(items.map((i) => examples[i]), blockSize, padId));
     if (examples.length === 0) throw new Error("ChatSampler: no training examples (were they all longer than the context?)");
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`ChatSampler: batchSize ${batchSize} must be a positive integer`);
     examples.forEach((e, i) => {
       if (!fitsContext(e, blockSize)) throw new Error(`ChatSampler: example ${i} has ${e.ids.length} tokens, more than blockSize ${blockSize} + 1`);
     });
-    this.startEpoch(0);
-  }
-
-  private startEpoch(epoch: number): void {
-    this.epoch = epoch;
-    this.index = 0;
-    this.order = new Rng(this.seed + epoch * 0x9e3779b1).shuffle(Array.from({ length: this.examples.length }, (_, i) => i));
-  }
-
-  next(): ChatBatch {
-    const rows: EncodedChat[] = [];
-    while (rows.length < this.batchSize) {
-      if (this.index >= this.order.length) this.startEpoch(this.epoch + 1);
-      rows.push(this.examples[this.order[this.index++]]);
-    }
-    return collateChat(rows, this.blockSize, this.padId);
-  }
-
-  state(): JsonValue {
-    const s: ChatSamplerState = { seed: this.seed, epoch: this.epoch, index: this.index };
-    return { ...s };
-  }
-
-  restore(state: JsonValue): void {
-    const s = state as unknown as ChatSamplerState;
-    if (!s || typeof s !== "object" || s.seed !== this.seed || !Number.isInteger(s.epoch) || !Number.isInteger(s.index)) {
-      throw new Error(`ChatSampler: cannot restore ${JSON.stringify(state)} into a sampler seeded with ${this.seed}`);
-    }
-    this.startEpoch(s.epoch);
-    if (s.index > this.order.length) throw new Error(`ChatSampler: position ${s.index} is past the epoch's ${this.order.length} examples (other data?)`);
-    this.index = s.index;
-  }
-
-  /** Epochs completed, with the fraction of the current one. */
-  get epochs(): number {
-    return this.epoch + this.index / this.order.length;
+    this.begin();
   }
 }
 
@@ -369,7 +324,7 @@ export interface StageTrainingSummary {
  * Reads a stage's run folder: steps, training time, trainable parameters and the size of what it saved.
  * @example stageTrainingSummary("lora").checkpointBytes   // the adapter alone
  */
-export function stageTrainingSummary(stage: "sft" | "lora" | string): StageTrainingSummary {
+export function stageTrainingSummary(stage: StageName): StageTrainingSummary {
   const dir = stageDir(stage);
   const ckpt = latestCheckpoint(dir);
   if (!ckpt) throw new Error(`no checkpoint for stage '${stage}' in ${dir}`);

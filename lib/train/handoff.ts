@@ -1,15 +1,13 @@
 /**
- * Stages hand off through named checkpoints: chapter 5 leaves its model in runs/pretrain, chapter 6 starts from
- * `loadStage("pretrain")` and leaves runs/sft, and so on (nanochat's `load_model("base" | "sft" | "rl")`).
+ * The hand-off between stages: the model of a stage's latest checkpoint, checked against the tokenizer. Chapter 6
+ * starts from `loadStage("pretrain")`, chapter 7 from `loadStage("sft")` (the folders: lib/train/registry.ts).
  */
-import { isQuick, runsDir } from "../course";
 import { GPT, type GPTOptions } from "../model/gpt";
 import { configFromHF } from "../model/gpt2format";
 import { assignWeights, type CheckpointMeta, latestCheckpoint, loadTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
+import type { TrainingOptions } from "./loop";
+import { type StageName, stageDir } from "./registry";
 import { type StreamTokenizer, tokenizerIdentity } from "./tokens";
-
-/** The stages of the course, in the order they build on each other. */
-export type StageName = "pretrain" | "anneal" | "sft" | "rlhf" | "lora" | "distill" | "reasoning";
 
 /** A model loaded from a stage's checkpoint. The caller disposes `model`. */
 export interface StageModel {
@@ -20,25 +18,12 @@ export interface StageModel {
 }
 
 /**
- * The run folder of a stage: runs/<stage>, or runs/<stage>-quick in quick mode, so that a quick run (CI, a reader
- * trying a notebook quickly) never replaces the checkpoint of a full one (as datasets/poems-quick for the corpus).
- */
-export function stageDir(stage: StageName | string): string {
-  return runsDir(isQuick() ? `${stage}-quick` : stage);
-}
-
-/** Whether a stage has a checkpoint (a notebook trains only when it has none, or when asked to). */
-export function hasStage(stage: StageName | string): boolean {
-  return latestCheckpoint(stageDir(stage)) !== null;
-}
-
-/**
  * The model of a stage's current checkpoint, from {@link stageDir} (runs/<stage>). With `tokenizer`, the
  * checkpoint must have been trained with that tokenizer (the tokenizer itself, or its identity), or this throws.
  * @example const { model } = loadStage("pretrain", { tokenizer: tok });
  */
 export function loadStage(
-  stage: StageName | string,
+  stage: StageName,
   options: { tokenizer?: TokenizerIdentity | StreamTokenizer } & GPTOptions = {},
 ): StageModel {
   const dir = stageDir(stage);
@@ -62,3 +47,9 @@ export function loadStage(
     ckpt.dispose();
   }
 }
+
+/**
+ * The loop's options for a stage that a later chapter builds on (chapters 9 and 10). Not `runDir`: each stage keeps its checkpoint in runs/<stage>
+ * (stageDir), where the next stage and the next run of the notebook look for it.
+ */
+export type StageRunOptions = Omit<Partial<TrainingOptions>, "runDir">;
