@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 export { tf };
 export * from "./backend";
 export * from "./course";
+export * from "./rng";           // the seeded random generator that training and sampling share
 export * from "./display";
 export * from "./io";          // safetensors, atomic file writes
 export * from "./data";        // chapter 1: corpus, cleaning, JSONL samples

@@ -41,7 +41,7 @@ import { type ChatBatch, type ChatTokenizer, chatReply, type EncodedChat } from 
 import type { TokenizerIdentity } from "./checkpoint";
 import { type BatchSampler, type Stage, train, type TrainingOptions } from "./loop";
 import { gptTrainable, pretrainSettings, pretrainStage } from "./pretrain";
-import { Rng } from "./rng";
+import { Rng } from "../rng";
 import { qaEvalSet } from "../eval/qa";
 import { encodeChatData, sftSettings, sftStage } from "./sft";
 import { loadStage, type StageModel, type StageRunOptions } from "./handoff";

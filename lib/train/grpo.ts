@@ -28,7 +28,7 @@ import { type BatchSampler, type Stage, train, type TrainingOptions, type TrainR
 import { gptTrainable } from "./pretrain";
 import { defaultRlhfPreset, ensureRewardModel, type RewardModel } from "./reward";
 import { type EncodedAnswer, klK3, type MaskedSequences, MetricsLog, packRows, resumeStepOf, tokenLogProbs } from "./rlhf";
-import { Rng, type RngState } from "./rng";
+import { Rng, type RngState } from "../rng";
 import { ensureSft } from "./sft";
 import { loadStage } from "./handoff";
 import { stageDir } from "./registry";

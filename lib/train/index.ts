@@ -1,6 +1,5 @@
 // Re-exports of lib/train: the one training loop (chapter 5) and the stages that reuse it.
 // Chapter 5 — the loop and what it is made of, pretraining, 词语接龙
-export * from "./rng";
 export * from "./schedule";
 export * from "./optimizer";
 export * from "./checkpoint";

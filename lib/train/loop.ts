@@ -34,7 +34,7 @@ import {
 } from "./checkpoint";
 import { AdamW, clipFactor, globalNorm, type NamedVariables } from "./optimizer";
 import { type ProgressMode, TrainingProgress } from "./progress";
-import { Rng, type RngState } from "./rng";
+import { Rng, type RngState } from "../rng";
 import { learningRate, validateSchedule } from "./schedule";
 import { runFolder as stageDir } from "./registry";
 

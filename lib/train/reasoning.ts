@@ -26,7 +26,7 @@ import { MetricsLog } from "./rlhf";
 import { tokenizerIdentity } from "./tokens";
 import { train } from "./loop";
 import { pretrainSettings, pretrainStage } from "./pretrain";
-import { Rng } from "./rng";
+import { Rng } from "../rng";
 import { ensureSft, runSft, sftSettings, sftStage } from "./sft";
 import { loadStage, type StageModel, type StageRunOptions } from "./handoff";
 import { hasStage, type StageName, stageDir } from "./registry";

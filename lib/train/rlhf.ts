@@ -26,7 +26,7 @@ import type { PreferenceDataset, PreferenceItem } from "../data/preferences";
 import { type ChatTokenizer, encodeChat, padId } from "./chat";
 import { listCheckpoints } from "./checkpoint";
 import type { NamedVariables } from "./optimizer";
-import { Rng } from "./rng";
+import { Rng } from "../rng";
 import { EpochSampler } from "./sampler";
 
 /**

@@ -10,7 +10,7 @@
  */
 import type { JsonValue } from "./checkpoint";
 import type { BatchSampler } from "./loop";
-import { Rng } from "./rng";
+import { Rng } from "../rng";
 
 /** What one epoch holds: how many items, and where each one starts (blocks shift by an offset each epoch). */
 export interface EpochPlan {

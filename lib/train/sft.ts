@@ -29,7 +29,7 @@ import { ADAPTER_WEIGHTS_FILE, applyLora, loadLoraAdapter, type LoraAdapter, typ
 import { readTrainingLog, type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import type { NamedVariables } from "./optimizer";
 import { ensurePretrained, gptTrainable } from "./pretrain";
-import { Rng } from "./rng";
+import { Rng } from "../rng";
 import { EpochSampler } from "./sampler";
 import { loadStage, type StageModel } from "./handoff";
 import { hasStage, type StageName, stageDir } from "./registry";
