@@ -46,6 +46,24 @@ const COMMANDS: Record<string, Command> = {
       await (await import("./commands/sft")).sftCommand(args);
     },
   },
+  rlhf: {
+    summary: "chapter 7: align the SFT model — reward model, DPO or GRPO (rlhf reward|dpo|grpo; --help)",
+    async run(args) {
+      await (await import("./commands/rlhf")).rlhfCommand(args);
+    },
+  },
+  distill: {
+    summary: "chapter 9: distil the SFT model into a small student, three ways, and compare (--help)",
+    async run(args) {
+      await (await import("./commands/distill")).distillCommand(args);
+    },
+  },
+  reasoning: {
+    summary: "chapter 10: fine-tune on reasoning traces vs answers alone, optionally GRPO (--grpo; --help)",
+    async run(args) {
+      await (await import("./commands/reasoning")).reasoningCommand(args);
+    },
+  },
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -3,7 +3,9 @@ import { parseArgs } from "util";
 import { initBackend } from "../backend";
 import { numberFlag, stopOnCtrlC } from "../flags";
 import { runAnnealing } from "../train/anneal";
+import { stageDir } from "../train/registry";
 import { courseTokenizer, reportRun } from "./pretrain";
+import { requireResumable, requireStage } from "./stages";
 
 const ANNEAL_USAGE = `usage: npx tiaoyu anneal [options]
 
@@ -36,6 +38,8 @@ export async function annealCommand(args: string[]): Promise<void> {
     console.log(ANNEAL_USAGE);
     return;
   }
+  requireStage("pretrain");
+  if (values.resume) requireResumable(stageDir("anneal"));
   await initBackend();
   const tokenizer = await courseTokenizer(values.tokenizer);
   const steps = numberFlag("steps", values.steps);

@@ -7,7 +7,9 @@ import { ensureTokenizer } from "../tokenizer/ensure";
 import { loadTokenizer } from "../tokenizer/load";
 import type { Tokenizer } from "../tokenizer/types";
 import type { TrainingOptions } from "../train/loop";
+import { stageDir } from "../train/registry";
 import { bitsPerCharacter, defaultPretrainPreset, type PretrainRun, runPretraining } from "../train/pretrain";
+import { requireResumable } from "./stages";
 
 /** The course's tokenizer: `--tokenizer DIR` (a tokenizer.json), else chapter 2's `ensureTokenizer()`. */
 export async function courseTokenizer(dir: string | undefined): Promise<Tokenizer> {
@@ -68,6 +70,7 @@ export async function pretrainCommand(args: string[]): Promise<void> {
     console.log(PRETRAIN_USAGE);
     return;
   }
+  if (values.resume) requireResumable(values["run-dir"] ?? stageDir("pretrain"));
   const num = numberFlag;
   const preset = (values.preset ?? defaultPretrainPreset()) as PresetName;
   presetConfig(preset); // fails early, naming the presets, on a typo

@@ -7,7 +7,9 @@ import { ensureTokenizer } from "../tokenizer/ensure";
 import { LORA_DEFAULTS } from "../train/lora";
 import type { TrainingOptions } from "../train/loop";
 import { evaluateQa, qaEvalSet } from "../eval/qa";
+import { stageDir } from "../train/registry";
 import { defaultSftPreset, runSft, sftSettings } from "../train/sft";
+import { requireResumable, requireStage } from "./stages";
 
 const SFT_USAGE = `usage: npx tiaoyu sft [options]
 
@@ -43,6 +45,8 @@ export async function sftCommand(args: string[]): Promise<void> {
     console.log(SFT_USAGE);
     return;
   }
+  requireStage("pretrain");
+  if (values.resume) requireResumable(stageDir(values.lora ? "lora" : "sft"));
   const num = numberFlag;
   await initBackend();
   const tokenizer = await ensureTokenizer();

@@ -25,25 +25,27 @@ export interface StageInfo {
   readonly from: StageName | null;
   /** What it leaves behind, in a few words. */
   readonly holds: string;
+  /** The terminal command that trains it (besides the chapter's notebook). */
+  readonly command: string;
 }
 
 /** Every run folder the course writes (runs/<name>, runs/<name>-quick in quick mode), in the order they build up. */
 export const STAGES: Readonly<Record<StageName, StageInfo>> = Object.freeze({
-  pretrain: { chapter: 5, from: null, holds: "the pretrained model" },
-  anneal: { chapter: 5, from: "pretrain", holds: "the pretrained model after annealing on 唐诗三百首" },
-  sft: { chapter: 6, from: "pretrain", holds: "the model fine-tuned on the poem questions" },
-  reward: { chapter: 7, from: "sft", holds: "the reward model (the SFT model with a scalar head)" },
-  dpo: { chapter: 7, from: "sft", holds: "the SFT model aligned with DPO" },
-  grpo: { chapter: 7, from: "sft", holds: "the SFT model aligned with GRPO against the reward model" },
-  lora: { chapter: 8, from: "pretrain", holds: "LoRA adapters (runs/lora/adapter) on the frozen pretrained model" },
-  "student-pretrain": { chapter: 9, from: null, holds: "the small student, pretrained like chapter 5's model" },
-  "distill-hard": { chapter: 9, from: "student-pretrain", holds: "the student fine-tuned on the questions' answers" },
-  "distill-blackbox": { chapter: 9, from: "student-pretrain", holds: "the student fine-tuned on the teacher's answers" },
-  "distill-whitebox": { chapter: 9, from: "student-pretrain", holds: "the student trained on the teacher's distributions" },
-  "reasoning-base": { chapter: 10, from: null, holds: "quick mode only: a tiny model pretrained and fine-tuned on the spot with room for reasoning traces" },
-  reasoning: { chapter: 10, from: "sft", holds: "the SFT model fine-tuned on questions with reasoning traces" },
-  "reasoning-answers": { chapter: 10, from: "sft", holds: "the SFT model fine-tuned on the same questions' answers alone" },
-  "reasoning-grpo": { chapter: 10, from: "reasoning", holds: "the reasoning model after GRPO with the verifiable reward" },
+  pretrain: { chapter: 5, from: null, holds: "the pretrained model", command: "npx tiaoyu pretrain" },
+  anneal: { chapter: 5, from: "pretrain", holds: "the pretrained model after annealing on 唐诗三百首", command: "npx tiaoyu anneal" },
+  sft: { chapter: 6, from: "pretrain", holds: "the model fine-tuned on the poem questions", command: "npx tiaoyu sft" },
+  reward: { chapter: 7, from: "sft", holds: "the reward model (the SFT model with a scalar head)", command: "npx tiaoyu rlhf reward" },
+  dpo: { chapter: 7, from: "sft", holds: "the SFT model aligned with DPO", command: "npx tiaoyu rlhf dpo" },
+  grpo: { chapter: 7, from: "sft", holds: "the SFT model aligned with GRPO against the reward model", command: "npx tiaoyu rlhf grpo" },
+  lora: { chapter: 8, from: "pretrain", holds: "LoRA adapters (runs/lora/adapter) on the frozen pretrained model", command: "npx tiaoyu sft --lora" },
+  "student-pretrain": { chapter: 9, from: null, holds: "the small student, pretrained like chapter 5's model", command: "npx tiaoyu distill" },
+  "distill-hard": { chapter: 9, from: "student-pretrain", holds: "the student fine-tuned on the questions' answers", command: "npx tiaoyu distill" },
+  "distill-blackbox": { chapter: 9, from: "student-pretrain", holds: "the student fine-tuned on the teacher's answers", command: "npx tiaoyu distill" },
+  "distill-whitebox": { chapter: 9, from: "student-pretrain", holds: "the student trained on the teacher's distributions", command: "npx tiaoyu distill" },
+  "reasoning-base": { chapter: 10, from: null, holds: "quick mode only: a tiny model pretrained and fine-tuned on the spot with room for reasoning traces", command: "TIAOYU_QUICK=1 npx tiaoyu reasoning" },
+  reasoning: { chapter: 10, from: "sft", holds: "the SFT model fine-tuned on questions with reasoning traces", command: "npx tiaoyu reasoning" },
+  "reasoning-answers": { chapter: 10, from: "sft", holds: "the SFT model fine-tuned on the same questions' answers alone", command: "npx tiaoyu reasoning" },
+  "reasoning-grpo": { chapter: 10, from: "reasoning", holds: "the reasoning model after GRPO with the verifiable reward", command: "npx tiaoyu reasoning --grpo" },
 });
 
 /** Whether `name` is a stage of the course (for names read from a command line or a file). */
