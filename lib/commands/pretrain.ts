@@ -7,8 +7,8 @@ import { ensureTokenizer } from "../tokenizer/ensure";
 import { loadTokenizer } from "../tokenizer/load";
 import type { Tokenizer } from "../tokenizer/types";
 import type { TrainingOptions } from "../train/loop";
-import { stageDir } from "../train/registry";
-import { bitsPerCharacter, defaultPretrainPreset, type PretrainRun, runPretraining } from "../train/pretrain";
+import { stageDir, coursePreset } from "../train/registry";
+import { bitsPerCharacter,  type PretrainRun, runPretraining } from "../train/pretrain";
 import { requireResumable } from "./stages";
 
 /** The course's tokenizer: `--tokenizer DIR` (a tokenizer.json), else chapter 2's `ensureTokenizer()`. */
@@ -72,7 +72,7 @@ export async function pretrainCommand(args: string[]): Promise<void> {
   }
   if (values.resume) requireResumable(values["run-dir"] ?? stageDir("pretrain"));
   const num = numberFlag;
-  const preset = (values.preset ?? defaultPretrainPreset()) as PresetName;
+  const preset = (values.preset ?? coursePreset()) as PresetName;
   presetConfig(preset); // fails early, naming the presets, on a typo
 
   await initBackend();

@@ -7,8 +7,8 @@ import { ensureTokenizer } from "../tokenizer/ensure";
 import { LORA_DEFAULTS } from "../train/lora";
 import type { TrainingOptions } from "../train/loop";
 import { evaluateQa, qaEvalSet } from "../eval/qa";
-import { stageDir } from "../train/registry";
-import { defaultSftPreset, runSft, sftSettings } from "../train/sft";
+import { stageDir, coursePreset } from "../train/registry";
+import {  runSft, sftSettings } from "../train/sft";
 import { requireResumable, requireStage } from "./stages";
 
 const SFT_USAGE = `usage: npx tiaoyu sft [options]
@@ -58,7 +58,7 @@ export async function sftCommand(args: string[]): Promise<void> {
     const opts: Record<string, unknown> = { steps: num("steps", values.steps), lr: num("lr", values.lr) };
     for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
     const run = await runSft({ tokenizer, qa, lora, batchSize: num("batch-size", values["batch-size"]), resume: values.resume ?? false, signal, ...(opts as Partial<TrainingOptions>) });
-    const perTemplate = num("eval", values.eval) ?? sftSettings(defaultSftPreset()).evalQuestions;
+    const perTemplate = num("eval", values.eval) ?? sftSettings(coursePreset()).evalQuestions;
     if (perTemplate > 0 && !run.result.stopped) {
       const questions = qaEvalSet(qa.items, { perTemplate, tokenizer, blockSize: run.model.config.blockSize });
       const ev = await evaluateQa(run.model, tokenizer, questions);

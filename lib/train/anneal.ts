@@ -24,7 +24,6 @@ import type { Tokenizer } from "../tokenizer/types";
 import { type Stage, train, type TrainingOptions } from "./loop";
 import {
   charactersPerToken,
-  defaultPretrainPreset,
   ensurePretrained,
   pretrainData,
   pretrainSettings,
@@ -33,6 +32,7 @@ import {
   type PretrainSettings,
 } from "./pretrain";
 import type { TokenBatch, TokenStream } from "./tokens";
+import { coursePreset } from "./registry";
 
 /** What the annealing phase changes from pretraining (batch size, evaluation batches and data seed stay the same). */
 export interface AnnealSettings {
@@ -105,7 +105,7 @@ export interface AnnealRunOptions extends Partial<TrainingOptions> {
  * @example const { model, result } = await runAnnealing({ tokenizer: tok });
  */
 export async function runAnnealing(options: AnnealRunOptions): Promise<PretrainRun> {
-  const { tokenizer, preset = defaultPretrainPreset(), anthologyRepeat, corpus, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = coursePreset(), anthologyRepeat, corpus, log = console.log, ...trainOptions } = options;
   const settings = pretrainSettings(preset);
   const anneal0 = annealSettings(preset);
   const anneal = { ...anneal0, anthologyRepeat: anthologyRepeat ?? anneal0.anthologyRepeat };

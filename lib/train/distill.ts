@@ -28,7 +28,6 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { isQuick } from "../course";
 import { readJsonl, writeJsonl } from "../data/jsonl";
 import { ensureCorpus } from "../data/pipeline";
 import type { QaItem } from "../data/qa";
@@ -44,8 +43,8 @@ import { gptTrainable, pretrainSettings, pretrainStage } from "./pretrain";
 import { Rng } from "../rng";
 import { qaEvalSet } from "../eval/qa";
 import { encodeChatData, sftSettings, sftStage } from "./sft";
-import { loadStage, type StageModel, type StageRunOptions } from "./handoff";
-import { hasStage, type StageName } from "./registry";
+import { ensureStage, loadStage, type StageModel, type StageRunOptions } from "./handoff";
+import { type StageName, coursePreset, type CoursePreset } from "./registry";
 import { ensureTokenStream } from "./tokens";
 
 /** The knobs of the white-box loss. */
@@ -163,7 +162,7 @@ export type StudentPresetName = keyof typeof STUDENT_PRESETS;
 
 /** The student preset of the chapter: `course-small`, or `tiny-small` in quick mode. */
 export function defaultStudentPreset(): StudentPresetName {
-  return isQuick() ? "tiny-small" : "course-small";
+  return `${coursePreset()}-small`;
 }
 
 /**
@@ -265,7 +264,7 @@ export const DISTILL_PRESETS: Readonly<Record<"tiny" | "course", DistillSettings
 });
 
 /** The settings of the chapter: `tiny` in quick mode, `course` otherwise. */
-export function distillSettings(preset: "tiny" | "course" = isQuick() ? "tiny" : "course"): DistillSettings {
+export function distillSettings(preset: CoursePreset = coursePreset()): DistillSettings {
   return DISTILL_PRESETS[preset];
 }
 
@@ -292,21 +291,26 @@ export async function ensureStudentPretrained(
 ): Promise<StageModel> {
   const { preset = defaultStudentPreset(), steps, force = false, log = console.log, ...trainOptions } = options;
   const name = STUDENT_STAGES.pretrain;
-  if (hasStage(name) && !force) return loadStage(name, { tokenizer });
-  const corpus = await ensureCorpus();
-  const stream = (file: string) => ensureTokenStream(file, () => readSamples(file), tokenizer);
-  const data = { train: await stream(corpus.files.train), validation: await stream(corpus.files.validation) };
-  const model = new GPT(studentConfig(teacherConfig, preset), { seed: 1337 });
-  try {
-    const teacherPreset = preset === "tiny-small" ? "tiny" : "course";
-    const settings = pretrainSettings(teacherPreset);
-    log(`student: preset ${preset}, ${model.numParameters().toLocaleString("en-US")} parameters; pretraining on the corpus first`);
-    const stage = { ...pretrainStage(model, data, settings), name };
-    await train(stage, { steps: steps ?? distillSettings(teacherPreset).pretrainSteps, ...trainOptions });
-  } finally {
-    model.dispose();
-  }
-  return loadStage(name, { tokenizer });
+  return ensureStage(name, {
+    tokenizer,
+    start: force ? "retrain" : "load",
+    log,
+    train: async () => {
+      const corpus = await ensureCorpus();
+      const stream = (file: string) => ensureTokenStream(file, () => readSamples(file), tokenizer);
+      const data = { train: await stream(corpus.files.train), validation: await stream(corpus.files.validation) };
+      const model = new GPT(studentConfig(teacherConfig, preset), { seed: 1337 });
+      try {
+        const teacherPreset = preset === "tiny-small" ? "tiny" : "course";
+        const settings = pretrainSettings(teacherPreset);
+        log(`student: preset ${preset}, ${model.numParameters().toLocaleString("en-US")} parameters; pretraining on the corpus first`);
+        const stage = { ...pretrainStage(model, data, settings), name };
+        await train(stage, { steps: steps ?? distillSettings(teacherPreset).pretrainSteps, ...trainOptions });
+      } finally {
+        model.dispose();
+      }
+    },
+  });
 }
 
 /** The questions and evaluation sets of the experiment, encoded for a context of `blockSize`. */
@@ -396,29 +400,33 @@ export interface StudentRunOptions extends StageRunOptions {
 export async function ensureStudent(kind: StudentKind, options: StudentRunOptions): Promise<StageModel> {
   const { tokenizer, questions, validation, teacher, settings = distillSettings(), force = false, log = console.log, ...trainOptions } = options;
   const name = STUDENT_STAGES[kind];
-  if (hasStage(name) && !force) return loadStage(name, { tokenizer });
-  if (kind === "whitebox" && !teacher) throw new Error("ensureStudent('whitebox'): white-box distillation needs the teacher");
-  const { model } = loadStage(STUDENT_STAGES.pretrain, { tokenizer });
-  try {
-    const sftPreset = model.config.nEmbd <= STUDENT_PRESETS["tiny-small"].nEmbd ? "tiny" : "course";
-    const s = sftSettings(sftPreset);
-    const encoded = encodeChatData(tokenizer, questions, model.config.blockSize);
-    log(`${name}: ${encoded.encoded.length.toLocaleString("en-US")} questions, ${settings.steps} steps from ${STUDENT_STAGES.pretrain}`);
-    const base = sftStage(model, { train: encoded.encoded, validation }, s, { name, from: STUDENT_STAGES.pretrain, tokenizer, info: { kind } });
-    const stage: Stage<ChatBatch> =
-      kind === "whitebox"
-        ? whiteBoxStage(model, teacher!, { batches: base.batches, validation: base.validation ? [...base.validation()] : undefined }, {
-            name,
-            from: STUDENT_STAGES.pretrain,
-            temperature: settings.temperature,
-            alpha: settings.alpha,
-            defaults: base.defaults,
-            tokenizer: base.tokenizer,
-          })
-        : base;
-    await train(stage, { steps: settings.steps, ...trainOptions });
-  } finally {
-    model.dispose();
-  }
-  return loadStage(name, { tokenizer });
+  return ensureStage(name, {
+    tokenizer,
+    start: force ? "retrain" : "load",
+    log,
+    train: async () => {
+      if (kind === "whitebox" && !teacher) throw new Error("ensureStudent('whitebox'): white-box distillation needs the teacher");
+      const { model } = loadStage(STUDENT_STAGES.pretrain, { tokenizer });
+      try {
+        const s = sftSettings(coursePreset());
+        const encoded = encodeChatData(tokenizer, questions, model.config.blockSize);
+        log(`${name}: ${encoded.encoded.length.toLocaleString("en-US")} questions, ${settings.steps} steps from ${STUDENT_STAGES.pretrain}`);
+        const base = sftStage(model, { train: encoded.encoded, validation }, s, { name, from: STUDENT_STAGES.pretrain, tokenizer, info: { kind } });
+        const stage: Stage<ChatBatch> =
+          kind === "whitebox"
+            ? whiteBoxStage(model, teacher!, { batches: base.batches, validation: base.validation ? [...base.validation()] : undefined }, {
+                name,
+                from: STUDENT_STAGES.pretrain,
+                temperature: settings.temperature,
+                alpha: settings.alpha,
+                defaults: base.defaults,
+                tokenizer: base.tokenizer,
+              })
+            : base;
+        await train(stage, { steps: settings.steps, ...trainOptions });
+      } finally {
+        model.dispose();
+      }
+    },
+  });
 }

@@ -23,7 +23,6 @@ import type { Tokenizer } from "../tokenizer/types";
 import type { TokenizerIdentity } from "./checkpoint";
 import { type BatchSampler, type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
 import { gptTrainable } from "./pretrain";
-import { defaultRlhfPreset } from "./reward";
 import {
   type EncodedPairs,
   logSigmoid,
@@ -38,7 +37,7 @@ import {
 } from "./rlhf";
 import { ensureSft } from "./sft";
 import { loadStage } from "./handoff";
-import { runFolder } from "./registry";
+import { runFolder, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 
 /**
@@ -268,7 +267,7 @@ export interface DpoRun {
  * @example const { policy, history, heldout } = await runDpo({ tokenizer: tok, resume: true });
  */
 export async function runDpo(options: DpoRunOptions): Promise<DpoRun> {
-  const { tokenizer, preset = defaultRlhfPreset(), preferences, maxTrain, maxHeldout, monitorPairs = 64, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = coursePreset(), preferences, maxTrain, maxHeldout, monitorPairs = 64, log = console.log, ...trainOptions } = options;
   const settings = DPO_PRESETS[preset];
   const prefs = preferences ?? (await ensurePreferences());
   const policy = (await ensureSft(tokenizer, { log })).model;

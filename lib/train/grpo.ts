@@ -26,12 +26,12 @@ import { chatPrompt, chatStopIds, padId } from "./chat";
 import type { JsonValue, TokenizerIdentity } from "./checkpoint";
 import { type BatchSampler, type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
 import { gptTrainable } from "./pretrain";
-import { defaultRlhfPreset, ensureRewardModel, type RewardModel } from "./reward";
+import {  ensureRewardModel, type RewardModel } from "./reward";
 import { type EncodedAnswer, klK3, type MaskedSequences, MetricsLog, packRows, resumeStepOf, tokenLogProbs } from "./rlhf";
 import { Rng, type RngState } from "../rng";
 import { ensureSft } from "./sft";
 import { loadStage } from "./handoff";
-import { stageDir } from "./registry";
+import { stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 
 /**
@@ -370,7 +370,7 @@ export interface GrpoRun {
  * @example const { policy, history } = await runGrpo({ tokenizer: tok, resume: true });
  */
 export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRun> {
-  const { tokenizer, preset = defaultRlhfPreset(), rewardModel, qa: givenQa, maxPrompts = 5000, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = coursePreset(), rewardModel, qa: givenQa, maxPrompts = 5000, log = console.log, ...trainOptions } = options;
   const settings = GRPO_PRESETS[preset];
   const qa = givenQa ?? (await ensureQa());
   const rm = rewardModel ?? (await ensureRewardModel(tokenizer, { log }));

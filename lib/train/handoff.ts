@@ -2,11 +2,12 @@
  * The hand-off between stages: the model of a stage's latest checkpoint, checked against the tokenizer. Chapter 6
  * starts from `loadStage("pretrain")`, chapter 7 from `loadStage("sft")` (the folders: lib/train/registry.ts).
  */
+import { projectPath } from "../course";
 import { GPT, type GPTOptions } from "../model/gpt";
 import { configFromHF } from "../model/gpt2format";
 import { assignWeights, type CheckpointMeta, latestCheckpoint, loadTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
 import type { TrainingOptions } from "./loop";
-import { type StageName, stageDir } from "./registry";
+import { hasStage, type StageName, stageDir } from "./registry";
 import { type StreamTokenizer, tokenizerIdentity } from "./tokens";
 
 /** A model loaded from a stage's checkpoint. The caller disposes `model`. */
@@ -53,3 +54,38 @@ export function loadStage(
  * (stageDir), where the next stage and the next run of the notebook look for it.
  */
 export type StageRunOptions = Omit<Partial<TrainingOptions>, "runDir">;
+
+/** What {@link ensureStage} does with a stage that already has a checkpoint: load it, continue its run, or train anew. */
+export type StageStart = "load" | "resume" | "retrain";
+
+export interface EnsureStageOptions<M> {
+  /** Trains the stage into its run folder (stageDir), disposing what it made; `resume`: continue the last checkpoint. */
+  readonly train: (resume: boolean) => Promise<void>;
+  /** Reads the stage's checkpoint; by default its GPT (loadStage with `tokenizer`). */
+  readonly load?: () => M;
+  readonly tokenizer?: TokenizerIdentity | StreamTokenizer;
+  /** Default "load". */
+  readonly start?: StageStart;
+  /** A line saying that the stage is being trained and why (default console.log). */
+  readonly log?: (line: string) => void;
+  /** How it will be trained, for that line ("tiny preset, 60 steps"). */
+  readonly describe?: string;
+}
+
+/**
+ * The one contract for making a stage available, the same in quick and full mode (quick mode changes sizes, never
+ * what happens): a stage with a checkpoint is loaded; one without is trained, then loaded. `start: "retrain"`
+ * trains even when there is a checkpoint, `"resume"` continues the checkpoint's run up to its steps.
+ * @example const { model } = await ensureStage("pretrain", { tokenizer: tok, train: async (resume) => … });
+ */
+export async function ensureStage<M = StageModel>(stage: StageName, options: EnsureStageOptions<M>): Promise<M> {
+  const { start = "load", log = console.log } = options;
+  const load = options.load ?? (() => loadStage(stage, { tokenizer: options.tokenizer }) as unknown as M);
+  const has = hasStage(stage);
+  if (has && start === "load") return load();
+  const how = options.describe ? ` (${options.describe})` : "";
+  if (!has) log(`no checkpoint of stage '${stage}' in ${projectPath(stageDir(stage))}: training it now${how}…`);
+  else log(`${start === "resume" ? "continuing" : "training again"} stage '${stage}' in ${projectPath(stageDir(stage))}${how}…`);
+  await options.train(has && start === "resume");
+  return load();
+}

@@ -13,7 +13,6 @@
  * This file is only the stage: its batches, its loss and its defaults. The loop (lib/train/loop.ts) does the rest.
  */
 import * as tf from "@tensorflow/tfjs";
-import { isQuick } from "../course";
 import { type CorpusInfo, ensureCorpus } from "../data/pipeline";
 import { readSamples } from "../data/sample";
 import { presetConfig, type PresetName } from "../model/config";
@@ -22,8 +21,8 @@ import { configToHF } from "../model/gpt2format";
 import type { Tokenizer } from "../tokenizer/types";
 import type { JsonRecord } from "./checkpoint";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
-import { loadStage, type StageModel } from "./handoff";
-import { hasStage, stageDir } from "./registry";
+import { type StageModel, ensureStage, type StageStart } from "./handoff";
+import { coursePreset } from "./registry";
 import { anthology, canMixAnthology, mixStream } from "./mixture";
 import { BlockSampler, ensureTokenStream, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
 
@@ -141,11 +140,6 @@ export function bitsPerCharacter(lossNatsPerToken: number, charsPerToken: number
   return lossNatsPerToken / Math.LN2 / charsPerToken;
 }
 
-/** The preset the chapter trains: `tiny` in quick mode (CI), `course` otherwise. */
-export function defaultPretrainPreset(): "tiny" | "course" {
-  return isQuick() ? "tiny" : "course";
-}
-
 /**
  * The token streams pretraining reads: chapter 1's train split (+ `anthologyRepeat` copies of 唐诗三百首, see
  * lib/train/mixture.ts) and the validation split, encoded with the tokenizer (cached on disk after the first time).
@@ -213,7 +207,7 @@ export interface PretrainRun {
  * @example const { model, result } = await runPretraining({ tokenizer: tok, steps: 3000, resume: true });
  */
 export async function runPretraining(options: PretrainRunOptions): Promise<PretrainRun> {
-  const { tokenizer, preset = defaultPretrainPreset(), batchSize, anthologyRepeat, corpus: given, modelSeed = 1337, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = coursePreset(), batchSize, anthologyRepeat, corpus: given, modelSeed = 1337, log = console.log, ...trainOptions } = options;
   const settings0 = pretrainSettings(preset);
   const settings = { ...settings0, batchSize: batchSize ?? settings0.batchSize, anthologyRepeat: anthologyRepeat ?? settings0.anthologyRepeat };
   const data = await pretrainData(tokenizer, { corpus: given, anthologyRepeat: settings.anthologyRepeat, dataSeed: settings.dataSeed, log });
@@ -234,23 +228,27 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
 }
 
 /**
- * The pretrained model a later chapter starts from: chapter 5's checkpoint (runs/pretrain). When there is none, in
- * quick mode a `tiny` one is trained on the spot (a few seconds), so that any notebook runs alone in a fresh clone
- * and in CI; at full size that would take an hour, so it throws and says how to make one instead.
+ * The pretrained model a later chapter starts from: chapter 5's checkpoint (runs/pretrain), trained now when there
+ * is none (ensureStage: the same in quick and full mode). Trained here it takes `steps` steps: by default 60 in
+ * quick mode (a few seconds, so any notebook runs alone in a fresh clone and in CI), the preset's at full size.
  *
  * @example const { model } = await ensurePretrained(tok);   // chapter 6 (SFT) starts here
  */
 export async function ensurePretrained(
   tokenizer: Tokenizer,
-  options: { quickSteps?: number; corpus?: CorpusInfo; log?: (line: string) => void } = {},
+  options: { steps?: number; start?: StageStart; corpus?: CorpusInfo; log?: (line: string) => void } = {},
 ): Promise<StageModel> {
-  if (hasStage("pretrain")) return loadStage("pretrain", { tokenizer });
-  if (!isQuick()) {
-    throw new Error(`no pretrained model in ${stageDir("pretrain")}: run chapter 5's notebook, or npx tiaoyu pretrain, first`);
-  }
   const log = options.log ?? console.log;
-  log(`quick mode: no pretrained model in ${stageDir("pretrain")}, training a tiny one (${options.quickSteps ?? 60} steps)…`);
-  const run = await runPretraining({ tokenizer, preset: "tiny", steps: options.quickSteps ?? 60, progress: "none", log, corpus: options.corpus });
-  run.model.dispose();
-  return loadStage("pretrain", { tokenizer });
+  const preset = coursePreset();
+  const steps = options.steps ?? (preset === "tiny" ? 60 : pretrainSettings(preset).train.steps);
+  return ensureStage("pretrain", {
+    tokenizer,
+    start: options.start,
+    log,
+    describe: `${preset} preset, ${steps} steps`,
+    train: async (resume) => {
+      const run = await runPretraining({ tokenizer, preset, steps, resume, ...(preset === "tiny" ? { progress: "none" as const } : {}), log, corpus: options.corpus });
+      run.model.dispose();
+    },
+  });
 }

@@ -29,7 +29,7 @@ import { pretrainSettings, pretrainStage } from "./pretrain";
 import { Rng } from "../rng";
 import { ensureSft, runSft, sftSettings, sftStage } from "./sft";
 import { loadStage, type StageModel, type StageRunOptions } from "./handoff";
-import { hasStage, type StageName, stageDir } from "./registry";
+import { hasStage, type StageName, stageDir, coursePreset, type CoursePreset } from "./registry";
 import { ensureTokenStream } from "./tokens";
 
 /**
@@ -163,7 +163,7 @@ export const REASONING_PRESETS: Readonly<Record<"tiny" | "course", ReasoningSett
   course: { questions: 12000, steps: 800, evalQuestions: 50, maxNewTokens: 100 },
 });
 
-export function reasoningSettings(preset: "tiny" | "course" = isQuick() ? "tiny" : "course"): ReasoningSettings {
+export function reasoningSettings(preset: CoursePreset = coursePreset()): ReasoningSettings {
   return REASONING_PRESETS[preset];
 }
 
@@ -287,9 +287,8 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
   const model = new GPT(base.model.config);
   try {
     assignWeights(model.parameters(), base.model.parameters(), base.dir);
-    const preset = model.config.nEmbd <= presetConfig("tiny").nEmbd ? "tiny" : "course";
     log(`${name}: ${questions.length.toLocaleString("en-US")} questions ${variant === "traces" ? "with reasoning traces" : "with answers alone"}, ${settings.steps} steps`);
-    const s = sftSettings(preset);
+    const s = sftSettings(coursePreset());
     const stage = sftStage(model, { train: encode(questions), validation: encode(validation) }, { ...s, batchSize: settings.batchSize ?? s.batchSize }, {
       name,
       from: "sft",
@@ -307,7 +306,7 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
 // ---------------------------------------------------------------- optional: GRPO with the verifiable reward
 
 /** GRPO's settings for reasoning: chapter 7's, with room for a reasoning trace and a few steps. */
-export function reasoningGrpoSettings(preset: "tiny" | "course" = isQuick() ? "tiny" : "course"): GrpoSettings {
+export function reasoningGrpoSettings(preset: CoursePreset = coursePreset()): GrpoSettings {
   const base = GRPO_PRESETS[preset];
   return preset === "tiny"
     ? { ...base, promptsPerStep: 2, maxNewTokens: 120, train: { ...base.train, steps: 4 } }

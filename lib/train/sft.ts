@@ -17,7 +17,6 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { isQuick } from "../course";
 import type { CorpusInfo } from "../data/pipeline";
 import { ensureQa, type QaDataset, type QaItem } from "../data/qa";
 import type { GPT } from "../model/gpt";
@@ -31,8 +30,8 @@ import type { NamedVariables } from "./optimizer";
 import { ensurePretrained, gptTrainable } from "./pretrain";
 import { Rng } from "../rng";
 import { EpochSampler } from "./sampler";
-import { loadStage, type StageModel } from "./handoff";
-import { hasStage, type StageName, stageDir } from "./registry";
+import { loadStage, type StageModel, ensureStage, type StageStart } from "./handoff";
+import { type StageName, stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 
 // ---------------------------------------------------------------- batches
@@ -190,11 +189,6 @@ export function sftStage(
 
 // ---------------------------------------------------------------- a whole run
 
-/** The preset chapter 6 uses: `tiny` in quick mode, `course` otherwise. */
-export function defaultSftPreset(): "tiny" | "course" {
-  return isQuick() ? "tiny" : "course";
-}
-
 export interface SftRunOptions extends Partial<TrainingOptions> {
   readonly tokenizer: Tokenizer;
   /** Settings preset (default: `tiny` in quick mode, `course` otherwise). */
@@ -243,7 +237,7 @@ function qaItemsOf(qa: QaDataset | readonly QaItem[]): readonly QaItem[] {
  * @example const { model, result } = await runSft({ tokenizer: tok, steps: 1500 });
  */
 export async function runSft(options: SftRunOptions): Promise<SftRun> {
-  const { tokenizer, preset = defaultSftPreset(), qa: givenQa, model: given, lora: loraConfig = null, batchSize, maxTrain, corpus, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = coursePreset(), qa: givenQa, model: given, lora: loraConfig = null, batchSize, maxTrain, corpus, log = console.log, ...trainOptions } = options;
   const s0 = sftSettings(preset);
   const settings = batchSize ? { ...s0, batchSize } : s0;
   const items = qaItemsOf(givenQa ?? (await ensureQa()));
@@ -344,22 +338,28 @@ export function stageTrainingSummary(stage: StageName): StageTrainingSummary {
 }
 
 /**
- * The SFT model later chapters start from (RLHF, distillation, reasoning): runs/sft. When there is none, in quick
- * mode a tiny one is fine-tuned on the spot (from ensurePretrained's tiny model), so any notebook runs alone in a
- * fresh clone; at full size it throws and says how to make one.
+ * The SFT model later chapters start from (RLHF, distillation, reasoning): runs/sft, fine-tuned now when there is
+ * none (ensureStage: the same in quick and full mode). Trained here it takes `steps` steps: by default 150 in quick
+ * mode (so any notebook runs alone in a fresh clone), the preset's at full size.
  * @example const { model } = await ensureSft(tok);
  */
 export async function ensureSft(
   tokenizer: Tokenizer,
-  options: { quickSteps?: number; qa?: QaDataset | readonly QaItem[]; corpus?: CorpusInfo; log?: (line: string) => void } = {},
+  options: { steps?: number; start?: StageStart; qa?: QaDataset | readonly QaItem[]; corpus?: CorpusInfo; log?: (line: string) => void } = {},
 ): Promise<StageModel> {
-  if (hasStage("sft")) return loadStage("sft", { tokenizer });
-  if (!isQuick()) throw new Error(`no SFT model in ${stageDir("sft")}: run chapter 6's notebook, or npx tiaoyu sft, first`);
   const log = options.log ?? console.log;
-  log(`quick mode: no SFT model in ${stageDir("sft")}, fine-tuning a tiny one (${options.quickSteps ?? 150} steps)…`);
-  const run = await runSft({ tokenizer, preset: "tiny", steps: options.quickSteps ?? 150, progress: "none", log, qa: options.qa, corpus: options.corpus });
-  run.model.dispose();
-  return loadStage("sft", { tokenizer });
+  const preset = coursePreset();
+  const steps = options.steps ?? (preset === "tiny" ? 150 : sftSettings(preset).train.steps);
+  return ensureStage("sft", {
+    tokenizer,
+    start: options.start,
+    log,
+    describe: `${preset} preset, ${steps} steps`,
+    train: async (resume) => {
+      const run = await runSft({ tokenizer, preset, steps, resume, ...(preset === "tiny" ? { progress: "none" as const } : {}), log, qa: options.qa, corpus: options.corpus });
+      run.model.dispose();
+    },
+  });
 }
 
 /**
