@@ -36,7 +36,7 @@ import {
   sequenceLogProbs,
 } from "./rlhf";
 import { ensureSft } from "./sft";
-import { loadStage } from "./handoff";
+import { loadStage, withOverrides } from "./handoff";
 import { runFolder, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 
@@ -245,6 +245,8 @@ export interface DpoRunOptions extends Partial<TrainingOptions> {
   readonly maxHeldout?: number;
   /** Pairs of each side tracked at every evaluation for the curves (default 64). */
   readonly monitorPairs?: number;
+  /** Overrides of the preset's settings ({@link withOverrides}), e.g. from a notebook cell: { beta: 0.3 }. */
+  readonly settings?: Partial<DpoSettings>;
   readonly log?: (line: string) => void;
 }
 
@@ -267,8 +269,8 @@ export interface DpoRun {
  * @example const { policy, history, heldout } = await runDpo({ tokenizer: tok, resume: true });
  */
 export async function runDpo(options: DpoRunOptions): Promise<DpoRun> {
-  const { tokenizer, preset = coursePreset(), preferences, maxTrain, maxHeldout, monitorPairs = 64, log = console.log, ...trainOptions } = options;
-  const settings = DPO_PRESETS[preset];
+  const { tokenizer, preset = coursePreset(), settings: overrides, preferences, maxTrain, maxHeldout, monitorPairs = 64, log = console.log, ...trainOptions } = options;
+  const settings = withOverrides(DPO_PRESETS[preset], overrides);
   const prefs = preferences ?? (await ensurePreferences());
   const policy = (await ensureSft(tokenizer, { log })).model;
   let reference: GPT | null = null;

@@ -89,3 +89,13 @@ export async function ensureStage<M = StageModel>(stage: StageName, options: Ens
   await options.train(has && start === "resume");
   return load();
 }
+
+/**
+ * A stage's settings with a notebook's overrides on top: fields replace the preset's, and `train` (the loop's
+ * options) is merged field by field, so `{ beta: 0.3, train: { steps: 50 } }` keeps the preset's learning rate.
+ * @example runDpo({ tokenizer: tok, settings: { beta: 0.3 } })   // try another β without editing lib/
+ */
+export function withOverrides<S extends { readonly train: Partial<TrainingOptions> }>(preset: S, overrides: Partial<S> | undefined): S {
+  if (!overrides) return preset;
+  return { ...preset, ...overrides, train: { ...preset.train, ...overrides.train } };
+}

@@ -27,7 +27,7 @@ import { type EncodedPairs, logSigmoid, type MaskedSequences, type PairBatch, pa
 import { ensureSft } from "./sft";
 import { stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
-import { ensureStage, type StageStart } from "./handoff";
+import { ensureStage, type StageStart, withOverrides } from "./handoff";
 
 /**
  * The Bradley–Terry loss, averaged over pairs: mean of −log σ(r_chosen − r_rejected).
@@ -227,6 +227,8 @@ export interface RewardRunOptions extends Partial<TrainingOptions> {
   readonly maxTrain?: number;
   /** Held-out pairs scored for the accuracy table (default 1,000; quick mode: all that fit). */
   readonly maxHeldout?: number;
+  /** Overrides of the preset's settings ({@link withOverrides}), e.g. from a notebook cell: { batchSize: 8 }. */
+  readonly settings?: Partial<RewardSettings>;
   readonly log?: (line: string) => void;
 }
 
@@ -247,8 +249,8 @@ export interface RewardRun {
  * @example const { rm, heldout, byKind } = await runRewardModel({ tokenizer: tok, resume: true });
  */
 export async function runRewardModel(options: RewardRunOptions): Promise<RewardRun> {
-  const { tokenizer, preset = coursePreset(), preferences, maxTrain, maxHeldout, log = console.log, ...trainOptions } = options;
-  const settings = REWARD_PRESETS[preset];
+  const { tokenizer, preset = coursePreset(), settings: overrides, preferences, maxTrain, maxHeldout, log = console.log, ...trainOptions } = options;
+  const settings = withOverrides(REWARD_PRESETS[preset], overrides);
   const prefs = preferences ?? (await ensurePreferences());
   const { model } = await ensureSft(tokenizer, { log });
   const rm = new RewardModel(model);

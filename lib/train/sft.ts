@@ -30,7 +30,7 @@ import type { NamedVariables } from "./optimizer";
 import { ensurePretrained, gptTrainable } from "./pretrain";
 import { Rng } from "../rng";
 import { EpochSampler } from "./sampler";
-import { loadStage, type StageModel, ensureStage, type StageStart } from "./handoff";
+import { ensureStage, loadStage, type StageModel, type StageStart, withOverrides } from "./handoff";
 import { type StageName, stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 
@@ -208,6 +208,8 @@ export interface SftRunOptions extends Partial<TrainingOptions> {
   /** The corpus ensurePretrained trains on in quick mode when there is no pretrained model (default: ensureCorpus()). */
   readonly corpus?: CorpusInfo;
   /** Told what is happening before training starts; default: printed. */
+  /** Overrides of the preset's settings ({@link withOverrides}), e.g. from a notebook cell: { batchSize: 16, train: { lr: 1e-4 } }. */
+  readonly settings?: Partial<SftSettings>;
   readonly log?: (line: string) => void;
 }
 
@@ -237,8 +239,8 @@ function qaItemsOf(qa: QaDataset | readonly QaItem[]): readonly QaItem[] {
  * @example const { model, result } = await runSft({ tokenizer: tok, steps: 1500 });
  */
 export async function runSft(options: SftRunOptions): Promise<SftRun> {
-  const { tokenizer, preset = coursePreset(), qa: givenQa, model: given, lora: loraConfig = null, batchSize, maxTrain, corpus, log = console.log, ...trainOptions } = options;
-  const s0 = sftSettings(preset);
+  const { tokenizer, preset = coursePreset(), qa: givenQa, model: given, lora: loraConfig = null, settings: overrides, batchSize, maxTrain, corpus, log = console.log, ...trainOptions } = options;
+  const s0 = withOverrides(sftSettings(preset), overrides);
   const settings = batchSize ? { ...s0, batchSize } : s0;
   const items = qaItemsOf(givenQa ?? (await ensureQa()));
   const model = given ?? (await ensurePretrained(tokenizer, { log, corpus })).model;

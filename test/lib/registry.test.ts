@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { coursePreset, isStageName, STAGES, type StageName, stageDir } from "tiaoyu";
+import { coursePreset, DPO_PRESETS, isStageName, STAGES, type StageName, stageDir, withOverrides } from "tiaoyu";
 
 const names = Object.keys(STAGES) as StageName[];
 
@@ -44,5 +44,16 @@ describe("stage registry", () => {
       const command = /npx tiaoyu (\S+)/.exec(STAGES[name].command)?.[1];
       assert.ok(command && new RegExp(`^  ${command}\\s`, "m").test(list), `${name}: '${STAGES[name].command}' is not in:\n${list}`);
     }
+  });
+
+  it("withOverrides: a notebook's settings replace the preset's, the loop's options field by field", () => {
+    const base = DPO_PRESETS.tiny;
+    const s = withOverrides(base, { beta: 0.3, train: { steps: 7 } });
+    assert.strictEqual(s.beta, 0.3);
+    assert.strictEqual(s.train.steps, 7);
+    assert.strictEqual(s.train.lr, base.train.lr, "the preset's learning rate is kept");
+    assert.strictEqual(s.batchSize, base.batchSize);
+    assert.notStrictEqual(base.beta, 0.3, "the preset itself is not changed");
+    assert.strictEqual(withOverrides(base, undefined), base);
   });
 });
