@@ -26,8 +26,10 @@
  * fine-tuning changes.)
  *
  * How it is wired: `applyLora` finds the chosen linear layers of a GPT by name (`attn.c_attn` matches
- * transformer.h.0.attn.c_attn, transformer.h.1.attn.c_attn, …) and replaces each layer's `forward` on that
- * instance with the adapted one. Nothing in lib/model changes; `remove()` puts the original forward back.
+ * transformer.h.0.attn.c_attn, transformer.h.1.attn.c_attn, …) and puts a LoraLinear in each one's adapter slot
+ * (Linear.attachAdapter: the layer adds the adapter's output to x·W + b); the token rows go in the embedding's slot,
+ * which the tied output layer reads too. No method of a live object is replaced, so a later change to the model's
+ * forward reaches adapted models as well; `remove()` empties the slots.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -35,9 +37,9 @@ import * as tf from "@tensorflow/tfjs";
 import { projectPath } from "../course";
 import { writeFileAtomic } from "../io/atomic";
 import { readSafetensors, writeSafetensors } from "../io/safetensors";
-import { outputLogits, type TokenEmbedding } from "../model/embedding";
+import type { EmbeddingAdapter } from "../model/embedding";
 import type { GPT } from "../model/gpt";
-import type { Linear } from "../model/linear";
+import type { Linear, LinearAdapter } from "../model/linear";
 import { sizeOf } from "../model/params";
 import type { NamedVariables } from "./optimizer";
 
@@ -111,7 +113,7 @@ function matches(name: string, target: string): boolean {
 let nextAdapterId = 0;
 
 /** One adapted linear layer: the frozen base and its A and B. */
-export class LoraLinear {
+export class LoraLinear implements LinearAdapter {
   readonly a: tf.Variable; // [in, r]
   readonly b: tf.Variable; // [r, out]
   readonly scale: number; // alpha / r
@@ -141,18 +143,11 @@ export class LoraLinear {
     return tf.tidy(() => tf.mul(tf.matMul(this.a, this.b), this.scale) as tf.Tensor2D);
   }
 
-  /** x [..., in] → [..., out]: the base layer plus (alpha/r)·(x·A)·B (only the base once merged). */
-  forward<T extends tf.Tensor>(x: T, baseForward: (x: T) => T): T {
-    if (this.mergedIn) return baseForward(x);
-    return tf.tidy(() => {
-      const [inDim, outDim] = this.base.weight.shape as [number, number];
-      const lead = x.shape.slice(0, -1); // e.g. [B, T]
-      const flat = x.reshape([-1, inDim]); // [B·T, in]
-      // (x·A)·B, never A·B: [B·T, r] then [B·T, out] costs (in + out)·r per token instead of in·out.
-      const low = tf.matMul(tf.matMul(flat, this.a), this.b); // [B·T, out]
-      const y = tf.add(baseForward(x).reshape([-1, outDim]), tf.mul(low, this.scale)); // [B·T, out]
-      return y.reshape([...lead, outDim]) as T; // [..., out]
-    });
+  /** What the layer adds to x·W + b: (alpha/r)·(x·A)·B for x [N, in] → [N, out]; nothing once merged into W. */
+  output(x: tf.Tensor2D): tf.Tensor2D | null {
+    if (this.mergedIn) return null;
+    // (x·A)·B, never A·B: [N, r] then [N, out] costs (in + out)·r per token instead of in·out.
+    return tf.tidy(() => tf.mul(tf.matMul(tf.matMul(x, this.a), this.b), this.scale) as tf.Tensor2D); // [N, out]
   }
 
   /** W ← W + (alpha/r)·A·B. Afterwards the layer computes with W alone. */
@@ -181,7 +176,7 @@ export class LoraLinear {
  * A trainable correction of some rows of the token embedding: wte' = wte + P·delta, where P [V, k] puts row i of
  * delta [k, D] at token id ids[i]. delta starts at 0 (the base model exactly); only delta trains.
  */
-export class TokenRowsAdapter {
+export class TokenRowsAdapter implements EmbeddingAdapter {
   readonly delta: tf.Variable; // [k, D]
   private readonly placement: tf.Tensor2D; // [V, k], one-hot columns
   private mergedIn = false;
@@ -268,7 +263,7 @@ export class LoraAdapter {
     let s = seed;
     for (const [name, linear] of all) {
       if (!c.targets.some((t) => matches(name, t))) continue;
-      if ((linear as { lora?: unknown }).lora) throw new Error(`${name} already has a LoRA adapter: remove it first`);
+      if (linear.adapter) throw new Error(`${name} already has a LoRA adapter: remove it first`);
       layers.set(name, new LoraLinear(name, linear, c.rank, c.alpha, s++));
     }
     const tokenIds = c.trainableTokens ?? [];
@@ -276,26 +271,13 @@ export class LoraAdapter {
     const tokens = tokenIds.length ? new TokenRowsAdapter(model.wte.weight, tokenIds) : null;
     const adapter = new LoraAdapter(model, c, layers, tokens);
     if (tokens) {
-      // Input side: the embedding lookup; output side: the tied output layer. Both read the corrected table.
-      const wte = model.wte as { forward: TokenEmbedding["forward"] };
-      wte.forward = (ids: tf.Tensor2D) => tf.tidy(() => tf.gather(tokens.table(), ids) as tf.Tensor as tf.Tensor3D); // [B, T, D]
-      const gpt = model as { forward: GPT["forward"] };
-      gpt.forward = (ids, options = {}) => tf.tidy(() => outputLogits(model.hidden(ids, options), tokens.table())); // [B, T, V]
-      adapter.restore.push(() => {
-        delete (wte as { forward?: unknown }).forward;
-        delete (gpt as { forward?: unknown }).forward;
-      });
+      // One slot serves the embedding lookup and the tied output layer: both read wte.table().
+      model.wte.attachAdapter(tokens);
+      adapter.restore.push(() => model.wte.detachAdapter());
     }
     for (const lora of layers.values()) {
-      // Replace forward on this instance only; the prototype's method stays the base computation.
-      const target = lora.base as { forward: Linear["forward"]; lora?: LoraLinear };
-      const baseForward = target.forward.bind(lora.base);
-      target.forward = <T extends tf.Tensor>(x: T): T => lora.forward(x, baseForward as (x: T) => T);
-      target.lora = lora;
-      adapter.restore.push(() => {
-        delete (target as { forward?: Linear["forward"] }).forward;
-        delete target.lora;
-      });
+      lora.base.attachAdapter(lora, lora.name);
+      adapter.restore.push(() => lora.base.detachAdapter());
     }
     return adapter;
   }
