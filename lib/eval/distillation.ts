@@ -6,7 +6,8 @@ import * as tf from "@tensorflow/tfjs";
 import { type GenerativeModel, generateIds } from "../generate";
 import type { GPT } from "../model/gpt";
 import { type ChatBatch, chatPrompt, type ChatTokenizer, collateChat, padId } from "../train/chat";
-import { type DistillData, distillSettings } from "../train/distill";
+import { distillSettings } from "../train/distill";
+import { type DistillData } from "../train/students";
 import { evaluate } from "../train/loop";
 import { evaluateQa, type QaEvaluation } from "./qa";
 

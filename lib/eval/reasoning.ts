@@ -5,7 +5,8 @@ import { type QaSplit, QA_SPLITS } from "../data/qa";
 import { checkReasoningAnswer, REASONING_TASK_LABELS, REASONING_TASKS, type ReasoningData, type ReasoningItem, type ReasoningTask } from "../data/reasoning";
 import type { GPT } from "../model/gpt";
 import { type ChatTokenizer, chatReply } from "../train/chat";
-import { answerPart, fittingReasoningItems, parseReasoning, reasoningSettings } from "../train/reasoning";
+import { fittingReasoningItems, reasoningSettings } from "../train/reasoning";
+import { answerPart, parseReasoning } from "../train/reasoningReward";
 
 /** One question asked, and what came back. */
 export interface ReasoningReply {

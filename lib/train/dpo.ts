@@ -23,18 +23,8 @@ import type { Tokenizer } from "../tokenizer/types";
 import type { TokenizerIdentity } from "./checkpoint";
 import { type BatchSampler, type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
 import { gptTrainable } from "./pretrain";
-import {
-  type EncodedPairs,
-  logSigmoid,
-  MetricsLog,
-  type PairBatch,
-  pairBatches,
-  PairSampler,
-  rlhfPairs,
-  resumeStepOf,
-  type RlhfPairs,
-  sequenceLogProbs,
-} from "./rlhf";
+import { type EncodedPairs, MetricsLog, type PairBatch, pairBatches, PairSampler, rlhfPairs, resumeStepOf, type RlhfPairs } from "./preferencePairs";
+import { logSigmoid, sequenceLogProbs } from "./logprobs";
 import { ensureSft } from "./sft";
 import { loadStage, withOverrides } from "./handoff";
 import { runFolder, coursePreset } from "./registry";

@@ -16,12 +16,16 @@ export * from "./anneal";
 export * from "./chat";
 export * from "./sft";
 // Chapter 7 — RLHF: reward model, DPO, GRPO
-export * from "./rlhf";
+export * from "./logprobs";
+export * from "./preferencePairs";
 export * from "./reward";
 export * from "./dpo";
+export * from "./rollouts";
 export * from "./grpo";
 // Chapter 8 — LoRA
 export * from "./lora";
 // Chapters 9 and 10 — knowledge distillation, reasoning-model training
 export * from "./distill";
+export * from "./students";
 export * from "./reasoning";
+export * from "./reasoningReward";

@@ -23,7 +23,8 @@ import { ensurePreferences, type PreferenceDataset, type PreferenceItem } from "
 import type { Tokenizer } from "../tokenizer/types";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import type { NamedVariables } from "./optimizer";
-import { type EncodedPairs, logSigmoid, type MaskedSequences, type PairBatch, pairBatches, PairSampler, rlhfPairs, type RlhfPairs } from "./rlhf";
+import { type EncodedPairs, type PairBatch, pairBatches, PairSampler, rlhfPairs, type RlhfPairs } from "./preferencePairs";
+import { logSigmoid, type MaskedSequences } from "./logprobs";
 import { ensureSft } from "./sft";
 import { stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
