@@ -4,3 +4,4 @@ export * from "./qa";            // chapters 6, 8, 9: question–answer accuracy
 export * from "./replies";       // chapter 7: SFT vs aligned models, exact match and reward, win rates
 export * from "./distillation";  // chapter 9: teacher and students side by side
 export * from "./reasoning";     // chapter 10: accuracy and <think> format compliance
+export * from "./runSummary";       // chapter 8: what a run folder says about its training

@@ -14,6 +14,7 @@ export * from "./pretrain";
 export * from "./anneal";
 // Chapter 6 — supervised fine-tuning in the chat format
 export * from "./chat";
+export * from "./chatData";
 export * from "./sft";
 // Chapter 7 — RLHF: reward model, DPO, GRPO
 export * from "./logprobs";
@@ -24,6 +25,7 @@ export * from "./rollouts";
 export * from "./grpo";
 // Chapter 8 — LoRA
 export * from "./lora";
+export * from "./loraFiles";
 // Chapters 9 and 10 — knowledge distillation, reasoning-model training
 export * from "./distill";
 export * from "./students";

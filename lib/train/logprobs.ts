@@ -10,6 +10,7 @@ import type { NamedVariables } from "./optimizer";
 export function logSigmoid(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.sub(tf.minimum(x, 0), tf.log1p(tf.exp(tf.neg(tf.abs(x))))));
 }
+
 /**
  * Per-sequence sums of log-probabilities: Σ_t mask[b,t] · log softmax(logits[b,t])[targets[b,t]], shape [B].
  * `targets` are the next tokens (the inputs shifted by one) and `mask` is 1 where the target is an answer token.
@@ -28,6 +29,7 @@ export function maskedLogProbs(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: 
     return tf.neg(tf.sum(tf.mul(nll.reshape([B, T]), tf.cast(mask, "float32")), 1)) as tf.Tensor1D; // [B]
   });
 }
+
 /** Token sequences of equal length (padded), row-major, with a mask over the tokens that belong to the answer. */
 export interface MaskedSequences {
   /** [rows × length] token ids: prompt, answer, then padding. */
@@ -37,6 +39,7 @@ export interface MaskedSequences {
   readonly rows: number;
   readonly length: number;
 }
+
 /**
  * log π(answer | prompt) of every row, shape [B], under `model`: the model reads ids[0 … T−2] and is scored on
  * predicting ids[1 … T−1] wherever that token is an answer token. Padding after the answer changes nothing (the
@@ -56,6 +59,7 @@ export function sequenceLogProbs(model: Pick<GPT, "forward">, seqs: MaskedSequen
     return maskedLogProbs(logits, targets as tf.Tensor2D, tf.slice(mask, [0, 1], [B, T - 1]) as tf.Tensor2D); // [B]
   });
 }
+
 /**
  * Per-token log-probabilities of the targets, [B, T−1] (0 where the mask is 0): what GRPO needs to weigh each
  * sampled token and to measure the KL to the reference token by token.
@@ -72,6 +76,7 @@ export function tokenLogProbs(model: Pick<GPT, "forward">, seqs: MaskedSequences
     return tf.mul(tf.neg(nll.reshape([B, T - 1])), mask) as tf.Tensor2D; // [B, T-1]
   });
 }
+
 /**
  * The KL estimator GRPO uses per sampled token (Schulman's "k3"): with d = log π_ref(y) − log π(y),
  *   k3 = e^d − d − 1  ≥ 0,
@@ -84,10 +89,12 @@ export function klK3(policyLogProbs: tf.Tensor, referenceLogProbs: tf.Tensor): t
     return tf.sub(tf.sub(tf.exp(d), d), 1);
   });
 }
+
 /** A copy of every weight's values on the host, to check later that nothing moved ({@link changedWeights}). */
 export function snapshotWeights(weights: NamedVariables): Map<string, Float32Array> {
   return new Map([...weights].map(([name, v]) => [name, Float32Array.from(v.dataSync() as Float32Array)]));
 }
+
 /**
  * The names of the weights whose values differ from `snapshot` (bit for bit): [] for a frozen model. Tests and the
  * notebook use it to show that the reference and the reward model never change while the policy trains.

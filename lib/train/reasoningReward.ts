@@ -13,6 +13,7 @@ const malformed = (error: string): ParsedReasoning => ({ ok: false, thinking: nu
 function count(text: string, tag: string): number {
   return text.split(tag).length - 1;
 }
+
 /**
  * Splits a response into its reasoning and its answer. Well-formed means: it begins with <think> (after
  * whitespace), has exactly one <think> and one </think> in that order, the reasoning between them is not empty,
@@ -36,6 +37,7 @@ export function parseReasoning(response: string): ParsedReasoning {
   if (answer === "") return malformed(`no answer after ${THINK_CLOSE}`);
   return { ok: true, thinking, answer, error: null };
 }
+
 /**
  * The answer part of any response, leniently: the text after the last </think>, or the whole text when there is
  * none. For measuring accuracy separately from format (a model fine-tuned on answers alone writes no tags).
@@ -44,6 +46,7 @@ export function answerPart(response: string): string {
   const end = response.lastIndexOf(THINK_CLOSE);
   return (end < 0 ? response : response.slice(end + THINK_CLOSE.length)).trim();
 }
+
 /** How much each part of the reward weighs. */
 export interface ReasoningRewardWeights {
   /** For a well-formed response (a reasoning block, then an answer). */
@@ -51,6 +54,7 @@ export interface ReasoningRewardWeights {
   /** For a correct answer in a well-formed response. */
   readonly correct: number;
 }
+
 /** A small reward for the format, the large one for being right (as DeepSeek-R1's rule-based rewards). */
 export const REASONING_REWARD_WEIGHTS: ReasoningRewardWeights = Object.freeze({ format: 0.2, correct: 1 });
 export interface ReasoningReward {
@@ -60,6 +64,7 @@ export interface ReasoningReward {
   /** 1 when it is well-formed and its answer is right. */
   readonly correct: 0 | 1;
 }
+
 /**
  * The verifiable reward of a response to an item: `format` if it is well-formed, plus `correct` if its answer is
  * right. An answer without a reasoning block earns nothing, even when right: the reward is for reasoning, and
@@ -76,6 +81,7 @@ export function reasoningReward(
   const correct = checkReasoningAnswer(item, parsed.answer).correct ? 1 : 0;
   return { reward: weights.format + weights.correct * correct, format: 1, correct };
 }
+
 /**
  * The verifiable reward as chapter 7's rollout scorer: each sampled answer is decoded and scored by
  * {@link reasoningReward} against the question it answers (found by its prompt's tokens). No reward model: the

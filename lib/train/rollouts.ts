@@ -28,6 +28,7 @@ export function groupAdvantages(rewards: ArrayLike<number>, groupSize: number, e
   }
   return out;
 }
+
 export interface GroupSamplingOptions extends SamplingOptions {
   /** At most this many new tokens per answer (also limited by the model's context). */
   readonly maxNewTokens: number;
@@ -36,6 +37,7 @@ export interface GroupSamplingOptions extends SamplingOptions {
   /** Fed after an answer has stopped while its siblings go on (never read: the rows are scored up to their end). */
   readonly padId: number;
 }
+
 /**
  * Samples `groupSize` answers to one prompt at once: the prompt goes through the model as a batch of G identical
  * rows (filling one KV cache), then each step feeds every row's newest token and picks the next one per row with
@@ -80,6 +82,7 @@ export function sampleGroup(model: Pick<GPT, "forward" | "newCache" | "config">,
   }
   return answers;
 }
+
 /** Scores rollouts: prompt + answer rows (with the position of each row's last token) → one reward per row. */
 export type RolloutScorer = (seqs: MaskedSequences & { readonly last: Int32Array }) => ArrayLike<number>;
 /** The reward model as a {@link RolloutScorer} (no dropout; its weights are only read). */
@@ -91,6 +94,7 @@ export function rewardModelScorer(rm: RewardModel): RolloutScorer {
     return v;
   };
 }
+
 /** One step's rollouts: G answers to each of P prompts, with everything the loss needs as host arrays. */
 export interface Rollout extends MaskedSequences {
   /** Answers per prompt. */
@@ -106,6 +110,7 @@ export interface Rollout extends MaskedSequences {
   /** The answers' token ids, for showing them. */
   readonly answers: readonly (readonly number[])[];
 }
+
 /** What a GRPO step looked like, recorded by the sampler when it draws the step's rollouts. */
 export interface GrpoStepStats {
   /** The step these rollouts trained (1-based). */
@@ -118,6 +123,7 @@ export interface GrpoStepStats {
   /** Fraction of groups whose answers all got the same reward (no learning signal). */
   readonly flatGroups: number;
 }
+
 /** What drawing rollouts needs of GRPO's settings. */
 export interface RolloutSettings {
   /** G: answers sampled per prompt. */
@@ -129,11 +135,13 @@ export interface RolloutSettings {
   readonly sampling: SamplingOptions;
   readonly seed: number;
 }
+
 interface RolloutSamplerState {
   readonly seed: number;
   readonly rng: RngState;
   readonly step: number;
 }
+
 /**
  * The on-policy "batch sampler": each next() draws prompts at random, samples a group of answers per prompt with
  * the current policy, scores them, and computes advantages and the old and reference log-probabilities.

@@ -22,62 +22,18 @@ import { ensureQa, type QaDataset, type QaItem } from "../data/qa";
 import type { GPT } from "../model/gpt";
 import { configToHF } from "../model/gpt2format";
 import type { Tokenizer } from "../tokenizer/types";
-import { type ChatBatch, type ChatExample, type ChatTokenizer, chatTokenIds, collateChat, type EncodedChat, padId, encodeChat, fitsContext } from "./chat";
-import { type CheckpointMeta, type JsonRecord, type JsonValue, latestCheckpoint } from "./checkpoint";
-import { ADAPTER_WEIGHTS_FILE, applyLora, loadLoraAdapter, type LoraAdapter, type LoraConfig, saveLoraAdapter } from "./lora";
-import { readTrainingLog, type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
+import { type ChatBatch, type ChatTokenizer, chatTokenIds, collateChat, type EncodedChat, padId } from "./chat";
+import { type JsonRecord, type JsonValue } from "./checkpoint";
+import { applyLora, type LoraAdapter, type LoraConfig } from "./lora";
+import { saveLoraAdapter } from "./loraFiles";
+import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import type { NamedVariables } from "./optimizer";
 import { ensurePretrained, gptTrainable } from "./pretrain";
 import { Rng } from "../rng";
-import { EpochSampler } from "./sampler";
-import { ensureStage, loadStage, type StageModel, type StageStart, withOverrides } from "./handoff";
-import { type StageName, stageDir, coursePreset } from "./registry";
+import { ensureStage, type StageModel, type StageStart, withOverrides } from "./handoff";
+import { stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
-
-// ---------------------------------------------------------------- batches
-
-/**
- * Draws batches of chat sequences: every example once per epoch, in an order shuffled from the seed and the epoch
- * number (EpochSampler), each batch padded to its longest sequence (collateChat).
- */
-export class ChatSampler extends EpochSampler<ChatBatch> {
-  constructor(
-    examples: readonly EncodedChat[],
-    readonly batchSize: number,
-    seed: number,
-    readonly blockSize: number,
-    readonly padId: number,
-  ) {
-    super("ChatSampler", seed, batchSize, () => ({ count: examples.length }), (items) => collateChat(items.map((i) => examples[i]), blockSize, padId));
-    if (examples.length === 0) throw new Error("ChatSampler: no training examples (were they all longer than the context?)");
-    examples.forEach((e, i) => {
-      if (!fitsContext(e, blockSize)) throw new Error(`ChatSampler: example ${i} has ${e.ids.length} tokens, more than blockSize ${blockSize} + 1`);
-    });
-    this.begin();
-  }
-}
-
-/** Encoded examples that fit a context of `blockSize`, and how many did not. */
-export interface EncodedChatData<E extends ChatExample = ChatExample> {
-  readonly encoded: EncodedChat[];
-  /** The examples kept, in the same order as `encoded`. */
-  readonly kept: E[];
-  /** Examples dropped because their sequence is longer than blockSize + 1. */
-  readonly dropped: number;
-}
-
-/** Encodes examples in the chat format and keeps those that fit the model's context. */
-export function encodeChatData<E extends ChatExample>(tokenizer: ChatTokenizer, examples: readonly E[], blockSize: number): EncodedChatData<E> {
-  const encoded: EncodedChat[] = [];
-  const kept: E[] = [];
-  for (const ex of examples) {
-    const e = encodeChat(tokenizer, ex);
-    if (!fitsContext(e, blockSize)) continue;
-    encoded.push(e);
-    kept.push(ex);
-  }
-  return { encoded, kept, dropped: examples.length - kept.length };
-}
+import { ChatSampler, encodeChatData } from "./chatData";
 
 // ---------------------------------------------------------------- the stage
 
@@ -304,41 +260,6 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
   }
 }
 
-/** What a finished SFT or LoRA run cost, read from its run folder (for the comparison table of chapter 8). */
-export interface StageTrainingSummary {
-  readonly stage: string;
-  readonly steps: number;
-  /** Seconds of training, from log.jsonl (the last uninterrupted part, for a resumed run). */
-  readonly seconds: number;
-  readonly trainableParameters: number | null;
-  readonly totalParameters: number | null;
-  /** Bytes of the weights a reader keeps: model.safetensors, or for LoRA only adapter/adapter_model.safetensors. */
-  readonly checkpointBytes: number;
-}
-
-/**
- * Reads a stage's run folder: steps, training time, trainable parameters and the size of what it saved.
- * @example stageTrainingSummary("lora").checkpointBytes   // the adapter alone
- */
-export function stageTrainingSummary(stage: StageName): StageTrainingSummary {
-  const dir = stageDir(stage);
-  const ckpt = latestCheckpoint(dir);
-  if (!ckpt) throw new Error(`no checkpoint for stage '${stage}' in ${dir}`);
-  const meta = JSON.parse(fs.readFileSync(path.join(ckpt, "meta.json"), "utf8")) as CheckpointMeta;
-  const log = readTrainingLog(dir).train;
-  const num = (v: JsonValue | undefined) => (typeof v === "number" ? v : null);
-  const adapter = path.join(dir, "adapter", ADAPTER_WEIGHTS_FILE);
-  const weights = fs.existsSync(adapter) ? adapter : path.join(ckpt, "model.safetensors");
-  return {
-    stage,
-    steps: meta.step,
-    seconds: log.length ? log[log.length - 1].seconds : 0,
-    trainableParameters: num(meta.extra?.trainableParameters),
-    totalParameters: num(meta.extra?.totalParameters),
-    checkpointBytes: fs.statSync(weights).size,
-  };
-}
-
 /**
  * The SFT model later chapters start from (RLHF, distillation, reasoning): runs/sft, fine-tuned now when there is
  * none (ensureStage: the same in quick and full mode). Trained here it takes `steps` steps: by default 150 in quick
@@ -362,20 +283,4 @@ export async function ensureSft(
       run.model.dispose();
     },
   });
-}
-
-/**
- * Chapter 8's result: the pretrained model with the adapter of runs/lora attached. The caller disposes the
- * adapter, then the model.
- */
-export async function loadLoraStage(tokenizer: Tokenizer): Promise<{ model: GPT; lora: LoraAdapter }> {
-  const dir = path.join(stageDir("lora"), "adapter");
-  if (!fs.existsSync(path.join(dir, ADAPTER_WEIGHTS_FILE))) throw new Error(`no LoRA adapter in ${dir}: run chapter 8's notebook, or npx tiaoyu sft --lora, first`);
-  const { model } = loadStage("pretrain", { tokenizer });
-  try {
-    return { model, lora: loadLoraAdapter(dir, model) };
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
 }

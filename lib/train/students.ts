@@ -17,7 +17,8 @@ import { type Stage, train } from "./loop";
 import { pretrainSettings, pretrainStage } from "./pretrain";
 import { Rng } from "../rng";
 import { qaEvalSet } from "../eval/qa";
-import { encodeChatData, sftSettings, sftStage } from "./sft";
+import { sftSettings, sftStage } from "./sft";
+import { encodeChatData } from "./chatData";
 import { ensureStage, loadStage, type StageModel, type StageRunOptions } from "./handoff";
 import { type StageName, coursePreset } from "./registry";
 import { ensureTokenStream } from "./tokens";
@@ -39,11 +40,13 @@ export const STUDENT_PRESETS = Object.freeze({
   "course-small": gptConfig({ vocabSize: 6400, blockSize: 128, nLayer: 3, nHead: 3, nEmbd: 48, dropout: 0.1 }),
   "tiny-small": gptConfig({ vocabSize: 512, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0 }),
 });
+
 export type StudentPresetName = keyof typeof STUDENT_PRESETS;
 /** The student preset of the chapter: `course-small`, or `tiny-small` in quick mode. */
 export function defaultStudentPreset(): StudentPresetName {
   return `${coursePreset()}-small`;
 }
+
 /**
  * The configuration of a student for `teacher`: the preset's depth and width with the teacher's vocabulary and
  * context (which it must share).
@@ -54,6 +57,7 @@ export function studentConfig(teacher: GPTConfig, preset: StudentPresetName = de
   if (!base) throw new Error(`unknown student preset '${preset}': use one of ${Object.keys(STUDENT_PRESETS).join(", ")}`);
   return validateConfig({ ...base, vocabSize: teacher.vocabSize, blockSize: teacher.blockSize });
 }
+
 /** The three students of the comparison, by how they learn. */
 export type StudentKind = "hard" | "blackbox" | "whitebox";
 /** Run folder names of the students (runs/<name>), and of the student's pretraining. */
@@ -63,6 +67,7 @@ export const STUDENT_STAGES: Readonly<Record<StudentKind | "pretrain", StageName
   blackbox: "distill-blackbox",
   whitebox: "distill-whitebox",
 });
+
 /**
  * The student's own pretraining (stage "student-pretrain"): chapter 5's stage and data with the small model. Every
  * student starts from it, so the three differ only in how they are fine-tuned. Loaded when it exists; otherwise
@@ -96,6 +101,7 @@ export async function ensureStudentPretrained(
     },
   });
 }
+
 /** The questions and evaluation sets of the experiment, encoded for a context of `blockSize`. */
 export interface DistillData {
   /** Chapter 6's training questions the students learn from (a fixed random subset of those that fit). */
@@ -105,6 +111,7 @@ export interface DistillData {
   /** Held-out questions asked for the accuracy column (per template). */
   readonly evalSet: readonly QaItem[];
 }
+
 /** Picks the experiment's questions from chapter 6's data (deterministic: the same data gives the same questions). */
 export function distillData(items: readonly QaItem[], tokenizer: ChatTokenizer, blockSize: number, settings: DistillSettings, seed = 9): DistillData {
   // Encoding ~100,000 questions to keep 6,000 would take a while: encode a margin more than needed (most fit).
@@ -118,11 +125,13 @@ export function distillData(items: readonly QaItem[], tokenizer: ChatTokenizer, 
   const evalSet = qaEvalSet(items, { split: "heldout", perTemplate: settings.evalQuestions, tokenizer, blockSize });
   return { questions: train, validation, evalSet };
 }
+
 /** A question with the teacher's reply as its answer: black-box distillation's training data. */
 export interface TeacherAnswer extends QaItem {
   /** The dataset's own answer, for comparison. */
   readonly reference: string;
 }
+
 /**
  * Black-box distillation's data: the teacher answers each question (greedy, chapter 5's generation in chapter 6's
  * chat format) and its replies become the answers to learn, right or wrong: the student sees nothing else of the
@@ -156,6 +165,7 @@ export async function teacherAnswers(
   }
   return out;
 }
+
 export interface StudentRunOptions extends StageRunOptions {
   readonly tokenizer: Tokenizer;
   /** The questions to learn from: chapter 6's answers (hard, white-box) or the teacher's (black-box). */
@@ -168,6 +178,7 @@ export interface StudentRunOptions extends StageRunOptions {
   readonly force?: boolean;
   readonly log?: (line: string) => void;
 }
+
 /**
  * One student of the comparison, fine-tuned from the pretrained student with chapter 6's SFT stage:
  *   hard      on the dataset's answers (the student alone, no teacher);
