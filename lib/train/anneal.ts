@@ -33,6 +33,7 @@ import {
 } from "./pretrain";
 import type { TokenBatch, TokenStream } from "./tokens";
 import { coursePreset } from "./registry";
+import { copyModel } from "./handoff";
 
 /** What the annealing phase changes from pretraining (batch size, evaluation batches and data seed stay the same). */
 export interface AnnealSettings {
@@ -83,10 +84,7 @@ export function annealStage(
  * @example const annealed = withDropout(pretrained, 0)
  */
 export function withDropout(model: GPT, dropout: number): GPT {
-  const copy = new GPT({ ...model.config, dropout });
-  const source = model.parameters();
-  for (const [name, v] of copy.parameters()) v.assign(source.get(name)!);
-  return copy;
+  return copyModel(model, { dropout });
 }
 
 export interface AnnealRunOptions extends Partial<TrainingOptions> {

@@ -3,6 +3,7 @@
  * starts from `loadStage("pretrain")`, chapter 7 from `loadStage("sft")` (the folders: lib/train/registry.ts).
  */
 import { projectPath } from "../course";
+import type { GPTConfig } from "../model/config";
 import { GPT, type GPTOptions } from "../model/gpt";
 import { configFromHF } from "../model/gpt2format";
 import { assignWeights, type CheckpointMeta, latestCheckpoint, loadTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
@@ -98,4 +99,21 @@ export async function ensureStage<M = StageModel>(stage: StageName, options: Ens
 export function withOverrides<S extends { readonly train: Partial<TrainingOptions> }>(preset: S, overrides: Partial<S> | undefined): S {
   if (!overrides) return preset;
   return { ...preset, ...overrides, train: { ...preset.train, ...overrides.train } };
+}
+
+/**
+ * A new GPT with `model`'s weights, bit for bit, and its config with `changes` (another dropout rate, say): the
+ * copy a stage trains while the original stays as it was (a reference, or the start of another stage). The caller
+ * disposes the copy.
+ * @example const policy = copyModel(sft.model);   const annealed = copyModel(pretrained, { dropout: 0 });
+ */
+export function copyModel(model: GPT, changes: Partial<Pick<GPTConfig, "dropout">> = {}, where = "the model copied"): GPT {
+  const copy = new GPT({ ...model.config, ...changes });
+  try {
+    assignWeights(copy.parameters(), model.parameters(), where);
+  } catch (e) {
+    copy.dispose();
+    throw e;
+  }
+  return copy;
 }

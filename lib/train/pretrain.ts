@@ -14,7 +14,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type CorpusInfo, ensureCorpus } from "../data/pipeline";
-import { readSamples } from "../data/sample";
 import { presetConfig, type PresetName } from "../model/config";
 import { GPT } from "../model/gpt";
 import { configToHF } from "../model/gpt2format";
@@ -24,7 +23,7 @@ import { type Stage, train, type TrainableModel, type TrainingOptions, type Trai
 import { type StageModel, ensureStage, type StageStart } from "./handoff";
 import { coursePreset } from "./registry";
 import { anthology, canMixAnthology, mixStream } from "./mixture";
-import { BlockSampler, ensureTokenStream, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
+import { BlockSampler, corpusTokenStreams, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
 
 /** A GPT as the training loop and checkpoints see it: config.json in Hugging Face's fields, weights by GPT-2 name. */
 export function gptTrainable(model: GPT): TrainableModel {
@@ -151,13 +150,8 @@ export async function pretrainData(
 ): Promise<{ train: TokenStream; validation: TokenStream }> {
   const { anthologyRepeat, dataSeed, log = console.log } = options;
   const corpus = options.corpus ?? (await ensureCorpus());
-  const stream = async (split: "train" | "validation") => {
-    const file = corpus.files[split];
-    const s = await ensureTokenStream(file, () => readSamples(file), tokenizer);
-    log(`${split}: ${s.samples.toLocaleString("en-US")} samples, ${s.tokens.length.toLocaleString("en-US")} tokens${s.cached ? " (cached)" : ""}`);
-    return s;
-  };
-  let trainStream = await stream("train");
+  const streams = await corpusTokenStreams(tokenizer, { corpus, log });
+  let trainStream = streams.train;
   if (anthologyRepeat > 0 && !canMixAnthology(corpus)) {
     log(`mixture: none (the corpus in ${corpus.dir} was not built from 唐诗三百首 by chapter 1's pipeline)`);
   } else if (anthologyRepeat > 0) {
@@ -171,7 +165,7 @@ export async function pretrainData(
         `${(100 * share).toFixed(1)}% from the anthology`,
     );
   }
-  return { train: trainStream, validation: await stream("validation") };
+  return { train: trainStream, validation: streams.validation };
 }
 
 export interface PretrainRunOptions extends Partial<TrainingOptions> {

@@ -13,14 +13,11 @@
  */
 import * as path from "path";
 import { isQuick, projectPath } from "../course";
-import { ensureCorpus } from "../data/pipeline";
 import { type ReasoningData, type ReasoningItem, type ReasoningTask, REASONING_TASKS, THINK_CLOSE, THINK_OPEN } from "../data/reasoning";
-import { readSamples } from "../data/sample";
 import { presetConfig } from "../model/config";
 import { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
 import { type ChatTokenizer, chatPrompt, chatStopIds, chatTokenIds, padId, type EncodedChat, fitsContext } from "./chat";
-import { assignWeights } from "./checkpoint";
 import { GRPO_PRESETS, type GrpoSettings, grpoStage } from "./grpo";
 import { type GrpoStepStats } from "./rollouts";
 import { MetricsLog } from "./preferencePairs";
@@ -29,9 +26,9 @@ import { train } from "./loop";
 import { pretrainSettings, pretrainStage } from "./pretrain";
 import { Rng } from "../rng";
 import { ensureSft, runSft, sftSettings, sftStage } from "./sft";
-import { loadStage, type StageModel, type StageRunOptions } from "./handoff";
+import { copyModel, loadStage, type StageModel, type StageRunOptions } from "./handoff";
 import { hasStage, type StageName, stageDir, coursePreset, type CoursePreset } from "./registry";
-import { ensureTokenStream } from "./tokens";
+import { corpusTokenStreams } from "./tokens";
 import { REASONING_REWARD_WEIGHTS, reasoningScorer } from "./reasoningReward";
 
 /**
@@ -130,9 +127,7 @@ export async function ensureReasoningBase(tokenizer: Tokenizer, options: { log?:
   const name = "reasoning-base";
   if (hasStage(name)) return loadStage(name, { tokenizer });
   log(`quick mode: the SFT model's context is too short for reasoning samples; training a tiny model with a ${QUICK_REASONING_CONTEXT}-token context…`);
-  const corpus = await ensureCorpus();
-  const stream = (file: string) => ensureTokenStream(file, () => readSamples(file), tokenizer);
-  const data = { train: await stream(corpus.files.train), validation: await stream(corpus.files.validation) };
+  const data = await corpusTokenStreams(tokenizer);
   const model = new GPT(presetConfig("tiny", { vocabSize: tokenizer.vocabSize, blockSize: QUICK_REASONING_CONTEXT }), { seed: 1337 });
   try {
     await train(pretrainStage(model, data, pretrainSettings("tiny")), { steps: 40, runDir: null, progress: "none" });
@@ -203,9 +198,8 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
   const questions = fittingReasoningItems(tokenizer, new Rng(10).shuffle([...data.train]), T, settings.questions);
   const validation = fittingReasoningItems(tokenizer, data.heldout, T, 128);
   const encode = (items: readonly ReasoningItem[]) => items.map((it) => encodeReasoningChat(tokenizer, reasoningTarget(it, variant)));
-  const model = new GPT(base.model.config);
+  const model = copyModel(base.model, {}, base.dir);
   try {
-    assignWeights(model.parameters(), base.model.parameters(), base.dir);
     log(`${name}: ${questions.length.toLocaleString("en-US")} questions ${variant === "traces" ? "with reasoning traces" : "with answers alone"}, ${settings.steps} steps`);
     const s = sftSettings(coursePreset());
     const stage = sftStage(model, { train: encode(questions), validation: encode(validation) }, { ...s, batchSize: settings.batchSize ?? s.batchSize }, {
@@ -257,9 +251,8 @@ export async function ensureReasoningGrpo(options: {
   const T = start.model.config.blockSize;
   const items = new Rng(11).shuffle([...data.train]).filter((it) => chatPrompt(tokenizer, it.prompt).length + 16 <= T).slice(0, maxPrompts);
   const { scorer, prompts } = reasoningScorer(tokenizer, items);
-  const policy = new GPT(start.model.config);
+  const policy = copyModel(start.model, {}, start.dir);
   try {
-    assignWeights(policy.parameters(), start.model.parameters(), start.dir);
     log(`${name}: ${prompts.length.toLocaleString("en-US")} questions, ${settings.promptsPerStep} per step × ${settings.groupSize} answers, reward: format ${REASONING_REWARD_WEIGHTS.format} + correct ${REASONING_REWARD_WEIGHTS.correct}`);
     const metrics = new MetricsLog<GrpoStepStats>(metricsFile).start(0);
     const stage = grpoStage(policy, start.model, scorer, prompts, settings, { stopIds: chatStopIds(tokenizer), padId: padId(tokenizer) }, {

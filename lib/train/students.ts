@@ -6,9 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { readJsonl, writeJsonl } from "../data/jsonl";
-import { ensureCorpus } from "../data/pipeline";
 import type { QaItem } from "../data/qa";
-import { readSamples } from "../data/sample";
 import { type GPTConfig, gptConfig, validateConfig } from "../model/config";
 import { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
@@ -21,7 +19,7 @@ import { sftSettings, sftStage } from "./sft";
 import { encodeChatData } from "./chatData";
 import { ensureStage, loadStage, type StageModel, type StageRunOptions } from "./handoff";
 import { type StageName, coursePreset } from "./registry";
-import { ensureTokenStream } from "./tokens";
+import { corpusTokenStreams } from "./tokens";
 import { distillSettings, type DistillSettings, whiteBoxStage } from "./distill";
 
 // ---------------------------------------------------------------- the student
@@ -85,9 +83,7 @@ export async function ensureStudentPretrained(
     start: force ? "retrain" : "load",
     log,
     train: async () => {
-      const corpus = await ensureCorpus();
-      const stream = (file: string) => ensureTokenStream(file, () => readSamples(file), tokenizer);
-      const data = { train: await stream(corpus.files.train), validation: await stream(corpus.files.validation) };
+      const data = await corpusTokenStreams(tokenizer);
       const model = new GPT(studentConfig(teacherConfig, preset), { seed: 1337 });
       try {
         const teacherPreset = preset === "tiny-small" ? "tiny" : "course";

@@ -17,7 +17,8 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { BOS, EOS } from "../data/sample";
+import { type CorpusInfo, ensureCorpus } from "../data/pipeline";
+import { BOS, EOS, readSamples } from "../data/sample";
 import { openAtomic, writeFileAtomic } from "../io/atomic";
 import type { Tokenizer } from "../tokenizer/types";
 import type { TokenizerIdentity } from "./checkpoint";
@@ -162,6 +163,25 @@ export async function ensureTokenStream(
   }
   await writeFileAtomic(bin.replace(/\.bin$/, ".json"), JSON.stringify(meta, null, 2) + "\n");
   return { tokens, samples: count, tokenizer: identity, file: bin, cached: false };
+}
+
+/**
+ * The corpus's training and validation splits as token streams (chapter 1's corpus, built if needed; each stream
+ * cached beside its split file, see ensureTokenStream): what every stage that pretrains reads.
+ * @example const { train, validation } = await corpusTokenStreams(tok);
+ */
+export async function corpusTokenStreams(
+  tokenizer: StreamTokenizer,
+  options: { corpus?: Pick<CorpusInfo, "files">; log?: (line: string) => void } = {},
+): Promise<{ train: TokenStream; validation: TokenStream }> {
+  const corpus = options.corpus ?? (await ensureCorpus());
+  const stream = async (split: "train" | "validation") => {
+    const file = corpus.files[split];
+    const s = await ensureTokenStream(file, () => readSamples(file), tokenizer);
+    options.log?.(`${split}: ${s.samples.toLocaleString("en-US")} samples, ${s.tokens.length.toLocaleString("en-US")} tokens${s.cached ? " (cached)" : ""}`);
+    return s;
+  };
+  return { train: await stream("train"), validation: await stream("validation") };
 }
 
 /** One batch of next-token prediction: x and y are [batchSize, blockSize] row-major, y is x shifted by one. */
