@@ -5,7 +5,7 @@ import { numberFlag, stopOnCtrlC } from "../flags";
 import { runAnnealing } from "../train/anneal";
 import { stageDir } from "../train/registry";
 import { courseTokenizer, reportRun } from "./pretrain";
-import { requireResumable, requireStage } from "./stages";
+import { requireResumable, requireStage } from "./prerequisites";
 
 const ANNEAL_USAGE = `usage: npx tiaoyu anneal [options]
 

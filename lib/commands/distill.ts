@@ -11,7 +11,7 @@ import { distillSettings } from "../train/distill";
 import { distillData, ensureStudent, ensureStudentPretrained, STUDENT_STAGES, type StudentKind, teacherAnswers } from "../train/students";
 import { stageDir } from "../train/registry";
 import { ensureSft } from "../train/sft";
-import { requireStage } from "./stages";
+import { requireStage } from "./prerequisites";
 
 const DISTILL_USAGE = `usage: npx tiaoyu distill [options]
 

@@ -9,7 +9,7 @@ import type { Tokenizer } from "../tokenizer/types";
 import type { TrainingOptions } from "../train/loop";
 import { stageDir, coursePreset } from "../train/registry";
 import { bitsPerCharacter,  type PretrainRun, runPretraining } from "../train/pretrain";
-import { requireResumable } from "./stages";
+import { requireResumable } from "./prerequisites";
 
 /** The course's tokenizer: `--tokenizer DIR` (a tokenizer.json), else chapter 2's `ensureTokenizer()`. */
 export async function courseTokenizer(dir: string | undefined): Promise<Tokenizer> {

@@ -8,7 +8,7 @@ import { numberFlag, stopOnCtrlC } from "../flags";
 import { ensureTokenizer } from "../tokenizer/ensure";
 import type { StageModel } from "../train/handoff";
 import { ensureReasoningBase, ensureReasoningGrpo, ensureReasoningModel, reasoningSettings } from "../train/reasoning";
-import { requireStage } from "./stages";
+import { requireStage } from "./prerequisites";
 
 const REASONING_USAGE = `usage: npx tiaoyu reasoning [options]
 

@@ -8,7 +8,7 @@ import { runDpo } from "../train/dpo";
 import { runGrpo } from "../train/grpo";
 import { stageDir } from "../train/registry";
 import { runRewardModel } from "../train/reward";
-import { requireResumable, requireStage } from "./stages";
+import { requireResumable, requireStage } from "./prerequisites";
 
 const RLHF_USAGE = `usage: npx tiaoyu rlhf <reward|dpo|grpo> [options]
 

@@ -9,7 +9,7 @@ import type { TrainingOptions } from "../train/loop";
 import { evaluateQa, qaEvalSet } from "../eval/qa";
 import { stageDir, coursePreset } from "../train/registry";
 import {  runSft, sftSettings } from "../train/sft";
-import { requireResumable, requireStage } from "./stages";
+import { requireResumable, requireStage } from "./prerequisites";
 
 const SFT_USAGE = `usage: npx tiaoyu sft [options]
 
