@@ -11,7 +11,8 @@ import { numberFlag } from "../flags";
 import { ensureTokenizer } from "../tokenizer/ensure";
 import { loadTokenizer } from "../tokenizer/load";
 import { ensureTokenStream } from "../train/tokens";
-import { loadStage, stageDir } from "../train/stages";
+import { loadStage } from "../train/handoff";
+import { isStageName, STAGES, stageDir } from "../train/registry";
 
 const REPORT_USAGE = `usage: npx tiaoyu report [STAGE] [options]
 
@@ -36,6 +37,7 @@ export async function reportCommand(args: string[]): Promise<void> {
   }
   if (positionals.length > 1) throw new Error(`report takes one stage, got ${positionals.join(" ")}`);
   const stage = positionals[0] ?? "pretrain";
+  if (!isStageName(stage)) throw new Error(`report: no stage called '${stage}'; the stages are ${Object.keys(STAGES).join(", ")}`);
   await initBackend();
   const tok = values.tokenizer ? loadTokenizer(values.tokenizer) : await ensureTokenizer();
   const corpus = await ensureCorpus();

@@ -9,9 +9,16 @@
 import * as tf from "@tensorflow/tfjs";
 import { ParamStore } from "./params";
 
+/** A replacement for the table a {@link TokenEmbedding} reads (LoRA's trainable token rows: wte + P·delta). */
+export interface EmbeddingAdapter {
+  /** The table to use, [vocabSize, nEmbd], computed from the base `weight`. */
+  table(weight: tf.Variable): tf.Tensor2D;
+}
+
 export class TokenEmbedding {
   /** [vocabSize, nEmbd]; Hugging Face name `transformer.wte.weight`. */
   readonly weight: tf.Variable;
+  private adapterSlot: EmbeddingAdapter | null = null;
 
   constructor(store: ParamStore, name: string, vocabSize: number, nEmbd: number) {
     this.weight = store.create(name, [vocabSize, nEmbd], { kind: "normal", std: 0.02 });
@@ -22,7 +29,26 @@ export class TokenEmbedding {
    * @example with a table of 3 rows [[1,1],[2,2],[3,3]], ids [[2, 0]] give [[[3,3],[1,1]]].
    */
   forward(ids: tf.Tensor2D): tf.Tensor3D {
-    return tf.gather(this.weight, ids) as tf.Tensor3D; // [B, T, D]
+    return tf.tidy(() => tf.gather(this.table(), ids) as tf.Tensor as tf.Tensor3D); // [B, T, D]
+  }
+
+  /** The table lookups and a tied output layer read: `weight`, or the adapter's correction of it. */
+  table(): tf.Tensor2D {
+    return this.adapterSlot ? this.adapterSlot.table(this.weight) : (this.weight as tf.Tensor2D); // [V, D]
+  }
+
+  get adapter(): EmbeddingAdapter | null {
+    return this.adapterSlot;
+  }
+
+  /** Attaches `adapter` (one at a time). */
+  attachAdapter(adapter: EmbeddingAdapter): void {
+    if (this.adapterSlot) throw new Error("the token embedding already has an adapter: remove it first");
+    this.adapterSlot = adapter;
+  }
+
+  detachAdapter(): void {
+    this.adapterSlot = null;
   }
 }
 

@@ -88,7 +88,7 @@ export class GPT {
   forward(ids: TokenIds, options: ForwardOptions = {}): tf.Tensor3D {
     return tf.tidy(() => {
       const h = this.hidden(ids, options); // [B, T, D]
-      return outputLogits(h, (this.lmHead ?? this.wte.weight) as tf.Tensor2D); // [B, T, V]
+      return outputLogits(h, (this.lmHead ?? this.wte.table()) as tf.Tensor2D); // [B, T, V] (table(): wte, or its adapted rows)
     });
   }
 

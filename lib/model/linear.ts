@@ -7,9 +7,19 @@
 import * as tf from "@tensorflow/tfjs";
 import { ParamStore } from "./params";
 
+/**
+ * A correction added to a linear layer's output, y = x·W + b + adapter(x): the typed slot through which LoRA
+ * (lib/train/lora.ts) adapts a layer without replacing its forward, so a change to forward reaches adapted layers too.
+ */
+export interface LinearAdapter {
+  /** x [N, in] → the correction [N, out], or null while it is folded into W (a merged LoRA). */
+  output(x: tf.Tensor2D): tf.Tensor2D | null;
+}
+
 export class Linear {
   readonly weight: tf.Variable; // [in, out]
   readonly bias: tf.Variable | null; // [out]
+  private adapterSlot: LinearAdapter | null = null;
 
   /** `std` is the standard deviation of the initial weights (GPT-2: 0.02, smaller for residual projections). */
   constructor(store: ParamStore, name: string, inDim: number, outDim: number, bias: boolean, std = 0.02) {
@@ -25,7 +35,25 @@ export class Linear {
       const flat = x.reshape([-1, inDim]); // [B·T, in]: one 2-D product instead of a batched one
       const y = tf.matMul(flat, this.weight); // [B·T, out]
       const withBias = this.bias ? tf.add(y, this.bias) : y; // [B·T, out]
-      return withBias.reshape([...lead, outDim]) as T; // [..., out]
+      const delta = this.adapterSlot?.output(flat as tf.Tensor2D) ?? null; // [B·T, out]
+      const out = delta ? tf.add(withBias, delta) : withBias; // [B·T, out]
+      return out.reshape([...lead, outDim]) as T; // [..., out]
     });
+  }
+
+  /** The adapter attached to this layer, or null. */
+  get adapter(): LinearAdapter | null {
+    return this.adapterSlot;
+  }
+
+  /** Attaches `adapter` (one at a time: a second one is an error, so two LoRAs cannot silently stack). */
+  attachAdapter(adapter: LinearAdapter, name = "this layer"): void {
+    if (this.adapterSlot) throw new Error(`${name} already has an adapter: remove it first`);
+    this.adapterSlot = adapter;
+  }
+
+  /** Removes the adapter; the layer computes x·W + b again. */
+  detachAdapter(): void {
+    this.adapterSlot = null;
   }
 }

@@ -17,27 +17,23 @@
  * The stage starts from chapter 5's checkpoint (runs/pretrain) and writes runs/anneal; it resumes like any stage.
  * Later chapters start from runs/pretrain (see ensurePretrained), as their recorded outputs did.
  */
-import { parseArgs } from "util";
-import { initBackend } from "../backend";
 import { projectPath } from "../course";
 import type { CorpusInfo } from "../data/pipeline";
-import { numberFlag, stopOnCtrlC } from "../flags";
 import { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
 import { type Stage, train, type TrainingOptions } from "./loop";
 import {
   charactersPerToken,
-  courseTokenizer,
-  defaultPretrainPreset,
   ensurePretrained,
   pretrainData,
   pretrainSettings,
   pretrainStage,
-  reportRun,
   type PretrainRun,
   type PretrainSettings,
 } from "./pretrain";
 import type { TokenBatch, TokenStream } from "./tokens";
+import { coursePreset } from "./registry";
+import { copyModel } from "./handoff";
 
 /** What the annealing phase changes from pretraining (batch size, evaluation batches and data seed stay the same). */
 export interface AnnealSettings {
@@ -88,10 +84,7 @@ export function annealStage(
  * @example const annealed = withDropout(pretrained, 0)
  */
 export function withDropout(model: GPT, dropout: number): GPT {
-  const copy = new GPT({ ...model.config, dropout });
-  const source = model.parameters();
-  for (const [name, v] of copy.parameters()) v.assign(source.get(name)!);
-  return copy;
+  return copyModel(model, { dropout });
 }
 
 export interface AnnealRunOptions extends Partial<TrainingOptions> {
@@ -110,7 +103,7 @@ export interface AnnealRunOptions extends Partial<TrainingOptions> {
  * @example const { model, result } = await runAnnealing({ tokenizer: tok });
  */
 export async function runAnnealing(options: AnnealRunOptions): Promise<PretrainRun> {
-  const { tokenizer, preset = defaultPretrainPreset(), anthologyRepeat, corpus, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = coursePreset(), anthologyRepeat, corpus, log = console.log, ...trainOptions } = options;
   const settings = pretrainSettings(preset);
   const anneal0 = annealSettings(preset);
   const anneal = { ...anneal0, anthologyRepeat: anthologyRepeat ?? anneal0.anthologyRepeat };
@@ -126,54 +119,4 @@ export async function runAnnealing(options: AnnealRunOptions): Promise<PretrainR
     model.dispose();
     throw e;
   }
-}
-
-// ---------------------------------------------------------------- npx tiaoyu anneal
-
-const ANNEAL_USAGE = `usage: npx tiaoyu anneal [options]
-
-Chapter 5's last phase: continue the pretrained model (runs/pretrain) on a stream rich in 唐诗三百首, with the
-learning rate decaying to almost nothing. Writes runs/anneal.
-
-  --steps N              optimizer steps (default: 1,500; tiny in quick mode)
-  --resume               continue from the last checkpoint in runs/anneal
-  --anthology-repeat N   copies of 唐诗三百首 in the stream (default 200)
-  --lr X                 peak learning rate (default 1e-3)
-  --tokenizer DIR        a folder with tokenizer.json (default: chapter 2's tokenizer)
-
-Ctrl-C stops after the current step and writes a checkpoint; --resume continues from it.`;
-
-/** `npx tiaoyu anneal …`: the notebook's annealing in a terminal, with the same checkpoints. */
-export async function annealCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      steps: { type: "string" },
-      resume: { type: "boolean" },
-      "anthology-repeat": { type: "string" },
-      lr: { type: "string" },
-      tokenizer: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(ANNEAL_USAGE);
-    return;
-  }
-  await initBackend();
-  const tokenizer = await courseTokenizer(values.tokenizer);
-  const steps = numberFlag("steps", values.steps);
-  const lr = numberFlag("lr", values.lr);
-  const run = await stopOnCtrlC((signal) =>
-    runAnnealing({
-      tokenizer,
-      anthologyRepeat: numberFlag("anthology-repeat", values["anthology-repeat"]),
-      resume: values.resume ?? false,
-      signal,
-      ...(steps === undefined ? {} : { steps }),
-      ...(lr === undefined ? {} : { lr }),
-    }),
-  );
-  reportRun(run, "anneal", args);
 }

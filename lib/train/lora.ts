@@ -1,43 +1,7 @@
-/**
- * LoRA微调 (chapter 8): fine-tuning through a low-rank correction instead of the whole weight matrix.
- * Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models".
- *
- * The book's example: a weight W of 1024×512 has 524,288 numbers. LoRA leaves W frozen and learns two thin
- * matrices A (1024×8) and B (8×512) instead, 8,192 + 4,096 = 12,288 numbers, and the layer computes with
- *
- *   W' = W + (alpha / r) · A·B          (r = 8: the rank of the correction A·B)
- *   y  = x·W' + b = x·W + b + (alpha / r) · (x·A)·B
- *
- * Our Linear stores W as [in, out] (GPT-2's Conv1D), so A is [in, r] and B is [r, out], exactly the book's shapes.
- * B starts at zero, so A·B = 0 and the adapted model starts as exactly the base model; A starts small and random
- * (if both were zero, neither would ever get a gradient). alpha / r scales the correction so that trying another
- * rank does not require another learning rate.
- *
- * After training, the correction can be merged into W (W ← W + (alpha/r)·A·B): the model is then an ordinary GPT,
- * as fast as the base, and unmerging (W ← W − (alpha/r)·A·B) gives the base back. An adapter is small and saved
- * alone: many adapters (one per task) can share one base model.
- *
- * New tokens: the chat format's markers (<|user|>, <|assistant|>, <|end|>) never occurred in pretraining, so their
- * embedding rows carry no meaning (pretraining only pushed their logits down), and the linear layers' adapters can
- * only work around that. So, as PEFT's `trainable_token_indices` does, an adapter may also train a correction of a
- * few rows of the (tied) token embedding: `trainableTokens`, a handful of ids, k·nEmbd numbers. (Measured on a
- * 2-layer, 64-wide model after 200 steps of SFT: validation loss 4.95 with A and B only, 4.64 with the markers' rows
- * too, 2.19 when the whole embedding table trains; on so small a model the embedding is a large part of what full
- * fine-tuning changes.)
- *
- * How it is wired: `applyLora` finds the chosen linear layers of a GPT by name (`attn.c_attn` matches
- * transformer.h.0.attn.c_attn, transformer.h.1.attn.c_attn, …) and replaces each layer's `forward` on that
- * instance with the adapted one. Nothing in lib/model changes; `remove()` puts the original forward back.
- */
-import * as fs from "fs";
-import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { projectPath } from "../course";
-import { writeFileAtomic } from "../io/atomic";
-import { readSafetensors, writeSafetensors } from "../io/safetensors";
-import { outputLogits, type TokenEmbedding } from "../model/embedding";
+import type { EmbeddingAdapter } from "../model/embedding";
 import type { GPT } from "../model/gpt";
-import type { Linear } from "../model/linear";
+import type { Linear, LinearAdapter } from "../model/linear";
 import { sizeOf } from "../model/params";
 import type { NamedVariables } from "./optimizer";
 
@@ -111,7 +75,7 @@ function matches(name: string, target: string): boolean {
 let nextAdapterId = 0;
 
 /** One adapted linear layer: the frozen base and its A and B. */
-export class LoraLinear {
+export class LoraLinear implements LinearAdapter {
   readonly a: tf.Variable; // [in, r]
   readonly b: tf.Variable; // [r, out]
   readonly scale: number; // alpha / r
@@ -141,18 +105,11 @@ export class LoraLinear {
     return tf.tidy(() => tf.mul(tf.matMul(this.a, this.b), this.scale) as tf.Tensor2D);
   }
 
-  /** x [..., in] → [..., out]: the base layer plus (alpha/r)·(x·A)·B (only the base once merged). */
-  forward<T extends tf.Tensor>(x: T, baseForward: (x: T) => T): T {
-    if (this.mergedIn) return baseForward(x);
-    return tf.tidy(() => {
-      const [inDim, outDim] = this.base.weight.shape as [number, number];
-      const lead = x.shape.slice(0, -1); // e.g. [B, T]
-      const flat = x.reshape([-1, inDim]); // [B·T, in]
-      // (x·A)·B, never A·B: [B·T, r] then [B·T, out] costs (in + out)·r per token instead of in·out.
-      const low = tf.matMul(tf.matMul(flat, this.a), this.b); // [B·T, out]
-      const y = tf.add(baseForward(x).reshape([-1, outDim]), tf.mul(low, this.scale)); // [B·T, out]
-      return y.reshape([...lead, outDim]) as T; // [..., out]
-    });
+  /** What the layer adds to x·W + b: (alpha/r)·(x·A)·B for x [N, in] → [N, out]; nothing once merged into W. */
+  output(x: tf.Tensor2D): tf.Tensor2D | null {
+    if (this.mergedIn) return null;
+    // (x·A)·B, never A·B: [N, r] then [N, out] costs (in + out)·r per token instead of in·out.
+    return tf.tidy(() => tf.mul(tf.matMul(tf.matMul(x, this.a), this.b), this.scale) as tf.Tensor2D); // [N, out]
   }
 
   /** W ← W + (alpha/r)·A·B. Afterwards the layer computes with W alone. */
@@ -181,7 +138,7 @@ export class LoraLinear {
  * A trainable correction of some rows of the token embedding: wte' = wte + P·delta, where P [V, k] puts row i of
  * delta [k, D] at token id ids[i]. delta starts at 0 (the base model exactly); only delta trains.
  */
-export class TokenRowsAdapter {
+export class TokenRowsAdapter implements EmbeddingAdapter {
   readonly delta: tf.Variable; // [k, D]
   private readonly placement: tf.Tensor2D; // [V, k], one-hot columns
   private mergedIn = false;
@@ -268,7 +225,7 @@ export class LoraAdapter {
     let s = seed;
     for (const [name, linear] of all) {
       if (!c.targets.some((t) => matches(name, t))) continue;
-      if ((linear as { lora?: unknown }).lora) throw new Error(`${name} already has a LoRA adapter: remove it first`);
+      if (linear.adapter) throw new Error(`${name} already has a LoRA adapter: remove it first`);
       layers.set(name, new LoraLinear(name, linear, c.rank, c.alpha, s++));
     }
     const tokenIds = c.trainableTokens ?? [];
@@ -276,26 +233,13 @@ export class LoraAdapter {
     const tokens = tokenIds.length ? new TokenRowsAdapter(model.wte.weight, tokenIds) : null;
     const adapter = new LoraAdapter(model, c, layers, tokens);
     if (tokens) {
-      // Input side: the embedding lookup; output side: the tied output layer. Both read the corrected table.
-      const wte = model.wte as { forward: TokenEmbedding["forward"] };
-      wte.forward = (ids: tf.Tensor2D) => tf.tidy(() => tf.gather(tokens.table(), ids) as tf.Tensor as tf.Tensor3D); // [B, T, D]
-      const gpt = model as { forward: GPT["forward"] };
-      gpt.forward = (ids, options = {}) => tf.tidy(() => outputLogits(model.hidden(ids, options), tokens.table())); // [B, T, V]
-      adapter.restore.push(() => {
-        delete (wte as { forward?: unknown }).forward;
-        delete (gpt as { forward?: unknown }).forward;
-      });
+      // One slot serves the embedding lookup and the tied output layer: both read wte.table().
+      model.wte.attachAdapter(tokens);
+      adapter.restore.push(() => model.wte.detachAdapter());
     }
     for (const lora of layers.values()) {
-      // Replace forward on this instance only; the prototype's method stays the base computation.
-      const target = lora.base as { forward: Linear["forward"]; lora?: LoraLinear };
-      const baseForward = target.forward.bind(lora.base);
-      target.forward = <T extends tf.Tensor>(x: T): T => lora.forward(x, baseForward as (x: T) => T);
-      target.lora = lora;
-      adapter.restore.push(() => {
-        delete (target as { forward?: Linear["forward"] }).forward;
-        delete target.lora;
-      });
+      lora.base.attachAdapter(lora, lora.name);
+      adapter.restore.push(() => lora.base.detachAdapter());
     }
     return adapter;
   }
@@ -402,69 +346,4 @@ export interface LoraAdapterConfigJson {
   readonly trainableTokens: readonly number[];
   /** The base's wte shape [vocabSize, nEmbd]: the token rows only fit a base with this vocabulary. */
   readonly embedding: readonly [number, number];
-}
-
-export const ADAPTER_CONFIG_FILE = "adapter_config.json";
-export const ADAPTER_WEIGHTS_FILE = "adapter_model.safetensors";
-
-/**
- * Saves only the adapters: dir/adapter_model.safetensors (A and B of each layer) and dir/adapter_config.json.
- * The base model is not copied: the adapter is loaded onto it again with {@link loadLoraAdapter}.
- * @returns the size of the weights file in bytes
- */
-export async function saveLoraAdapter(dir: string, adapter: LoraAdapter): Promise<number> {
-  if (adapter.merged) throw new Error("saveLoraAdapter: the adapter is merged into the base weights; unmerge() it first");
-  fs.mkdirSync(dir, { recursive: true });
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, v] of adapter.trainable()) tensors.set(name, { shape: [...v.shape], data: (await v.data()) as Float32Array });
-  const file = path.join(dir, ADAPTER_WEIGHTS_FILE);
-  await writeSafetensors(file, tensors, { format: "pt" });
-  // The config last: its presence says the weights are complete.
-  await writeFileAtomic(path.join(dir, ADAPTER_CONFIG_FILE), JSON.stringify(adapter.configJson(), null, 2) + "\n");
-  return fs.statSync(file).size;
-}
-
-/**
- * Attaches a saved adapter to `model` (the base it was trained on). Fails, naming the layer and both shapes, when
- * the base does not fit: another preset or vocabulary, or layers the adapter has and the model lacks.
- */
-export function loadLoraAdapter(dir: string, model: GPT): LoraAdapter {
-  const cfgFile = path.join(dir, ADAPTER_CONFIG_FILE);
-  const where = projectPath(cfgFile); // for messages
-  if (!fs.existsSync(cfgFile)) throw new Error(`no LoRA adapter in ${projectPath(dir)}: ${ADAPTER_CONFIG_FILE} is missing`);
-  const cfg = JSON.parse(fs.readFileSync(cfgFile, "utf8")) as LoraAdapterConfigJson;
-  if (cfg.format !== "tiaoyu-lora") throw new Error(`${where}: format '${cfg.format}' is not a TIAOYU LoRA adapter`);
-  if (cfg.version !== 1) throw new Error(`${where}: version ${cfg.version} is newer than this code (1)`);
-  const layers = linearLayers(model);
-  for (const [name, [i, o]] of Object.entries(cfg.layers)) {
-    const l = layers.get(name);
-    if (!l) throw new Error(`${where}: the adapter has layer ${name}, which the base model lacks (it has ${model.config.nLayer} blocks): a different base model`);
-    const [mi, mo] = l.weight.shape;
-    if (mi !== i || mo !== o) {
-      throw new Error(`${where}: layer ${name} was adapted on a ${i}×${o} weight, but this base model's is ${mi}×${mo}: the adapter belongs to another base model`);
-    }
-  }
-  const [V, D] = model.wte.weight.shape;
-  if (cfg.trainableTokens.length && (cfg.embedding[0] !== V || cfg.embedding[1] !== D)) {
-    throw new Error(`${where}: the adapter corrects token rows of a ${cfg.embedding[0]}×${cfg.embedding[1]} embedding, but this base model's is ${V}×${D}: another tokenizer or base model`);
-  }
-  const { tensors } = readSafetensors(path.join(dir, ADAPTER_WEIGHTS_FILE));
-  const adapter = applyLora(model, { rank: cfg.rank, alpha: cfg.alpha, targets: Object.keys(cfg.layers), trainableTokens: cfg.trainableTokens });
-  try {
-    const vars = adapter.trainable();
-    const missing = [...vars.keys()].filter((n) => !tensors.has(n));
-    const extra = [...tensors.keys()].filter((n) => !vars.has(n));
-    if (missing.length || extra.length) {
-      throw new Error(`${dir}/${ADAPTER_WEIGHTS_FILE} does not match its config: missing ${missing.join(", ") || "none"}; unexpected ${extra.join(", ") || "none"}`);
-    }
-    for (const [name, v] of vars) {
-      const t = tensors.get(name)!;
-      if (!tf.util.arraysEqual([...t.shape], v.shape)) throw new Error(`${dir}/${ADAPTER_WEIGHTS_FILE}: '${name}' has shape [${t.shape}], expected [${v.shape}]`);
-      tf.tidy(() => v.assign(tf.tensor(t.data, [...t.shape], "float32")));
-    }
-  } catch (e) {
-    adapter.dispose();
-    throw e;
-  }
-  return adapter;
 }

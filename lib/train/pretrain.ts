@@ -12,23 +12,18 @@
  *
  * This file is only the stage: its batches, its loss and its defaults. The loop (lib/train/loop.ts) does the rest.
  */
-import { numberFlag, stopOnCtrlC } from "../flags";
 import * as tf from "@tensorflow/tfjs";
-import { parseArgs } from "util";
-import { initBackend } from "../backend";
-import { isQuick } from "../course";
 import { type CorpusInfo, ensureCorpus } from "../data/pipeline";
-import { readSamples } from "../data/sample";
 import { presetConfig, type PresetName } from "../model/config";
 import { GPT } from "../model/gpt";
 import { configToHF } from "../model/gpt2format";
-import { loadTokenizer } from "../tokenizer/load";
 import type { Tokenizer } from "../tokenizer/types";
 import type { JsonRecord } from "./checkpoint";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
-import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
+import { type StageModel, ensureStage, type StageStart } from "./handoff";
+import { coursePreset } from "./registry";
 import { anthology, canMixAnthology, mixStream } from "./mixture";
-import { BlockSampler, ensureTokenStream, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
+import { BlockSampler, corpusTokenStreams, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
 
 /** A GPT as the training loop and checkpoints see it: config.json in Hugging Face's fields, weights by GPT-2 name. */
 export function gptTrainable(model: GPT): TrainableModel {
@@ -144,11 +139,6 @@ export function bitsPerCharacter(lossNatsPerToken: number, charsPerToken: number
   return lossNatsPerToken / Math.LN2 / charsPerToken;
 }
 
-/** The preset the chapter trains: `tiny` in quick mode (CI), `course` otherwise. */
-export function defaultPretrainPreset(): "tiny" | "course" {
-  return isQuick() ? "tiny" : "course";
-}
-
 /**
  * The token streams pretraining reads: chapter 1's train split (+ `anthologyRepeat` copies of 唐诗三百首, see
  * lib/train/mixture.ts) and the validation split, encoded with the tokenizer (cached on disk after the first time).
@@ -160,13 +150,8 @@ export async function pretrainData(
 ): Promise<{ train: TokenStream; validation: TokenStream }> {
   const { anthologyRepeat, dataSeed, log = console.log } = options;
   const corpus = options.corpus ?? (await ensureCorpus());
-  const stream = async (split: "train" | "validation") => {
-    const file = corpus.files[split];
-    const s = await ensureTokenStream(file, () => readSamples(file), tokenizer);
-    log(`${split}: ${s.samples.toLocaleString("en-US")} samples, ${s.tokens.length.toLocaleString("en-US")} tokens${s.cached ? " (cached)" : ""}`);
-    return s;
-  };
-  let trainStream = await stream("train");
+  const streams = await corpusTokenStreams(tokenizer, { corpus, log });
+  let trainStream = streams.train;
   if (anthologyRepeat > 0 && !canMixAnthology(corpus)) {
     log(`mixture: none (the corpus in ${corpus.dir} was not built from 唐诗三百首 by chapter 1's pipeline)`);
   } else if (anthologyRepeat > 0) {
@@ -180,7 +165,7 @@ export async function pretrainData(
         `${(100 * share).toFixed(1)}% from the anthology`,
     );
   }
-  return { train: trainStream, validation: await stream("validation") };
+  return { train: trainStream, validation: streams.validation };
 }
 
 export interface PretrainRunOptions extends Partial<TrainingOptions> {
@@ -216,7 +201,7 @@ export interface PretrainRun {
  * @example const { model, result } = await runPretraining({ tokenizer: tok, steps: 3000, resume: true });
  */
 export async function runPretraining(options: PretrainRunOptions): Promise<PretrainRun> {
-  const { tokenizer, preset = defaultPretrainPreset(), batchSize, anthologyRepeat, corpus: given, modelSeed = 1337, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = coursePreset(), batchSize, anthologyRepeat, corpus: given, modelSeed = 1337, log = console.log, ...trainOptions } = options;
   const settings0 = pretrainSettings(preset);
   const settings = { ...settings0, batchSize: batchSize ?? settings0.batchSize, anthologyRepeat: anthologyRepeat ?? settings0.anthologyRepeat };
   const data = await pretrainData(tokenizer, { corpus: given, anthologyRepeat: settings.anthologyRepeat, dataSeed: settings.dataSeed, log });
@@ -237,119 +222,27 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
 }
 
 /**
- * The pretrained model a later chapter starts from: chapter 5's checkpoint (runs/pretrain). When there is none, in
- * quick mode a `tiny` one is trained on the spot (a few seconds), so that any notebook runs alone in a fresh clone
- * and in CI; at full size that would take an hour, so it throws and says how to make one instead.
+ * The pretrained model a later chapter starts from: chapter 5's checkpoint (runs/pretrain), trained now when there
+ * is none (ensureStage: the same in quick and full mode). Trained here it takes `steps` steps: by default 60 in
+ * quick mode (a few seconds, so any notebook runs alone in a fresh clone and in CI), the preset's at full size.
  *
  * @example const { model } = await ensurePretrained(tok);   // chapter 6 (SFT) starts here
  */
 export async function ensurePretrained(
   tokenizer: Tokenizer,
-  options: { quickSteps?: number; corpus?: CorpusInfo; log?: (line: string) => void } = {},
+  options: { steps?: number; start?: StageStart; corpus?: CorpusInfo; log?: (line: string) => void } = {},
 ): Promise<StageModel> {
-  if (hasStage("pretrain")) return loadStage("pretrain", { tokenizer });
-  if (!isQuick()) {
-    throw new Error(`no pretrained model in ${stageDir("pretrain")}: run chapter 5's notebook, or npx tiaoyu pretrain, first`);
-  }
   const log = options.log ?? console.log;
-  log(`quick mode: no pretrained model in ${stageDir("pretrain")}, training a tiny one (${options.quickSteps ?? 60} steps)…`);
-  const run = await runPretraining({ tokenizer, preset: "tiny", steps: options.quickSteps ?? 60, progress: "none", log, corpus: options.corpus });
-  run.model.dispose();
-  return loadStage("pretrain", { tokenizer });
-}
-
-// ---------------------------------------------------------------- npx tiaoyu pretrain
-
-/** The course's tokenizer: `--tokenizer DIR` (a tokenizer.json), else chapter 2's `ensureTokenizer()`. */
-export async function courseTokenizer(dir: string | undefined): Promise<Tokenizer> {
-  if (dir) return loadTokenizer(dir);
-  // Looked up at run time: chapter 2's ensureTokenizer() is the one place that knows where the course's tokenizer lives.
-  const mod = (await import("../tokenizer")) as Record<string, unknown>;
-  const ensure = mod.ensureTokenizer as (() => Promise<Tokenizer | { tokenizer: Tokenizer }>) | undefined;
-  if (typeof ensure !== "function") throw new Error("no course tokenizer yet (lib/tokenizer has no ensureTokenizer): pass --tokenizer DIR");
-  const t = await ensure();
-  return "tokenizer" in t ? t.tokenizer : t;
-}
-
-const PRETRAIN_USAGE = `usage: npx tiaoyu pretrain [options]
-
-  --preset NAME          model size: tiny, course (default; tiny in quick mode), gpu-small, gpu-base
-  --steps N              total optimizer steps of the run (default: the preset's)
-  --resume               continue from the last checkpoint in the run folder
-  --batch-size N         sequences per batch (default: the preset's)
-  --anthology-repeat N   copies of 唐诗三百首 added to the training data (default: the preset's; 0 for none)
-  --lr X                 peak learning rate
-  --accumulate N         micro-batches per step (gradient accumulation)
-  --eval-every N         validation every N steps
-  --checkpoint-every N   checkpoint every N steps (always one at the end)
-  --run-dir DIR          where checkpoints and log.jsonl go (default runs/pretrain)
-  --tokenizer DIR        a folder with tokenizer.json (default: chapter 2's tokenizer)
-
-Ctrl-C stops after the current step and writes a checkpoint; --resume continues from it.
-Environment: TIAOYU_BACKEND=wasm|cpu|tensorflow picks the backend, TIAOYU_QUICK=1 the quick sizes.`;
-
-/** The end of a pretraining command: prints the validation loss in both units and how to resume a stopped run, then disposes the run's model. */
-export function reportRun(run: PretrainRun, command: string, args: readonly string[]): void {
-  const r = run.result;
-  if (r.valLoss !== null) {
-    console.log(
-      `validation loss ${r.valLoss.toFixed(4)} nats/token = ${bitsPerCharacter(r.valLoss, run.charsPerToken).toFixed(3)} bits/character ` +
-        `(${run.charsPerToken.toFixed(2)} characters/token)`,
-    );
-  }
-  if (r.stopped) console.log(`resume with: npx tiaoyu ${command} --resume ` + args.filter((a) => a !== "--resume").join(" "));
-  run.model.dispose();
-}
-
-/** `npx tiaoyu pretrain …`: the notebook's training run in a terminal, with the same checkpoints. */
-export async function pretrainCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      preset: { type: "string" },
-      steps: { type: "string" },
-      resume: { type: "boolean" },
-      "batch-size": { type: "string" },
-      "anthology-repeat": { type: "string" },
-      lr: { type: "string" },
-      accumulate: { type: "string" },
-      "eval-every": { type: "string" },
-      "checkpoint-every": { type: "string" },
-      "run-dir": { type: "string" },
-      tokenizer: { type: "string" },
-      help: { type: "boolean", short: "h" },
+  const preset = coursePreset();
+  const steps = options.steps ?? (preset === "tiny" ? 60 : pretrainSettings(preset).train.steps);
+  return ensureStage("pretrain", {
+    tokenizer,
+    start: options.start,
+    log,
+    describe: `${preset} preset, ${steps} steps`,
+    train: async (resume) => {
+      const run = await runPretraining({ tokenizer, preset, steps, resume, ...(preset === "tiny" ? { progress: "none" as const } : {}), log, corpus: options.corpus });
+      run.model.dispose();
     },
-    strict: true,
   });
-  if (values.help) {
-    console.log(PRETRAIN_USAGE);
-    return;
-  }
-  const num = numberFlag;
-  const preset = (values.preset ?? defaultPretrainPreset()) as PresetName;
-  presetConfig(preset); // fails early, naming the presets, on a typo
-
-  await initBackend();
-  const tokenizer = await courseTokenizer(values.tokenizer);
-  const run = await stopOnCtrlC((signal) => {
-    const options: Record<string, unknown> = {
-      steps: num("steps", values.steps),
-      lr: num("lr", values.lr),
-      accumulate: num("accumulate", values.accumulate),
-      evalEvery: num("eval-every", values["eval-every"]),
-      checkpointEvery: num("checkpoint-every", values["checkpoint-every"]),
-      runDir: values["run-dir"],
-    };
-    for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
-    return runPretraining({
-      tokenizer,
-      preset,
-      batchSize: num("batch-size", values["batch-size"]),
-      anthologyRepeat: num("anthology-repeat", values["anthology-repeat"]),
-      resume: values.resume ?? false,
-      signal,
-      ...(options as Partial<TrainingOptions>),
-    });
-  });
-  reportRun(run, "pretrain", args);
 }

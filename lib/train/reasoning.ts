@@ -13,111 +13,23 @@
  */
 import * as path from "path";
 import { isQuick, projectPath } from "../course";
-import { ensureCorpus } from "../data/pipeline";
-import { type QaSplit, QA_SPLITS } from "../data/qa";
-import {
-  checkReasoningAnswer, type ReasoningData, type ReasoningItem, type ReasoningTask, REASONING_TASK_LABELS, REASONING_TASKS, THINK_CLOSE,
-  THINK_OPEN,
-} from "../data/reasoning";
-import { readSamples } from "../data/sample";
+import { type ReasoningData, type ReasoningItem, type ReasoningTask, REASONING_TASKS, THINK_CLOSE, THINK_OPEN } from "../data/reasoning";
 import { presetConfig } from "../model/config";
 import { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
-import { type ChatTokenizer, chatPrompt, chatReply, chatStopIds, chatTokenIds, type EncodedChat, fitsContext } from "./chat";
-import { assignWeights } from "./checkpoint";
-import { GRPO_PRESETS, type GrpoSettings, grpoStage, type GrpoStepStats, type RolloutScorer } from "./grpo";
-import { MetricsLog, padId } from "./rlhf";
+import { type ChatTokenizer, chatPrompt, chatStopIds, chatTokenIds, padId, type EncodedChat, fitsContext } from "./chat";
+import { GRPO_PRESETS, type GrpoSettings, grpoStage } from "./grpo";
+import { type GrpoStepStats } from "./rollouts";
+import { MetricsLog } from "./preferencePairs";
 import { tokenizerIdentity } from "./tokens";
-import type { StageRunOptions } from "./distill";
 import { train } from "./loop";
 import { pretrainSettings, pretrainStage } from "./pretrain";
-import { Rng } from "./rng";
+import { Rng } from "../rng";
 import { ensureSft, runSft, sftSettings, sftStage } from "./sft";
-import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
-import { ensureTokenStream } from "./tokens";
-
-/**
- * A response read back: its reasoning and its answer, or why it is malformed. Every field exists on both sides
- * (null where it does not apply), so that notebook code compiled without strict checks can read `error` too.
- */
-export type ParsedReasoning =
-  | { readonly ok: true; readonly thinking: string; readonly answer: string; readonly error: null }
-  | { readonly ok: false; readonly thinking: null; readonly answer: null; readonly error: string };
-
-const malformed = (error: string): ParsedReasoning => ({ ok: false, thinking: null, answer: null, error });
-
-function count(text: string, tag: string): number {
-  return text.split(tag).length - 1;
-}
-
-/**
- * Splits a response into its reasoning and its answer. Well-formed means: it begins with <think> (after
- * whitespace), has exactly one <think> and one </think> in that order, the reasoning between them is not empty,
- * and a non-empty answer follows </think>.
- *
- * @example parseReasoning("<think>共4句，每句5字。</think>五言绝句") // { ok: true, thinking: "共4句，每句5字。", answer: "五言绝句", error: null }
- *          parseReasoning("五言绝句")                               // { ok: false, …, error: "does not begin with <think>" }
- */
-export function parseReasoning(response: string): ParsedReasoning {
-  const text = response.trim();
-  if (!text.startsWith(THINK_OPEN)) return malformed(`does not begin with ${THINK_OPEN}`);
-  const opens = count(text, THINK_OPEN);
-  const closes = count(text, THINK_CLOSE);
-  if (opens !== 1) return malformed(`${opens} ${THINK_OPEN} tags (one expected)`);
-  if (closes === 0) return malformed(`${THINK_OPEN} is never closed by ${THINK_CLOSE}`);
-  if (closes !== 1) return malformed(`${closes} ${THINK_CLOSE} tags (one expected)`);
-  const end = text.indexOf(THINK_CLOSE);
-  const thinking = text.slice(THINK_OPEN.length, end).trim();
-  const answer = text.slice(end + THINK_CLOSE.length).trim();
-  if (thinking === "") return malformed("the reasoning between the tags is empty");
-  if (answer === "") return malformed(`no answer after ${THINK_CLOSE}`);
-  return { ok: true, thinking, answer, error: null };
-}
-
-/**
- * The answer part of any response, leniently: the text after the last </think>, or the whole text when there is
- * none. For measuring accuracy separately from format (a model fine-tuned on answers alone writes no tags).
- */
-export function answerPart(response: string): string {
-  const end = response.lastIndexOf(THINK_CLOSE);
-  return (end < 0 ? response : response.slice(end + THINK_CLOSE.length)).trim();
-}
-
-/** How much each part of the reward weighs. */
-export interface ReasoningRewardWeights {
-  /** For a well-formed response (a reasoning block, then an answer). */
-  readonly format: number;
-  /** For a correct answer in a well-formed response. */
-  readonly correct: number;
-}
-
-/** A small reward for the format, the large one for being right (as DeepSeek-R1's rule-based rewards). */
-export const REASONING_REWARD_WEIGHTS: ReasoningRewardWeights = Object.freeze({ format: 0.2, correct: 1 });
-
-export interface ReasoningReward {
-  readonly reward: number;
-  /** 1 when the response is well-formed. */
-  readonly format: 0 | 1;
-  /** 1 when it is well-formed and its answer is right. */
-  readonly correct: 0 | 1;
-}
-
-/**
- * The verifiable reward of a response to an item: `format` if it is well-formed, plus `correct` if its answer is
- * right. An answer without a reasoning block earns nothing, even when right: the reward is for reasoning, and
- * otherwise a policy trained on it could drop the <think> block and lose nothing.
- * @example reasoningReward("<think>…</think>五言绝句", item) // { reward: 1.2, format: 1, correct: 1 } for a 五言绝句
- */
-export function reasoningReward(
-  response: string,
-  item: Pick<ReasoningItem, "task" | "expected">,
-  weights: ReasoningRewardWeights = REASONING_REWARD_WEIGHTS,
-): ReasoningReward {
-  const parsed = parseReasoning(response);
-  if (!parsed.ok) return { reward: 0, format: 0, correct: 0 };
-  const correct = checkReasoningAnswer(item, parsed.answer).correct ? 1 : 0;
-  return { reward: weights.format + weights.correct * correct, format: 1, correct };
-}
+import { copyModel, loadStage, type StageModel, type StageRunOptions } from "./handoff";
+import { hasStage, type StageName, stageDir, coursePreset, type CoursePreset } from "./registry";
+import { corpusTokenStreams } from "./tokens";
+import { REASONING_REWARD_WEIGHTS, reasoningScorer } from "./reasoningReward";
 
 /**
  * One reasoning sample in chapter 6's chat format, with <think> and </think> as the special tokens chapter 2
@@ -167,7 +79,7 @@ export const REASONING_PRESETS: Readonly<Record<"tiny" | "course", ReasoningSett
   course: { questions: 12000, steps: 800, evalQuestions: 50, maxNewTokens: 100 },
 });
 
-export function reasoningSettings(preset: "tiny" | "course" = isQuick() ? "tiny" : "course"): ReasoningSettings {
+export function reasoningSettings(preset: CoursePreset = coursePreset()): ReasoningSettings {
   return REASONING_PRESETS[preset];
 }
 
@@ -175,7 +87,7 @@ export function reasoningSettings(preset: "tiny" | "course" = isQuick() ? "tiny"
 export type ReasoningVariant = "traces" | "answers";
 
 /** Run folders: runs/reasoning (traces) and runs/reasoning-answers. */
-export const REASONING_STAGES: Readonly<Record<ReasoningVariant, string>> = Object.freeze({ traces: "reasoning", answers: "reasoning-answers" });
+export const REASONING_STAGES: Readonly<Record<ReasoningVariant, StageName>> = Object.freeze({ traces: "reasoning", answers: "reasoning-answers" });
 
 /** What a variant learns to write for an item: `<think>…</think>answer`, or only the answer. */
 export function reasoningTarget(item: ReasoningItem, variant: ReasoningVariant): { prompt: string; response: string } {
@@ -215,9 +127,7 @@ export async function ensureReasoningBase(tokenizer: Tokenizer, options: { log?:
   const name = "reasoning-base";
   if (hasStage(name)) return loadStage(name, { tokenizer });
   log(`quick mode: the SFT model's context is too short for reasoning samples; training a tiny model with a ${QUICK_REASONING_CONTEXT}-token context…`);
-  const corpus = await ensureCorpus();
-  const stream = (file: string) => ensureTokenStream(file, () => readSamples(file), tokenizer);
-  const data = { train: await stream(corpus.files.train), validation: await stream(corpus.files.validation) };
+  const data = await corpusTokenStreams(tokenizer);
   const model = new GPT(presetConfig("tiny", { vocabSize: tokenizer.vocabSize, blockSize: QUICK_REASONING_CONTEXT }), { seed: 1337 });
   try {
     await train(pretrainStage(model, data, pretrainSettings("tiny")), { steps: 40, runDir: null, progress: "none" });
@@ -239,7 +149,7 @@ export function reasoningDataTasks(data: ReasoningData): ReasoningTask[] {
  * questions it never trained on, so it is trained again rather than loaded.
  */
 function currentReasoningStage(
-  name: string,
+  name: StageName,
   tokenizer: Tokenizer,
   tasks: readonly ReasoningTask[],
   steps: number,
@@ -288,12 +198,10 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
   const questions = fittingReasoningItems(tokenizer, new Rng(10).shuffle([...data.train]), T, settings.questions);
   const validation = fittingReasoningItems(tokenizer, data.heldout, T, 128);
   const encode = (items: readonly ReasoningItem[]) => items.map((it) => encodeReasoningChat(tokenizer, reasoningTarget(it, variant)));
-  const model = new GPT(base.model.config);
+  const model = copyModel(base.model, {}, base.dir);
   try {
-    assignWeights(model.parameters(), base.model.parameters(), base.dir);
-    const preset = model.config.nEmbd <= presetConfig("tiny").nEmbd ? "tiny" : "course";
     log(`${name}: ${questions.length.toLocaleString("en-US")} questions ${variant === "traces" ? "with reasoning traces" : "with answers alone"}, ${settings.steps} steps`);
-    const s = sftSettings(preset);
+    const s = sftSettings(coursePreset());
     const stage = sftStage(model, { train: encode(questions), validation: encode(validation) }, { ...s, batchSize: settings.batchSize ?? s.batchSize }, {
       name,
       from: "sft",
@@ -308,147 +216,14 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
   return loadStage(name, { tokenizer });
 }
 
-// ---------------------------------------------------------------- evaluation
-
-/** One question asked, and what came back. */
-export interface ReasoningReply {
-  readonly task: ReasoningTask;
-  readonly split: QaSplit;
-  readonly prompt: string;
-  readonly reply: string;
-  /** The reply has a well-formed <think> block followed by an answer. */
-  readonly wellFormed: boolean;
-  /** The answer part (after </think>, or the whole reply) is right. */
-  readonly correct: boolean;
-}
-
-/** Accuracy and format compliance of one group of questions (a task and a split). */
-export interface ReasoningRow {
-  readonly task: ReasoningTask;
-  readonly split: QaSplit;
-  readonly questions: number;
-  readonly accuracy: number;
-  /** Share of replies with a well-formed <think> block before the answer. */
-  readonly formatted: number;
-}
-
-export interface ReasoningEvaluation {
-  readonly rows: readonly ReasoningRow[];
-  readonly replies: readonly ReasoningReply[];
-}
-
-/**
- * The questions an evaluation asks: per task, the first `perGroup` of each split in `splits` whose traced sample
- * fits the context. Deterministic.
- */
-export function reasoningEvalSet(
-  data: ReasoningData,
-  options: { perGroup: number; tokenizer: ChatTokenizer; blockSize: number; splits?: readonly QaSplit[] },
-): ReasoningItem[] {
-  const out: ReasoningItem[] = [];
-  for (const split of options.splits ?? (["heldout", "unseen"] as const)) {
-    for (const task of REASONING_TASKS) {
-      const group = data[split].filter((it) => it.task === task);
-      out.push(...fittingReasoningItems(options.tokenizer, group, options.blockSize, options.perGroup));
-    }
-  }
-  return out;
-}
-
-/**
- * Asks each question greedily in the chat format and scores the reply twice: is its answer right (the text after
- * </think>, or the whole reply when there is none), and is it well-formed (parseReasoning). A model fine-tuned on
- * answers alone is scored the same way; it simply never writes the block.
- */
-export async function evaluateReasoning(
-  model: GPT,
-  tokenizer: ChatTokenizer,
-  items: readonly ReasoningItem[],
-  options: { maxNewTokens?: number; onProgress?: (done: number, total: number) => void } = {},
-): Promise<ReasoningEvaluation> {
-  const replies: ReasoningReply[] = [];
-  for (const [i, it] of items.entries()) {
-    const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: options.maxNewTokens ?? reasoningSettings().maxNewTokens });
-    replies.push({
-      task: it.task,
-      split: it.split,
-      prompt: it.prompt,
-      reply: r.reply,
-      wellFormed: parseReasoning(r.reply).ok,
-      correct: checkReasoningAnswer(it, answerPart(r.reply)).correct,
-    });
-    options.onProgress?.(i + 1, items.length);
-  }
-  const rows: ReasoningRow[] = [];
-  for (const split of QA_SPLITS) {
-    for (const task of REASONING_TASKS) {
-      const rs = replies.filter((r) => r.split === split && r.task === task);
-      if (rs.length === 0) continue;
-      const share = (f: (r: ReasoningReply) => boolean) => rs.filter(f).length / rs.length;
-      rows.push({ task, split, questions: rs.length, accuracy: share((r) => r.correct), formatted: share((r) => r.wellFormed) });
-    }
-  }
-  return { rows, replies };
-}
-
-/**
- * The chapter's table: per task and split, the accuracy of each model and the format compliance of each.
- * @example table(reasoningComparisonRows({ 带推理: withTraces, 只有答案: answersOnly }))
- */
-export function reasoningComparisonRows(evaluations: Readonly<Record<string, ReasoningEvaluation>>): Record<string, string | number>[] {
-  const names = Object.keys(evaluations);
-  if (names.length === 0) return [];
-  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  return evaluations[names[0]].rows.map((r, i) => ({
-    题型: REASONING_TASK_LABELS[r.task],
-    split: r.split,
-    questions: r.questions,
-    ...Object.fromEntries(names.map((n) => [`${n} 准确率`, pct(evaluations[n].rows[i].accuracy)])),
-    ...Object.fromEntries(names.map((n) => [`${n} 格式`, pct(evaluations[n].rows[i].formatted)])),
-  }));
-}
-
 // ---------------------------------------------------------------- optional: GRPO with the verifiable reward
 
 /** GRPO's settings for reasoning: chapter 7's, with room for a reasoning trace and a few steps. */
-export function reasoningGrpoSettings(preset: "tiny" | "course" = isQuick() ? "tiny" : "course"): GrpoSettings {
+export function reasoningGrpoSettings(preset: CoursePreset = coursePreset()): GrpoSettings {
   const base = GRPO_PRESETS[preset];
   return preset === "tiny"
     ? { ...base, promptsPerStep: 2, maxNewTokens: 120, train: { ...base.train, steps: 4 } }
     : { ...base, maxNewTokens: 64, train: { ...base.train, steps: 100 } };
-}
-
-/**
- * The verifiable reward as chapter 7's rollout scorer: each sampled answer is decoded and scored by
- * {@link reasoningReward} against the question it answers (found by its prompt's tokens). No reward model: the
- * program that wrote the data checks the answers, so there is nothing for the policy to fool.
- */
-export function reasoningScorer(tokenizer: ChatTokenizer, items: readonly ReasoningItem[], weights: ReasoningRewardWeights = REASONING_REWARD_WEIGHTS): { scorer: RolloutScorer; prompts: number[][] } {
-  const byPrompt = new Map<string, ReasoningItem>();
-  const prompts: number[][] = [];
-  for (const it of items) {
-    const p = chatPrompt(tokenizer, it.prompt);
-    const key = p.join(",");
-    if (byPrompt.has(key)) continue;
-    byPrompt.set(key, it);
-    prompts.push(p);
-  }
-  const stops = new Set(chatStopIds(tokenizer));
-  const scorer: RolloutScorer = (seqs) => {
-    const out = new Float32Array(seqs.rows);
-    for (let r = 0; r < seqs.rows; r++) {
-      const row = seqs.ids.subarray(r * seqs.length, (r + 1) * seqs.length);
-      const mask = seqs.mask.subarray(r * seqs.length, (r + 1) * seqs.length);
-      const start = mask.indexOf(1);
-      if (start < 0) continue; // an empty answer earns nothing
-      const item = byPrompt.get(Array.from(row.subarray(0, start)).join(","));
-      if (!item) throw new Error(`reasoningScorer: rollout row ${r} answers a prompt that is not among the items`);
-      const answer = Array.from(row.subarray(start)).filter((id, t) => mask[start + t] === 1 && !stops.has(id));
-      out[r] = reasoningReward(tokenizer.decode(answer), item, weights).reward;
-    }
-    return out;
-  };
-  return { scorer, prompts };
 }
 
 /**
@@ -476,9 +251,8 @@ export async function ensureReasoningGrpo(options: {
   const T = start.model.config.blockSize;
   const items = new Rng(11).shuffle([...data.train]).filter((it) => chatPrompt(tokenizer, it.prompt).length + 16 <= T).slice(0, maxPrompts);
   const { scorer, prompts } = reasoningScorer(tokenizer, items);
-  const policy = new GPT(start.model.config);
+  const policy = copyModel(start.model, {}, start.dir);
   try {
-    assignWeights(policy.parameters(), start.model.parameters(), start.dir);
     log(`${name}: ${prompts.length.toLocaleString("en-US")} questions, ${settings.promptsPerStep} per step × ${settings.groupSize} answers, reward: format ${REASONING_REWARD_WEIGHTS.format} + correct ${REASONING_REWARD_WEIGHTS.correct}`);
     const metrics = new MetricsLog<GrpoStepStats>(metricsFile).start(0);
     const stage = grpoStage(policy, start.model, scorer, prompts, settings, { stopIds: chatStopIds(tokenizer), padId: padId(tokenizer) }, {

@@ -139,6 +139,21 @@ describe("LoRA", function () {
     assert.strictEqual(tf.memory().numTensors, before, "dispose frees A and B");
   });
 
+  it("attaches through the layers' adapter slots: no method of a live object is replaced, and remove empties the slots", () => {
+    const lora = applyLora(model, { rank: 2, alpha: 4, targets: ["attn.c_attn"], trainableTokens: [3] });
+    const layers = linearLayers(model);
+    const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+    assert.ok(!own(model, "forward") && !own(model.wte, "forward"), "GPT.forward and the embedding's forward are the classes' own");
+    for (const [name, layer] of layers) {
+      assert.ok(!own(layer, "forward"), `${name}.forward was replaced`);
+      assert.strictEqual(layer.adapter, lora.layers.get(name) ?? null, `${name}'s slot`);
+    }
+    assert.strictEqual(model.wte.adapter, lora.tokens);
+    lora.dispose();
+    for (const layer of layers.values()) assert.strictEqual(layer.adapter, null);
+    assert.strictEqual(model.wte.adapter, null);
+  });
+
   it("trains only A and B: the base weights stay frozen, and a step leaks nothing", async () => {
     const lora = applyLora(model, { rank: 4, alpha: 8, targets: ["attn.c_attn", "mlp.c_proj"], trainableTokens: [2, 5] });
     try {

@@ -1,0 +1,47 @@
+import { type ChatBatch, type ChatExample, type ChatTokenizer, collateChat, type EncodedChat, encodeChat, fitsContext } from "./chat";
+import { EpochSampler } from "./sampler";
+
+// ---------------------------------------------------------------- batches
+
+/**
+ * Draws batches of chat sequences: every example once per epoch, in an order shuffled from the seed and the epoch
+ * number (EpochSampler), each batch padded to its longest sequence (collateChat).
+ */
+export class ChatSampler extends EpochSampler<ChatBatch> {
+  constructor(
+    examples: readonly EncodedChat[],
+    readonly batchSize: number,
+    seed: number,
+    readonly blockSize: number,
+    readonly padId: number,
+  ) {
+    super("ChatSampler", seed, batchSize, () => ({ count: examples.length }), (items) => collateChat(items.map((i) => examples[i]), blockSize, padId));
+    if (examples.length === 0) throw new Error("ChatSampler: no training examples (were they all longer than the context?)");
+    examples.forEach((e, i) => {
+      if (!fitsContext(e, blockSize)) throw new Error(`ChatSampler: example ${i} has ${e.ids.length} tokens, more than blockSize ${blockSize} + 1`);
+    });
+    this.begin();
+  }
+}
+
+/** Encoded examples that fit a context of `blockSize`, and how many did not. */
+export interface EncodedChatData<E extends ChatExample = ChatExample> {
+  readonly encoded: EncodedChat[];
+  /** The examples kept, in the same order as `encoded`. */
+  readonly kept: E[];
+  /** Examples dropped because their sequence is longer than blockSize + 1. */
+  readonly dropped: number;
+}
+
+/** Encodes examples in the chat format and keeps those that fit the model's context. */
+export function encodeChatData<E extends ChatExample>(tokenizer: ChatTokenizer, examples: readonly E[], blockSize: number): EncodedChatData<E> {
+  const encoded: EncodedChat[] = [];
+  const kept: E[] = [];
+  for (const ex of examples) {
+    const e = encodeChat(tokenizer, ex);
+    if (!fitsContext(e, blockSize)) continue;
+    encoded.push(e);
+    kept.push(ex);
+  }
+  return { encoded, kept, dropped: examples.length - kept.length };
+}
