@@ -392,7 +392,7 @@ export function rlhfPairs(
  * The step a run will continue from: the run folder's latest checkpoint when `resume` is set, else 0 (the loop
  * makes the same decision; a stage uses it to cut its own metrics log back to that step).
  */
-export function resumeStepOf(runDir: string | null, resume: boolean): number {
+export function resumeStepOf(runDir: string | null, resume: boolean | "required"): number {
   if (!runDir || !resume) return 0;
   const all = listCheckpoints(runDir);
   return all.length ? all[all.length - 1].step : 0;
