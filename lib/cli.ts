@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
  * `npx tiaoyu <command>`: the course's long-running jobs, outside the notebooks.
- * Each command lives in the file of its chapter and registers itself in COMMANDS below.
+ * Each command lives in its own file under lib/commands/ and is listed in COMMANDS below, loaded only when run
+ * (so `npx tiaoyu --help` does not load TensorFlow.js).
  */
-import { initBackend } from "./backend";
-import { nearest, UsageError, wantsHelp } from "./flags";
+import { nearest, UsageError } from "./flags";
 
 interface Command {
   readonly summary: string;
@@ -15,39 +15,55 @@ const COMMANDS: Record<string, Command> = {
   backend: {
     summary: "print which TensorFlow.js backend would be used, and why",
     async run(args) {
-      if (wantsHelp(args)) return console.log("usage: npx tiaoyu backend\n\nPrints which TensorFlow.js backend would be used, and why (TIAOYU_BACKEND=wasm|cpu|tensorflow picks one).");
-      if (args.length) throw new UsageError(`npx tiaoyu backend takes no options, got ${args.join(" ")}`);
-      await initBackend();
+      await (await import("./commands/backend")).backendCommand(args);
     },
   },
   data: {
     summary: "chapter 1: build the cleaned poetry corpus in datasets/ (--quick for the small subset, --force to rebuild)",
     async run(args) {
-      await (await import("./data/pipeline")).dataCommand(args);
+      await (await import("./commands/data")).dataCommand(args);
     },
   },
   tokenizer: {
     summary: "chapter 2: train the course's byte-level BPE on the corpus (--quick, --force, --vocab N; encode TEXT)",
     async run(args) {
-      await (await import("./tokenizer/ensure")).tokenizerCommand(args);
+      await (await import("./commands/tokenizer")).tokenizerCommand(args);
     },
   },
   pretrain: {
     summary: "chapter 5: pretrain the model on the poems (--preset course --steps N --resume; --help)",
     async run(args) {
-      await (await import("./train/pretrain")).pretrainCommand(args);
+      await (await import("./commands/pretrain")).pretrainCommand(args);
     },
   },
   anneal: {
     summary: "chapter 5: anneal the pretrained model on a stream rich in 唐诗三百首 (--steps N --resume; --help)",
     async run(args) {
-      await (await import("./train/anneal")).annealCommand(args);
+      await (await import("./commands/anneal")).annealCommand(args);
     },
   },
   sft: {
     summary: "chapters 6 and 8: fine-tune the pretrained model on the poem questions (--lora for adapters only; --help)",
     async run(args) {
-      await (await import("./train/sft")).sftCommand(args);
+      await (await import("./commands/sft")).sftCommand(args);
+    },
+  },
+  rlhf: {
+    summary: "chapter 7: align the SFT model — reward model, DPO or GRPO (rlhf reward|dpo|grpo; --help)",
+    async run(args) {
+      await (await import("./commands/rlhf")).rlhfCommand(args);
+    },
+  },
+  distill: {
+    summary: "chapter 9: distil the SFT model into a small student, three ways, and compare (--help)",
+    async run(args) {
+      await (await import("./commands/distill")).distillCommand(args);
+    },
+  },
+  reasoning: {
+    summary: "chapter 10: fine-tune on reasoning traces vs answers alone, optionally GRPO (--grpo; --help)",
+    async run(args) {
+      await (await import("./commands/reasoning")).reasoningCommand(args);
     },
   },
 };

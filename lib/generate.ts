@@ -17,7 +17,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { GPT } from "./model/gpt";
 import type { Tokenizer } from "./tokenizer/types";
-import { Rng } from "./train/rng";
+import { Rng } from "./rng";
 
 // ---------------------------------------------------------------- picking the next token (pure functions)
 

@@ -19,7 +19,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { datasetsDir, isQuick } from "../course";
 import { writeFileAtomic } from "../io/atomic";
-import { formatTable, type Row } from "../display";
+import type { Row } from "../display";
 import { CleanOptions, CLEANING_STEPS, cleanLines, cleanTitle, DEFAULT_CLEAN_OPTIONS, DROP_REASONS, DropReason, type DropStep } from "./clean";
 import { toSimplified } from "./convert";
 import { DEFAULT_DEDUP_OPTIONS, DedupOptions, Deduplicator } from "./dedup";
@@ -391,35 +391,4 @@ export function duplicateRows(report: CorpusReport, maxChars = 24): Row[] {
 /** Poems per split: how many and what share of the output. */
 export function splitRows(report: CorpusReport): Row[] {
   return SPLITS.map((split) => ({ split, poems: report.splits[split], share: Math.round((report.splits[split] / report.out) * 1000) / 1000 }));
-}
-
-const DATA_USAGE = `usage: npx tiaoyu data [--quick] [--force]
-
-Builds chapter 1's corpus: datasets/poems/ (or datasets/poems-quick/ with --quick or TIAOYU_QUICK=1):
-train.jsonl, validation.jsonl, test.jsonl ({"text": "<s>…</s>"} one poem a line), poems.jsonl, report.json.
-An up-to-date corpus is left as it is unless --force is given.`;
-
-/** `npx tiaoyu data [--quick] [--force]`: builds the corpus with progress output, then prints its counts. */
-export async function dataCommand(args: readonly string[]): Promise<void> {
-  const known = ["--quick", "--force", "--help", "-h"];
-  const unknown = args.filter((a) => !known.includes(a));
-  if (unknown.length) throw new Error(`data: unknown option '${unknown[0]}'\n${DATA_USAGE}`);
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(DATA_USAGE);
-    return;
-  }
-  const quick = args.includes("--quick") || isQuick();
-  const t0 = performance.now();
-  const info = await ensureCorpus({
-    quick,
-    force: args.includes("--force"),
-    onProgress: (p) => console.log(`  ${p.label.padEnd(6, "　")} ${String(p.read).padStart(6)} read  ${String(p.kept).padStart(6)} kept${p.done ? "  ✓" : ""}`),
-  });
-  const r = info.report;
-  if (info.cached) console.log(`${info.dir} is up to date (built ${r.builtAt}); --force rebuilds it`);
-  console.log("\n" + formatTable(reportRows(r)));
-  console.log("\n" + formatTable(droppedRows(r)));
-  console.log(`\nduplicates: ${r.duplicates.exact} exact, ${r.duplicates.near} near`);
-  console.log(formatTable(splitRows(r)));
-  console.log(`\n${info.cached ? "found" : "built"} ${info.dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

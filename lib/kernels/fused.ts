@@ -233,7 +233,7 @@ const xentGradKernel: KernelFunc = ({ inputs, backend: b }) => {
 // ---- dropout ------------------------------------------------------------------------------------------------
 
 /** Chris Wellons' "lowbias32" integer hash, as in lib/native/fused.c (so every backend draws the same mask). */
-function mix32(h: number): number {
+function lowbias32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x7feb352d);
   h ^= h >>> 15;
@@ -259,12 +259,12 @@ const dropoutKernel: KernelFunc = ({ inputs, backend: b, attrs }) => {
     return y;
   }
   const [xs, ys] = [values(backend, x), values(backend, y)];
-  const key = mix32((seed ^ 0x5bd1e995) >>> 0);
+  const key = lowbias32((seed ^ 0x5bd1e995) >>> 0);
   const t = rate * 4294967296;
   const threshold = t >= 4294967295 ? 4294967295 : Math.floor(t);
   const scale = Math.fround(1 / Math.fround(1 - rate));
   for (let i = 0; i < n; i++) {
-    const h = mix32((Math.imul(i, 0x9e3779b1) ^ key) >>> 0);
+    const h = lowbias32((Math.imul(i, 0x9e3779b1) ^ key) >>> 0);
     ys[i] = h >= threshold ? xs[i] * scale : 0;
   }
   return y;

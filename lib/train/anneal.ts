@@ -17,26 +17,22 @@
  * The stage starts from chapter 5's checkpoint (runs/pretrain) and writes runs/anneal; it resumes like any stage.
  * Later chapters start from runs/pretrain (see ensurePretrained), as their recorded outputs did.
  */
-import { initBackend } from "../backend";
 import { projectPath } from "../course";
 import type { CorpusInfo } from "../data/pipeline";
-import { MAX_STEPS, numberFlag, parseCommandFlags, RUN_FLAGS, RUN_FLAGS_USAGE, runFlags, stopOnCtrlC } from "../flags";
 import { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
 import { type Stage, train, type TrainingOptions } from "./loop";
 import {
   charactersPerToken,
-  courseTokenizer,
-  defaultPretrainPreset,
   ensurePretrained,
   pretrainData,
   pretrainSettings,
   pretrainStage,
-  reportRun,
   type PretrainRun,
   type PretrainSettings,
 } from "./pretrain";
 import type { TokenBatch, TokenStream } from "./tokens";
+import { coursePreset } from "./registry";
 
 /** What the annealing phase changes from pretraining (batch size, evaluation batches and data seed stay the same). */
 export interface AnnealSettings {
@@ -109,7 +105,7 @@ export interface AnnealRunOptions extends Partial<TrainingOptions> {
  * @example const { model, result } = await runAnnealing({ tokenizer: tok });
  */
 export async function runAnnealing(options: AnnealRunOptions): Promise<PretrainRun> {
-  const { tokenizer, preset = defaultPretrainPreset(), anthologyRepeat, corpus, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = coursePreset(), anthologyRepeat, corpus, log = console.log, ...trainOptions } = options;
   const settings = pretrainSettings(preset);
   const anneal0 = annealSettings(preset);
   const anneal = { ...anneal0, anthologyRepeat: anthologyRepeat ?? anneal0.anthologyRepeat };
@@ -125,53 +121,4 @@ export async function runAnnealing(options: AnnealRunOptions): Promise<PretrainR
     model.dispose();
     throw e;
   }
-}
-
-// ---------------------------------------------------------------- npx tiaoyu anneal
-
-const ANNEAL_USAGE = `usage: npx tiaoyu anneal [options]
-
-Chapter 5's last phase: continue the pretrained model (runs/pretrain) on a stream rich in 唐诗三百首, with the
-learning rate decaying to almost nothing. Writes runs/anneal.
-
-  --steps N              optimizer steps (default: 1,500; tiny in quick mode)
-  --anthology-repeat N   copies of 唐诗三百首 in the stream (default 200)
-  --lr X                 peak learning rate (default 1e-3)
-  --tokenizer DIR        a folder with tokenizer.json (default: chapter 2's tokenizer)
-${RUN_FLAGS_USAGE}
-
-Ctrl-C stops after the current step and writes a checkpoint; --resume continues from it.`;
-
-/** `npx tiaoyu anneal …`: the notebook's annealing in a terminal, with the same checkpoints. */
-export async function annealCommand(args: string[]): Promise<void> {
-  const values = parseCommandFlags(
-    "anneal",
-    args,
-    {
-      steps: { type: "string" },
-      ...RUN_FLAGS,
-      "anthology-repeat": { type: "string" },
-      lr: { type: "string" },
-      tokenizer: { type: "string" },
-    },
-    ANNEAL_USAGE,
-  );
-  if (!values) return;
-  const run0 = runFlags(values);
-  const steps = numberFlag("steps", values.steps, { integer: true, min: 1, max: MAX_STEPS });
-  const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
-  const anthologyRepeat = numberFlag("anthology-repeat", values["anthology-repeat"], { integer: true, min: 0, max: 10_000 });
-  await initBackend();
-  const tokenizer = await courseTokenizer(values.tokenizer);
-  const run = await stopOnCtrlC((signal) =>
-    runAnnealing({
-      tokenizer,
-      anthologyRepeat,
-      ...run0,
-      signal,
-      ...(steps === undefined ? {} : { steps }),
-      ...(lr === undefined ? {} : { lr }),
-    }),
-  );
-  reportRun(run, "anneal", args);
 }

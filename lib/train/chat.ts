@@ -73,6 +73,13 @@ export function chatTokenIds(tokenizer: Pick<Tokenizer, "tokenToId">): Readonly<
   return Object.freeze(out as Record<ChatRole | "end", number>);
 }
 
+/** The id that pads batches: the tokenizer's <pad> (chapter 2 reserves it). */
+export function padId(tokenizer: Pick<ChatTokenizer, "tokenToId">): number {
+  const id = tokenizer.tokenToId("<pad>");
+  if (id === undefined) throw new Error("the tokenizer has no <pad> token: batches need chapter 2's reserved specials");
+  return id;
+}
+
 /** Encodes user or model text with every special-token text read as ordinary characters (no marker injection). */
 function encodeText(tokenizer: ChatTokenizer, text: string): number[] {
   return tokenizer.encode(text, { allowedSpecial: "none" });

@@ -30,7 +30,7 @@ import * as tf from "@tensorflow/tfjs";
 import { fsyncDirSync, writeFileAtomic } from "../io/atomic";
 import type { NamedVariables, OptimizerState } from "./optimizer";
 import { decodeSafetensors, encodeSafetensors, type SafeTensorInput } from "../io/safetensors";
-import type { RngState } from "./rng";
+import type { RngState } from "../rng";
 
 /** A value that survives `JSON.stringify` → `JSON.parse` unchanged. */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };

@@ -28,22 +28,23 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { isQuick } from "../course";
 import { readJsonl, writeJsonl } from "../data/jsonl";
 import { ensureCorpus } from "../data/pipeline";
 import type { QaItem } from "../data/qa";
 import { readSamples } from "../data/sample";
-import { type GenerativeModel, generateIds, softmax } from "../generate";
+import { type GenerativeModel, softmax } from "../generate";
 import { type GPTConfig, gptConfig, validateConfig } from "../model/config";
 import { crossEntropy, GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
-import { type ChatBatch, type ChatTokenizer, chatPrompt, chatReply, collateChat, type EncodedChat } from "./chat";
+import { type ChatBatch, type ChatTokenizer, chatReply, type EncodedChat } from "./chat";
 import type { TokenizerIdentity } from "./checkpoint";
-import { type BatchSampler, evaluate, type Stage, train, type TrainingOptions } from "./loop";
+import { type BatchSampler, type Stage, train, type TrainingOptions } from "./loop";
 import { gptTrainable, pretrainSettings, pretrainStage } from "./pretrain";
-import { Rng } from "./rng";
-import { encodeChatData, evaluateQa, type QaEvaluation, qaEvalSet, sftSettings, sftStage } from "./sft";
-import { hasStage, loadStage, type StageModel } from "./stages";
+import { Rng } from "../rng";
+import { qaEvalSet } from "../eval/qa";
+import { encodeChatData, sftSettings, sftStage } from "./sft";
+import { ensureStage, loadStage, type StageModel, type StageRunOptions } from "./handoff";
+import { type StageName, coursePreset, type CoursePreset } from "./registry";
 import { ensureTokenStream } from "./tokens";
 
 /** The knobs of the white-box loss. */
@@ -161,7 +162,7 @@ export type StudentPresetName = keyof typeof STUDENT_PRESETS;
 
 /** The student preset of the chapter: `course-small`, or `tiny-small` in quick mode. */
 export function defaultStudentPreset(): StudentPresetName {
-  return isQuick() ? "tiny-small" : "course-small";
+  return `${coursePreset()}-small`;
 }
 
 /**
@@ -231,47 +232,8 @@ export function whiteBoxStage(
   };
 }
 
-/**
- * The hard-label loss of a model on chat batches (mean cross-entropy over the answer tokens): the validation loss
- * of the comparison table, the same measure for teacher and students whatever they were trained with.
- */
-export async function chatLoss(model: GPT, batches: Iterable<ChatBatch>): Promise<number> {
-  return evaluate(
-    {
-      loss: (batch: ChatBatch) => {
-        const shape: [number, number] = [batch.batchSize, batch.blockSize];
-        return model.loss(tf.tensor2d(batch.ids, shape, "int32"), tf.tensor2d(batch.targets, shape, "int32"), { mask: tf.tensor2d(batch.mask, shape) });
-      },
-    },
-    batches,
-  );
-}
-
-/**
- * Generation speed in new tokens per second: greedy, with the KV cache, `tokens` new tokens after `prompt` (stop
- * tokens ignored, so every model writes the same number). After a warm-up, the best of `runs` runs: on a shared
- * machine the fastest run is the one least disturbed by other work.
- */
-export async function generationSpeed(model: GenerativeModel, prompt: readonly number[], tokens = 32, runs = 3): Promise<number> {
-  const run = async () => {
-    const start = performance.now();
-    let n = 0;
-    for await (const _ of generateIds(model, prompt, { temperature: 0, maxNewTokens: tokens })) n++;
-    return n / ((performance.now() - start) / 1000);
-  };
-  await run();
-  let best = 0;
-  for (let i = 0; i < runs; i++) best = Math.max(best, await run());
-  return best;
-}
-
 // ---------------------------------------------------------------- the chapter's experiment
 
-/**
- * The loop's options for a stage of this chapter. Not `runDir`: each stage keeps its checkpoint in runs/<stage>
- * (stageDir), where the next stage and the next run of the notebook look for it.
- */
-export type StageRunOptions = Omit<Partial<TrainingOptions>, "runDir">;
 
 /** The sizes of the chapter's experiment per teacher preset. */
 export interface DistillSettings {
@@ -302,7 +264,7 @@ export const DISTILL_PRESETS: Readonly<Record<"tiny" | "course", DistillSettings
 });
 
 /** The settings of the chapter: `tiny` in quick mode, `course` otherwise. */
-export function distillSettings(preset: "tiny" | "course" = isQuick() ? "tiny" : "course"): DistillSettings {
+export function distillSettings(preset: CoursePreset = coursePreset()): DistillSettings {
   return DISTILL_PRESETS[preset];
 }
 
@@ -310,7 +272,7 @@ export function distillSettings(preset: "tiny" | "course" = isQuick() ? "tiny" :
 export type StudentKind = "hard" | "blackbox" | "whitebox";
 
 /** Run folder names of the students (runs/<name>), and of the student's pretraining. */
-export const STUDENT_STAGES: Readonly<Record<StudentKind | "pretrain", string>> = Object.freeze({
+export const STUDENT_STAGES: Readonly<Record<StudentKind | "pretrain", StageName>> = Object.freeze({
   pretrain: "student-pretrain",
   hard: "distill-hard",
   blackbox: "distill-blackbox",
@@ -329,21 +291,26 @@ export async function ensureStudentPretrained(
 ): Promise<StageModel> {
   const { preset = defaultStudentPreset(), steps, force = false, log = console.log, ...trainOptions } = options;
   const name = STUDENT_STAGES.pretrain;
-  if (hasStage(name) && !force) return loadStage(name, { tokenizer });
-  const corpus = await ensureCorpus();
-  const stream = (file: string) => ensureTokenStream(file, () => readSamples(file), tokenizer);
-  const data = { train: await stream(corpus.files.train), validation: await stream(corpus.files.validation) };
-  const model = new GPT(studentConfig(teacherConfig, preset), { seed: 1337 });
-  try {
-    const teacherPreset = preset === "tiny-small" ? "tiny" : "course";
-    const settings = pretrainSettings(teacherPreset);
-    log(`student: preset ${preset}, ${model.numParameters().toLocaleString("en-US")} parameters; pretraining on the corpus first`);
-    const stage = { ...pretrainStage(model, data, settings), name };
-    await train(stage, { steps: steps ?? distillSettings(teacherPreset).pretrainSteps, ...trainOptions });
-  } finally {
-    model.dispose();
-  }
-  return loadStage(name, { tokenizer });
+  return ensureStage(name, {
+    tokenizer,
+    start: force ? "retrain" : "load",
+    log,
+    train: async () => {
+      const corpus = await ensureCorpus();
+      const stream = (file: string) => ensureTokenStream(file, () => readSamples(file), tokenizer);
+      const data = { train: await stream(corpus.files.train), validation: await stream(corpus.files.validation) };
+      const model = new GPT(studentConfig(teacherConfig, preset), { seed: 1337 });
+      try {
+        const teacherPreset = preset === "tiny-small" ? "tiny" : "course";
+        const settings = pretrainSettings(teacherPreset);
+        log(`student: preset ${preset}, ${model.numParameters().toLocaleString("en-US")} parameters; pretraining on the corpus first`);
+        const stage = { ...pretrainStage(model, data, settings), name };
+        await train(stage, { steps: steps ?? distillSettings(teacherPreset).pretrainSteps, ...trainOptions });
+      } finally {
+        model.dispose();
+      }
+    },
+  });
 }
 
 /** The questions and evaluation sets of the experiment, encoded for a context of `blockSize`. */
@@ -433,73 +400,33 @@ export interface StudentRunOptions extends StageRunOptions {
 export async function ensureStudent(kind: StudentKind, options: StudentRunOptions): Promise<StageModel> {
   const { tokenizer, questions, validation, teacher, settings = distillSettings(), force = false, log = console.log, ...trainOptions } = options;
   const name = STUDENT_STAGES[kind];
-  if (hasStage(name) && !force) return loadStage(name, { tokenizer });
-  if (kind === "whitebox" && !teacher) throw new Error("ensureStudent('whitebox'): white-box distillation needs the teacher");
-  const { model } = loadStage(STUDENT_STAGES.pretrain, { tokenizer });
-  try {
-    const sftPreset = model.config.nEmbd <= STUDENT_PRESETS["tiny-small"].nEmbd ? "tiny" : "course";
-    const s = sftSettings(sftPreset);
-    const encoded = encodeChatData(tokenizer, questions, model.config.blockSize);
-    log(`${name}: ${encoded.encoded.length.toLocaleString("en-US")} questions, ${settings.steps} steps from ${STUDENT_STAGES.pretrain}`);
-    const base = sftStage(model, { train: encoded.encoded, validation }, s, { name, from: STUDENT_STAGES.pretrain, tokenizer, info: { kind } });
-    const stage: Stage<ChatBatch> =
-      kind === "whitebox"
-        ? whiteBoxStage(model, teacher!, { batches: base.batches, validation: base.validation ? [...base.validation()] : undefined }, {
-            name,
-            from: STUDENT_STAGES.pretrain,
-            temperature: settings.temperature,
-            alpha: settings.alpha,
-            defaults: base.defaults,
-            tokenizer: base.tokenizer,
-          })
-        : base;
-    await train(stage, { steps: settings.steps, ...trainOptions });
-  } finally {
-    model.dispose();
-  }
-  return loadStage(name, { tokenizer });
-}
-
-/** One row of the comparison table (a type, not an interface, so that display's table() takes it as a row). */
-export type DistillRow = {
-  readonly 模型: string;
-  readonly 参数量: number;
-  /** Hard-label loss on held-out questions (nats per answer token). */
-  readonly 验证损失: number;
-  /** Held-out accuracy (exact match of the answer in 「」). */
-  readonly 准确率: string;
-  /** Greedy generation with the KV cache, new tokens per second. */
-  readonly 生成速度: number;
-};
-
-/**
- * The comparison table: each model's parameters, validation loss, held-out accuracy and generation speed, on the
- * same questions. Also returns each model's replies, to show the student's answers beside the teacher's.
- */
-export async function compareDistillation(
-  models: Readonly<Record<string, GPT>>,
-  tokenizer: ChatTokenizer,
-  data: Pick<DistillData, "validation" | "evalSet">,
-  options: { maxNewTokens?: number; speedPrompt?: string } = {},
-): Promise<{ rows: DistillRow[]; evaluations: Record<string, QaEvaluation> }> {
-  const rows: DistillRow[] = [];
-  const evaluations: Record<string, QaEvaluation> = {};
-  const padId = tokenizer.tokenToId("<pad>");
-  if (padId === undefined) throw new Error("compareDistillation: the tokenizer has no <pad> token");
-  const prompt = chatPrompt(tokenizer, options.speedPrompt ?? "《静夜思》的作者是谁？");
-  for (const [name, model] of Object.entries(models)) {
-    const T = model.config.blockSize;
-    const batches: ChatBatch[] = [];
-    for (let i = 0; i < data.validation.length; i += 32) batches.push(collateChat(data.validation.slice(i, i + 32), T, padId));
-    const ev = await evaluateQa(model, tokenizer, data.evalSet, { maxNewTokens: options.maxNewTokens ?? distillSettings().maxNewTokens });
-    evaluations[name] = ev;
-    rows.push({
-      模型: name,
-      参数量: model.numParameters(),
-      验证损失: Number((await chatLoss(model, batches)).toFixed(3)),
-      准确率: `${(100 * ev.accuracy).toFixed(1)}%`,
-      生成速度: Math.round(await generationSpeed(model, prompt, 32)),
-    });
-  }
-  return { rows, evaluations };
+  return ensureStage(name, {
+    tokenizer,
+    start: force ? "retrain" : "load",
+    log,
+    train: async () => {
+      if (kind === "whitebox" && !teacher) throw new Error("ensureStudent('whitebox'): white-box distillation needs the teacher");
+      const { model } = loadStage(STUDENT_STAGES.pretrain, { tokenizer });
+      try {
+        const s = sftSettings(coursePreset());
+        const encoded = encodeChatData(tokenizer, questions, model.config.blockSize);
+        log(`${name}: ${encoded.encoded.length.toLocaleString("en-US")} questions, ${settings.steps} steps from ${STUDENT_STAGES.pretrain}`);
+        const base = sftStage(model, { train: encoded.encoded, validation }, s, { name, from: STUDENT_STAGES.pretrain, tokenizer, info: { kind } });
+        const stage: Stage<ChatBatch> =
+          kind === "whitebox"
+            ? whiteBoxStage(model, teacher!, { batches: base.batches, validation: base.validation ? [...base.validation()] : undefined }, {
+                name,
+                from: STUDENT_STAGES.pretrain,
+                temperature: settings.temperature,
+                alpha: settings.alpha,
+                defaults: base.defaults,
+                tokenizer: base.tokenizer,
+              })
+            : base;
+        await train(stage, { steps: settings.steps, ...trainOptions });
+      } finally {
+        model.dispose();
+      }
+    },
+  });
 }

@@ -23,7 +23,6 @@ import type { Tokenizer } from "../tokenizer/types";
 import type { TokenizerIdentity } from "./checkpoint";
 import { type BatchSampler, type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
 import { gptTrainable } from "./pretrain";
-import { defaultRlhfPreset } from "./reward";
 import {
   type EncodedPairs,
   logSigmoid,
@@ -37,7 +36,8 @@ import {
   sequenceLogProbs,
 } from "./rlhf";
 import { ensureSft } from "./sft";
-import { loadStage, stageDir } from "./stages";
+import { loadStage, withOverrides } from "./handoff";
+import { runFolder, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 
 /**
@@ -245,6 +245,8 @@ export interface DpoRunOptions extends Partial<TrainingOptions> {
   readonly maxHeldout?: number;
   /** Pairs of each side tracked at every evaluation for the curves (default 64). */
   readonly monitorPairs?: number;
+  /** Overrides of the preset's settings ({@link withOverrides}), e.g. from a notebook cell: { beta: 0.3 }. */
+  readonly settings?: Partial<DpoSettings>;
   readonly log?: (line: string) => void;
 }
 
@@ -267,8 +269,8 @@ export interface DpoRun {
  * @example const { policy, history, heldout } = await runDpo({ tokenizer: tok, resume: true });
  */
 export async function runDpo(options: DpoRunOptions): Promise<DpoRun> {
-  const { tokenizer, preset = defaultRlhfPreset(), preferences, maxTrain, maxHeldout, monitorPairs = 64, log = console.log, ...trainOptions } = options;
-  const settings = DPO_PRESETS[preset];
+  const { tokenizer, preset = coursePreset(), settings: overrides, preferences, maxTrain, maxHeldout, monitorPairs = 64, log = console.log, ...trainOptions } = options;
+  const settings = withOverrides(DPO_PRESETS[preset], overrides);
   const prefs = preferences ?? (await ensurePreferences());
   const policy = (await ensureSft(tokenizer, { log })).model;
   let reference: GPT | null = null;
@@ -283,7 +285,7 @@ export async function runDpo(options: DpoRunOptions): Promise<DpoRun> {
     const monitor = { train: train0.encoded.subset(monitorPairs), heldout: validation.subset(monitorPairs) };
     const refMonitor = { train: new ReferenceLogProbs(reference, monitor.train.size), heldout: new ReferenceLogProbs(reference, monitor.heldout.size) };
     const o = { ...stage.defaults, ...trainOptions };
-    const runDir = o.runDir === undefined ? stageDir(stage.name) : o.runDir;
+    const runDir = o.runDir === undefined ? runFolder(stage.name) : o.runDir;
     const metrics = new MetricsLog<DpoRecord>(runDir ? path.join(runDir, "metrics.jsonl") : null).start(resumeStepOf(runDir, o.resume ?? false));
     const result = await train(stage, {
       ...trainOptions,

@@ -22,15 +22,16 @@ import { ensureQa, type QaDataset } from "../data/qa";
 import { pickToken, type SamplingOptions } from "../generate";
 import type { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
-import { chatPrompt, chatStopIds } from "./chat";
+import { chatPrompt, chatStopIds, padId } from "./chat";
 import type { JsonValue, TokenizerIdentity } from "./checkpoint";
 import { type BatchSampler, type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
 import { gptTrainable } from "./pretrain";
-import { defaultRlhfPreset, ensureRewardModel, type RewardModel } from "./reward";
-import { type EncodedAnswer, klK3, type MaskedSequences, MetricsLog, packRows, padId, resumeStepOf, tokenLogProbs } from "./rlhf";
-import { Rng, type RngState } from "./rng";
+import {  ensureRewardModel, type RewardModel } from "./reward";
+import { type EncodedAnswer, klK3, type MaskedSequences, MetricsLog, packRows, resumeStepOf, tokenLogProbs } from "./rlhf";
+import { Rng, type RngState } from "../rng";
 import { ensureSft } from "./sft";
-import { loadStage, stageDir } from "./stages";
+import { loadStage, withOverrides } from "./handoff";
+import { stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 
 /**
@@ -347,6 +348,8 @@ export interface GrpoRunOptions extends Partial<TrainingOptions> {
   readonly qa?: QaDataset;
   /** At most this many distinct questions are encoded and drawn from (default 5,000). */
   readonly maxPrompts?: number;
+  /** Overrides of the preset's settings ({@link withOverrides}), e.g. from a notebook cell: { groupSize: 4, beta: 0.1, sampling: { temperature: 0.8 } }. */
+  readonly settings?: Partial<GrpoSettings>;
   readonly log?: (line: string) => void;
 }
 
@@ -369,8 +372,8 @@ export interface GrpoRun {
  * @example const { policy, history } = await runGrpo({ tokenizer: tok, resume: true });
  */
 export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRun> {
-  const { tokenizer, preset = defaultRlhfPreset(), rewardModel, qa: givenQa, maxPrompts = 5000, log = console.log, ...trainOptions } = options;
-  const settings = GRPO_PRESETS[preset];
+  const { tokenizer, preset = coursePreset(), settings: overrides, rewardModel, qa: givenQa, maxPrompts = 5000, log = console.log, ...trainOptions } = options;
+  const settings = withOverrides(GRPO_PRESETS[preset], overrides);
   const qa = givenQa ?? (await ensureQa());
   const rm = rewardModel ?? (await ensureRewardModel(tokenizer, { log }));
   let policy: GPT | null = null;

@@ -1,17 +1,17 @@
 // Re-exports of lib/train: the one training loop (chapter 5) and the stages that reuse it.
 // Chapter 5 — the loop and what it is made of, pretraining, 词语接龙
-export * from "./rng";
 export * from "./schedule";
 export * from "./optimizer";
 export * from "./checkpoint";
 export * from "./progress";
 export * from "./loop";
-export * from "./stages";
+export * from "./sampler";
+export * from "./registry";
+export * from "./handoff";
 export * from "./tokens";
 export * from "./mixture";
 export * from "./pretrain";
 export * from "./anneal";
-export * from "./solitaire";
 // Chapter 6 — supervised fine-tuning in the chat format
 export * from "./chat";
 export * from "./sft";

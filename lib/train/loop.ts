@@ -38,9 +38,9 @@ import { inNotebook } from "../display";
 import { fsyncDirSync, writeFileAtomicSync } from "../io/atomic";
 import { AdamW, clipFactor, globalNorm, type NamedVariables } from "./optimizer";
 import { type ProgressMode, TrainingProgress } from "./progress";
-import { Rng, type RngState } from "./rng";
+import { Rng, type RngState } from "../rng";
 import { learningRate, validateSchedule } from "./schedule";
-import { stageDir } from "./stages";
+import { runFolder as stageDir } from "./registry";
 
 /** Where a stage's training batches come from. Its position is saved in checkpoints and restored on resume. */
 export interface BatchSampler<B> {

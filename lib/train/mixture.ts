@@ -20,7 +20,7 @@ import type { CorpusInfo } from "../data/pipeline";
 import { readSimplified } from "../data/pipeline";
 import type { CollectionName } from "../data/poetry";
 import { readSamples, sampleBody, toSample, BOS, EOS } from "../data/sample";
-import { Rng } from "./rng";
+import { Rng } from "../rng";
 import type { StreamTokenizer, TokenArray, TokenStream } from "./tokens";
 
 /** The anthology, cleaned as chapter 1 cleans the corpus. */

@@ -12,20 +12,17 @@
  *
  * This file is only the stage: its batches, its loss and its defaults. The loop (lib/train/loop.ts) does the rest.
  */
-import { MAX_BATCH_SIZE, MAX_STEPS, numberFlag, parseCommandFlags, resumeCommand, RUN_FLAGS, RUN_FLAGS_USAGE, runFlags, stopOnCtrlC } from "../flags";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../backend";
-import { isQuick } from "../course";
 import { type CorpusInfo, ensureCorpus } from "../data/pipeline";
 import { readSamples } from "../data/sample";
 import { checkTrainingMemory, formatBytes, presetConfig, type PresetName } from "../model/config";
 import { GPT } from "../model/gpt";
 import { configToHF } from "../model/gpt2format";
-import { loadTokenizer } from "../tokenizer/load";
 import type { Tokenizer } from "../tokenizer/types";
 import type { JsonRecord } from "./checkpoint";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
-import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
+import { type StageModel, ensureStage, type StageStart } from "./handoff";
+import { coursePreset } from "./registry";
 import { anthology, canMixAnthology, mixStream } from "./mixture";
 import { BlockSampler, ensureTokenStream, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
 
@@ -143,11 +140,6 @@ export function bitsPerCharacter(lossNatsPerToken: number, charsPerToken: number
   return lossNatsPerToken / Math.LN2 / charsPerToken;
 }
 
-/** The preset the chapter trains: `tiny` in quick mode (CI), `course` otherwise. */
-export function defaultPretrainPreset(): "tiny" | "course" {
-  return isQuick() ? "tiny" : "course";
-}
-
 /**
  * The token streams pretraining reads: chapter 1's train split (+ `anthologyRepeat` copies of 唐诗三百首, see
  * lib/train/mixture.ts) and the validation split, encoded with the tokenizer (cached on disk after the first time).
@@ -215,7 +207,7 @@ export interface PretrainRun {
  * @example const { model, result } = await runPretraining({ tokenizer: tok, steps: 3000, resume: true });
  */
 export async function runPretraining(options: PretrainRunOptions): Promise<PretrainRun> {
-  const { tokenizer, preset = defaultPretrainPreset(), batchSize, anthologyRepeat, corpus: given, modelSeed = 1337, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = coursePreset(), batchSize, anthologyRepeat, corpus: given, modelSeed = 1337, log = console.log, ...trainOptions } = options;
   const settings0 = pretrainSettings(preset);
   const settings = { ...settings0, batchSize: batchSize ?? settings0.batchSize, anthologyRepeat: anthologyRepeat ?? settings0.anthologyRepeat };
   const config = presetConfig(preset, { vocabSize: tokenizer.vocabSize });
@@ -240,123 +232,27 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
 }
 
 /**
- * The pretrained model a later chapter starts from: chapter 5's checkpoint (runs/pretrain). When there is none, in
- * quick mode a `tiny` one is trained on the spot (a few seconds), so that any notebook runs alone in a fresh clone
- * and in CI; at full size that would take an hour, so it throws and says how to make one instead.
+ * The pretrained model a later chapter starts from: chapter 5's checkpoint (runs/pretrain), trained now when there
+ * is none (ensureStage: the same in quick and full mode). Trained here it takes `steps` steps: by default 60 in
+ * quick mode (a few seconds, so any notebook runs alone in a fresh clone and in CI), the preset's at full size.
  *
  * @example const { model } = await ensurePretrained(tok);   // chapter 6 (SFT) starts here
  */
 export async function ensurePretrained(
   tokenizer: Tokenizer,
-  options: { quickSteps?: number; corpus?: CorpusInfo; log?: (line: string) => void } = {},
+  options: { steps?: number; start?: StageStart; corpus?: CorpusInfo; log?: (line: string) => void } = {},
 ): Promise<StageModel> {
-  if (hasStage("pretrain")) return loadStage("pretrain", { tokenizer });
-  if (!isQuick()) {
-    throw new Error(`no pretrained model in ${stageDir("pretrain")}: run chapter 5's notebook, or npx tiaoyu pretrain, first`);
-  }
   const log = options.log ?? console.log;
-  log(`quick mode: no pretrained model in ${stageDir("pretrain")}, training a tiny one (${options.quickSteps ?? 60} steps)…`);
-  const run = await runPretraining({ tokenizer, preset: "tiny", steps: options.quickSteps ?? 60, progress: "none", log, corpus: options.corpus });
-  run.model.dispose();
-  return loadStage("pretrain", { tokenizer });
-}
-
-// ---------------------------------------------------------------- npx tiaoyu pretrain
-
-/** The course's tokenizer: `--tokenizer DIR` (a tokenizer.json), else chapter 2's `ensureTokenizer()`. */
-export async function courseTokenizer(dir: string | undefined): Promise<Tokenizer> {
-  if (dir) return loadTokenizer(dir);
-  // Looked up at run time: chapter 2's ensureTokenizer() is the one place that knows where the course's tokenizer lives.
-  const mod = (await import("../tokenizer")) as Record<string, unknown>;
-  const ensure = mod.ensureTokenizer as (() => Promise<Tokenizer | { tokenizer: Tokenizer }>) | undefined;
-  if (typeof ensure !== "function") throw new Error("no course tokenizer yet (lib/tokenizer has no ensureTokenizer): pass --tokenizer DIR");
-  const t = await ensure();
-  return "tokenizer" in t ? t.tokenizer : t;
-}
-
-const PRETRAIN_USAGE = `usage: npx tiaoyu pretrain [options]
-
-  --preset NAME          model size: tiny, course (default; tiny in quick mode), gpu-small, gpu-base
-  --steps N              total optimizer steps of the run (default: the preset's)
-  --batch-size N         sequences per batch (default: the preset's)
-  --anthology-repeat N   copies of 唐诗三百首 added to the training data (default: the preset's; 0 for none)
-  --lr X                 peak learning rate
-  --accumulate N         micro-batches per step (gradient accumulation)
-  --eval-every N         validation every N steps
-  --checkpoint-every N   checkpoint every N steps (always one at the end)
-  --run-dir DIR          where checkpoints and log.jsonl go (default runs/pretrain)
-  --tokenizer DIR        a folder with tokenizer.json (default: chapter 2's tokenizer)
-${RUN_FLAGS_USAGE}
-
-Ctrl-C stops after the current step and writes a checkpoint; --resume continues from it.
-Environment: TIAOYU_BACKEND=wasm|cpu|tensorflow picks the backend, TIAOYU_QUICK=1 the quick sizes.`;
-
-/** The end of a pretraining command: prints the validation loss in both units and how to resume a stopped run, then disposes the run's model. */
-export function reportRun(run: PretrainRun, command: string, args: readonly string[]): void {
-  const r = run.result;
-  if (r.valLoss !== null) {
-    console.log(
-      `validation loss ${r.valLoss.toFixed(4)} nats/token = ${bitsPerCharacter(r.valLoss, run.charsPerToken).toFixed(3)} bits/character ` +
-        `(${run.charsPerToken.toFixed(2)} characters/token)`,
-    );
-  }
-  if (r.stopped) console.log(`resume with: ${resumeCommand(command, args)}`);
-  run.model.dispose();
-}
-
-/** `npx tiaoyu pretrain …`: the notebook's training run in a terminal, with the same checkpoints. */
-export async function pretrainCommand(args: string[]): Promise<void> {
-  const values = parseCommandFlags(
-    "pretrain",
-    args,
-    {
-      preset: { type: "string" },
-      steps: { type: "string" },
-      ...RUN_FLAGS,
-      "batch-size": { type: "string" },
-      "anthology-repeat": { type: "string" },
-      lr: { type: "string" },
-      accumulate: { type: "string" },
-      "eval-every": { type: "string" },
-      "checkpoint-every": { type: "string" },
-      "run-dir": { type: "string" },
-      tokenizer: { type: "string" },
+  const preset = coursePreset();
+  const steps = options.steps ?? (preset === "tiny" ? 60 : pretrainSettings(preset).train.steps);
+  return ensureStage("pretrain", {
+    tokenizer,
+    start: options.start,
+    log,
+    describe: `${preset} preset, ${steps} steps`,
+    train: async (resume) => {
+      const run = await runPretraining({ tokenizer, preset, steps, resume, ...(preset === "tiny" ? { progress: "none" as const } : {}), log, corpus: options.corpus });
+      run.model.dispose();
     },
-    PRETRAIN_USAGE,
-  );
-  if (!values) return;
-  const run0 = runFlags(values);
-  const steps = numberFlag("steps", values.steps, { integer: true, min: 1, max: MAX_STEPS });
-  const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
-  const accumulate = numberFlag("accumulate", values.accumulate, { integer: true, min: 1, max: 1024 });
-  const evalEvery = numberFlag("eval-every", values["eval-every"], { integer: true, min: 0, max: MAX_STEPS });
-  const checkpointEvery = numberFlag("checkpoint-every", values["checkpoint-every"], { integer: true, min: 0, max: MAX_STEPS });
-  const batchSize = numberFlag("batch-size", values["batch-size"], { integer: true, min: 1, max: MAX_BATCH_SIZE });
-  const anthologyRepeat = numberFlag("anthology-repeat", values["anthology-repeat"], { integer: true, min: 0, max: 1000 });
-  const preset = (values.preset ?? defaultPretrainPreset()) as PresetName;
-  presetConfig(preset); // fails early, naming the presets, on a typo
-
-  await initBackend();
-  const tokenizer = await courseTokenizer(values.tokenizer);
-  const run = await stopOnCtrlC((signal) => {
-    const options: Record<string, unknown> = {
-      steps,
-      lr,
-      accumulate,
-      evalEvery,
-      checkpointEvery,
-      runDir: values["run-dir"],
-    };
-    for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
-    return runPretraining({
-      tokenizer,
-      preset,
-      batchSize,
-      anthologyRepeat,
-      ...run0,
-      signal,
-      ...(options as Partial<TrainingOptions>),
-    });
   });
-  reportRun(run, "pretrain", args);
 }

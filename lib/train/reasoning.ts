@@ -14,26 +14,22 @@
 import * as path from "path";
 import { isQuick, projectPath } from "../course";
 import { ensureCorpus } from "../data/pipeline";
-import { type QaSplit, QA_SPLITS } from "../data/qa";
-import {
-  checkReasoningAnswer, type ReasoningData, type ReasoningItem, type ReasoningTask, REASONING_TASK_LABELS, REASONING_TASKS, THINK_CLOSE,
-  THINK_OPEN,
-} from "../data/reasoning";
+import { checkReasoningAnswer, type ReasoningData, type ReasoningItem, type ReasoningTask, REASONING_TASKS, THINK_CLOSE, THINK_OPEN } from "../data/reasoning";
 import { readSamples } from "../data/sample";
 import { presetConfig } from "../model/config";
 import { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
-import { type ChatTokenizer, chatPrompt, chatReply, chatStopIds, chatTokenIds, type EncodedChat, fitsContext } from "./chat";
+import { type ChatTokenizer, chatPrompt, chatStopIds, chatTokenIds, padId, type EncodedChat, fitsContext } from "./chat";
 import { assignWeights } from "./checkpoint";
 import { GRPO_PRESETS, type GrpoSettings, grpoStage, type GrpoStepStats, type RolloutScorer } from "./grpo";
-import { MetricsLog, padId } from "./rlhf";
+import { MetricsLog } from "./rlhf";
 import { tokenizerIdentity } from "./tokens";
-import type { StageRunOptions } from "./distill";
 import { train } from "./loop";
 import { pretrainSettings, pretrainStage } from "./pretrain";
-import { Rng } from "./rng";
+import { Rng } from "../rng";
 import { ensureSft, runSft, sftSettings, sftStage } from "./sft";
-import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
+import { loadStage, type StageModel, type StageRunOptions } from "./handoff";
+import { hasStage, type StageName, stageDir, coursePreset, type CoursePreset } from "./registry";
 import { ensureTokenStream } from "./tokens";
 
 /**
@@ -167,7 +163,7 @@ export const REASONING_PRESETS: Readonly<Record<"tiny" | "course", ReasoningSett
   course: { questions: 12000, steps: 800, evalQuestions: 50, maxNewTokens: 100 },
 });
 
-export function reasoningSettings(preset: "tiny" | "course" = isQuick() ? "tiny" : "course"): ReasoningSettings {
+export function reasoningSettings(preset: CoursePreset = coursePreset()): ReasoningSettings {
   return REASONING_PRESETS[preset];
 }
 
@@ -175,7 +171,7 @@ export function reasoningSettings(preset: "tiny" | "course" = isQuick() ? "tiny"
 export type ReasoningVariant = "traces" | "answers";
 
 /** Run folders: runs/reasoning (traces) and runs/reasoning-answers. */
-export const REASONING_STAGES: Readonly<Record<ReasoningVariant, string>> = Object.freeze({ traces: "reasoning", answers: "reasoning-answers" });
+export const REASONING_STAGES: Readonly<Record<ReasoningVariant, StageName>> = Object.freeze({ traces: "reasoning", answers: "reasoning-answers" });
 
 /** What a variant learns to write for an item: `<think>…</think>answer`, or only the answer. */
 export function reasoningTarget(item: ReasoningItem, variant: ReasoningVariant): { prompt: string; response: string } {
@@ -239,7 +235,7 @@ export function reasoningDataTasks(data: ReasoningData): ReasoningTask[] {
  * questions it never trained on, so it is trained again rather than loaded.
  */
 function currentReasoningStage(
-  name: string,
+  name: StageName,
   tokenizer: Tokenizer,
   tasks: readonly ReasoningTask[],
   steps: number,
@@ -291,9 +287,8 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
   const model = new GPT(base.model.config);
   try {
     assignWeights(model.parameters(), base.model.parameters(), base.dir);
-    const preset = model.config.nEmbd <= presetConfig("tiny").nEmbd ? "tiny" : "course";
     log(`${name}: ${questions.length.toLocaleString("en-US")} questions ${variant === "traces" ? "with reasoning traces" : "with answers alone"}, ${settings.steps} steps`);
-    const s = sftSettings(preset);
+    const s = sftSettings(coursePreset());
     const stage = sftStage(model, { train: encode(questions), validation: encode(validation) }, { ...s, batchSize: settings.batchSize ?? s.batchSize }, {
       name,
       from: "sft",
@@ -309,110 +304,10 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
   return loadStage(name, { tokenizer });
 }
 
-// ---------------------------------------------------------------- evaluation
-
-/** One question asked, and what came back. */
-export interface ReasoningReply {
-  readonly task: ReasoningTask;
-  readonly split: QaSplit;
-  readonly prompt: string;
-  readonly reply: string;
-  /** The reply has a well-formed <think> block followed by an answer. */
-  readonly wellFormed: boolean;
-  /** The answer part (after </think>, or the whole reply) is right. */
-  readonly correct: boolean;
-}
-
-/** Accuracy and format compliance of one group of questions (a task and a split). */
-export interface ReasoningRow {
-  readonly task: ReasoningTask;
-  readonly split: QaSplit;
-  readonly questions: number;
-  readonly accuracy: number;
-  /** Share of replies with a well-formed <think> block before the answer. */
-  readonly formatted: number;
-}
-
-export interface ReasoningEvaluation {
-  readonly rows: readonly ReasoningRow[];
-  readonly replies: readonly ReasoningReply[];
-}
-
-/**
- * The questions an evaluation asks: per task, the first `perGroup` of each split in `splits` whose traced sample
- * fits the context. Deterministic.
- */
-export function reasoningEvalSet(
-  data: ReasoningData,
-  options: { perGroup: number; tokenizer: ChatTokenizer; blockSize: number; splits?: readonly QaSplit[] },
-): ReasoningItem[] {
-  const out: ReasoningItem[] = [];
-  for (const split of options.splits ?? (["heldout", "unseen"] as const)) {
-    for (const task of REASONING_TASKS) {
-      const group = data[split].filter((it) => it.task === task);
-      out.push(...fittingReasoningItems(options.tokenizer, group, options.blockSize, options.perGroup));
-    }
-  }
-  return out;
-}
-
-/**
- * Asks each question greedily in the chat format and scores the reply twice: is its answer right (the text after
- * </think>, or the whole reply when there is none), and is it well-formed (parseReasoning). A model fine-tuned on
- * answers alone is scored the same way; it simply never writes the block.
- */
-export async function evaluateReasoning(
-  model: GPT,
-  tokenizer: ChatTokenizer,
-  items: readonly ReasoningItem[],
-  options: { maxNewTokens?: number; onProgress?: (done: number, total: number) => void } = {},
-): Promise<ReasoningEvaluation> {
-  const replies: ReasoningReply[] = [];
-  for (const [i, it] of items.entries()) {
-    const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: options.maxNewTokens ?? reasoningSettings().maxNewTokens });
-    replies.push({
-      task: it.task,
-      split: it.split,
-      prompt: it.prompt,
-      reply: r.reply,
-      wellFormed: parseReasoning(r.reply).ok,
-      correct: checkReasoningAnswer(it, answerPart(r.reply)).correct,
-    });
-    options.onProgress?.(i + 1, items.length);
-  }
-  const rows: ReasoningRow[] = [];
-  for (const split of QA_SPLITS) {
-    for (const task of REASONING_TASKS) {
-      const rs = replies.filter((r) => r.split === split && r.task === task);
-      if (rs.length === 0) continue;
-      const share = (f: (r: ReasoningReply) => boolean) => rs.filter(f).length / rs.length;
-      rows.push({ task, split, questions: rs.length, accuracy: share((r) => r.correct), formatted: share((r) => r.wellFormed) });
-    }
-  }
-  return { rows, replies };
-}
-
-/**
- * The chapter's table: per task and split, the accuracy of each model and the format compliance of each.
- * @example table(reasoningComparisonRows({ 带推理: withTraces, 只有答案: answersOnly }))
- */
-export function reasoningComparisonRows(evaluations: Readonly<Record<string, ReasoningEvaluation>>): Record<string, string | number>[] {
-  const names = Object.keys(evaluations);
-  if (names.length === 0) return [];
-  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  return evaluations[names[0]].rows.map((r, i) => ({
-    题型: REASONING_TASK_LABELS[r.task],
-    split: r.split,
-    questions: r.questions,
-    ...Object.fromEntries(names.map((n) => [`${n} 准确率`, pct(evaluations[n].rows[i].accuracy)])),
-    ...Object.fromEntries(names.map((n) => [`${n} 格式`, pct(evaluations[n].rows[i].formatted)])),
-  }));
-}
-
 // ---------------------------------------------------------------- optional: GRPO with the verifiable reward
 
 /** GRPO's settings for reasoning: chapter 7's, with room for a reasoning trace and a few steps. */
-export function reasoningGrpoSettings(preset: "tiny" | "course" = isQuick() ? "tiny" : "course"): GrpoSettings {
+export function reasoningGrpoSettings(preset: CoursePreset = coursePreset()): GrpoSettings {
   const base = GRPO_PRESETS[preset];
   return preset === "tiny"
     ? { ...base, promptsPerStep: 2, maxNewTokens: 120, train: { ...base.train, steps: 4 } }

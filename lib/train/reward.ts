@@ -19,15 +19,15 @@ import * as tf from "@tensorflow/tfjs";
 import { GPT } from "../model/gpt";
 import { configFromHF, configToHF } from "../model/gpt2format";
 import { assignWeights, type JsonRecord, loadTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
-import { isQuick } from "../course";
 import { ensurePreferences, type PreferenceDataset, type PreferenceItem } from "../data/preferences";
 import type { Tokenizer } from "../tokenizer/types";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import type { NamedVariables } from "./optimizer";
 import { type EncodedPairs, logSigmoid, type MaskedSequences, type PairBatch, pairBatches, PairSampler, rlhfPairs, type RlhfPairs } from "./rlhf";
 import { ensureSft } from "./sft";
-import { hasStage, stageDir } from "./stages";
+import { stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
+import { ensureStage, type StageStart, withOverrides } from "./handoff";
 
 /**
  * The Bradley–Terry loss, averaged over pairs: mean of −log σ(r_chosen − r_rejected).
@@ -218,11 +218,6 @@ export function loadRewardModel(dir: string = stageDir("reward"), options: { tok
 
 // ---------------------------------------------------------------- a whole run
 
-/** The preset of chapter 7's runs: `tiny` in quick mode, `course` otherwise (as chapter 6's SFT). */
-export function defaultRlhfPreset(): "tiny" | "course" {
-  return isQuick() ? "tiny" : "course";
-}
-
 export interface RewardRunOptions extends Partial<TrainingOptions> {
   readonly tokenizer: Tokenizer;
   readonly preset?: "tiny" | "course";
@@ -232,6 +227,8 @@ export interface RewardRunOptions extends Partial<TrainingOptions> {
   readonly maxTrain?: number;
   /** Held-out pairs scored for the accuracy table (default 1,000; quick mode: all that fit). */
   readonly maxHeldout?: number;
+  /** Overrides of the preset's settings ({@link withOverrides}), e.g. from a notebook cell: { batchSize: 8 }. */
+  readonly settings?: Partial<RewardSettings>;
   readonly log?: (line: string) => void;
 }
 
@@ -252,8 +249,8 @@ export interface RewardRun {
  * @example const { rm, heldout, byKind } = await runRewardModel({ tokenizer: tok, resume: true });
  */
 export async function runRewardModel(options: RewardRunOptions): Promise<RewardRun> {
-  const { tokenizer, preset = defaultRlhfPreset(), preferences, maxTrain, maxHeldout, log = console.log, ...trainOptions } = options;
-  const settings = REWARD_PRESETS[preset];
+  const { tokenizer, preset = coursePreset(), settings: overrides, preferences, maxTrain, maxHeldout, log = console.log, ...trainOptions } = options;
+  const settings = withOverrides(REWARD_PRESETS[preset], overrides);
   const prefs = preferences ?? (await ensurePreferences());
   const { model } = await ensureSft(tokenizer, { log });
   const rm = new RewardModel(model);
@@ -277,14 +274,22 @@ export async function runRewardModel(options: RewardRunOptions): Promise<RewardR
 }
 
 /**
- * The reward model of runs/reward (what GRPO scores with). When there is none, in quick mode a tiny one is trained
- * on the spot; at full size it throws and says how to make one.
+ * The reward model of runs/reward (what GRPO scores with), trained now when there is none (ensureStage: the same
+ * in quick and full mode; the preset follows the mode).
  */
-export async function ensureRewardModel(tokenizer: Tokenizer, options: { log?: (line: string) => void; preferences?: PreferenceDataset } = {}): Promise<RewardModel> {
-  const identity = tokenizerIdentity(tokenizer);
-  if (hasStage("reward")) return loadRewardModel(stageDir("reward"), { tokenizer: identity });
-  if (!isQuick()) throw new Error(`no reward model in ${stageDir("reward")}: run chapter 7's reward-model cells (runRewardModel) first`);
-  (options.log ?? console.log)(`quick mode: no reward model in ${stageDir("reward")}, training a tiny one…`);
-  const run = await runRewardModel({ tokenizer, preset: "tiny", progress: "none", log: options.log, preferences: options.preferences });
-  return run.rm;
+export async function ensureRewardModel(
+  tokenizer: Tokenizer,
+  options: { start?: StageStart; log?: (line: string) => void; preferences?: PreferenceDataset } = {},
+): Promise<RewardModel> {
+  const preset = coursePreset();
+  return ensureStage("reward", {
+    start: options.start,
+    log: options.log,
+    describe: `${preset} preset`,
+    load: () => loadRewardModel(stageDir("reward"), { tokenizer: tokenizerIdentity(tokenizer) }),
+    train: async (resume) => {
+      const run = await runRewardModel({ tokenizer, preset, resume, ...(preset === "tiny" ? { progress: "none" as const } : {}), log: options.log, preferences: options.preferences });
+      run.rm.dispose();
+    },
+  });
 }

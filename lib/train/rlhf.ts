@@ -23,14 +23,11 @@ import { softmaxCrossEntropy } from "../kernels/fused";
 import type { GPT } from "../model/gpt";
 import { isQuick } from "../course";
 import type { PreferenceDataset, PreferenceItem } from "../data/preferences";
-import { isCorrectAnswer, type QaItem, type QaTemplate } from "../data/qa";
-import type { GenerativeModel } from "../generate";
-import { type ChatTokenizer, chatPrompt, chatReply, chatTokenIds, encodeChat } from "./chat";
-import { type JsonValue, listCheckpoints } from "./checkpoint";
-import type { BatchSampler } from "./loop";
+import { type ChatTokenizer, encodeChat, padId } from "./chat";
+import { listCheckpoints } from "./checkpoint";
 import type { NamedVariables } from "./optimizer";
-import type { RewardModel } from "./reward";
-import { Rng } from "./rng";
+import { Rng } from "../rng";
+import { EpochSampler } from "./sampler";
 
 /**
  * log σ(x), computed so that it neither overflows nor rounds to log 0: log σ(x) = −softplus(−x) = min(x, 0) − log(1 + e^−|x|).
@@ -253,56 +250,20 @@ export function packRows(rows: readonly EncodedAnswer[], padId: number): MaskedS
   return { ids, mask, rows: rows.length, length: T, last };
 }
 
-/** The saved position of a {@link PairSampler}. */
-interface PairSamplerState {
-  readonly seed: number;
-  readonly epoch: number;
-  readonly index: number;
-}
-
-/** Draws batches of preference pairs epoch by epoch, each pair once per epoch in a seeded shuffled order (resumable). */
-export class PairSampler implements BatchSampler<PairBatch> {
-  private epoch = 0;
-  private index = 0;
-  private order: number[] = [];
-
+/**
+ * Draws batches of preference pairs epoch by epoch, each pair once per epoch in a seeded shuffled order (EpochSampler);
+ * a batch never holds more pairs than there are.
+ */
+export class PairSampler extends EpochSampler<PairBatch> {
   constructor(
     readonly data: EncodedPairs,
     readonly batchSize: number,
-    private readonly seed: number,
+    seed: number,
   ) {
+    super("PairSampler", seed, Math.min(batchSize, Math.max(data.size, 1)), () => ({ count: data.size }), (items) => data.batch(items));
     if (data.size === 0) throw new Error("PairSampler: no preference pairs to train on");
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`PairSampler: batchSize ${batchSize} must be a positive integer`);
-    this.startEpoch(0);
-  }
-
-  private startEpoch(epoch: number): void {
-    this.epoch = epoch;
-    this.index = 0;
-    this.order = new Rng(this.seed + epoch * 0x9e3779b1).shuffle(Array.from({ length: this.data.size }, (_, i) => i));
-  }
-
-  next(): PairBatch {
-    const picked: number[] = [];
-    for (let i = 0; i < Math.min(this.batchSize, this.data.size); i++) {
-      if (this.index >= this.order.length) this.startEpoch(this.epoch + 1);
-      picked.push(this.order[this.index++]);
-    }
-    return this.data.batch(picked);
-  }
-
-  state(): JsonValue {
-    const s: PairSamplerState = { seed: this.seed, epoch: this.epoch, index: this.index };
-    return { ...s };
-  }
-
-  restore(state: JsonValue): void {
-    const s = state as unknown as PairSamplerState;
-    if (!s || typeof s !== "object" || s.seed !== this.seed || !Number.isInteger(s.epoch) || !Number.isInteger(s.index)) {
-      throw new Error(`PairSampler: cannot restore ${JSON.stringify(state)} into a sampler seeded with ${this.seed}`);
-    }
-    this.startEpoch(s.epoch);
-    this.index = s.index;
+    this.begin();
   }
 }
 
@@ -316,13 +277,6 @@ export function pairBatches(data: EncodedPairs, batchSize: number): PairBatch[] 
 }
 
 // ---------------------------------------------------------------- in the chat format of chapter 6
-
-/** The id that pads batches: the tokenizer's <pad> (chapter 2 reserves it). */
-export function padId(tokenizer: Pick<ChatTokenizer, "tokenToId">): number {
-  const id = tokenizer.tokenToId("<pad>");
-  if (id === undefined) throw new Error("the tokenizer has no <pad> token: RLHF batches need chapter 2's reserved specials");
-  return id;
-}
 
 /** (prompt, answer) → chapter 6's chat format, the mask on the answer and its closing <|end|> (what SFT learned). */
 export function chatAnswerEncoder(tokenizer: ChatTokenizer): AnswerEncoder {
@@ -438,79 +392,4 @@ export class MetricsLog<T extends { readonly step: number }> {
     this.records.push(record);
     if (this.file) fs.appendFileSync(this.file, JSON.stringify(record) + "\n");
   }
-}
-
-// ---------------------------------------------------------------- SFT vs aligned, side by side
-
-/** One model's reply to one question, scored both ways. */
-export interface ScoredReply {
-  readonly reply: string;
-  /** The answer in 「」, or null. */
-  readonly answer: string | null;
-  /** Exact-match correctness (chapter 6's isCorrectAnswer). */
-  readonly correct: boolean;
-  /** The reward model's score of the reply. */
-  readonly reward: number;
-}
-
-/** How the models compare on a set of questions. */
-export interface ReplyComparison {
-  /** Per question: its text, what is expected, and each model's scored reply (keys: the names given). */
-  readonly questions: readonly { readonly prompt: string; readonly template: QaTemplate; readonly expected: string; readonly replies: Readonly<Record<string, ScoredReply>> }[];
-  /** Per model: exact-match accuracy and mean reward; for every model but the first, its win rate over the first. */
-  readonly summary: readonly { readonly model: string; readonly accuracy: number; readonly meanReward: number; readonly winRateByReward: number | null; readonly winRateByExactMatch: number | null }[];
-}
-
-/**
- * Win rate of `a` over `b`, paired by question: wins count 1, ties ½ (two equal models score 50%).
- * @example winRate([3, 1, 2], [1, 1, 5]) → (1 + ½ + 0) / 3 = 0.5
- */
-export function winRate(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length || a.length === 0) throw new Error(`winRate: ${a.length} and ${b.length} scores`);
-  let w = 0;
-  for (let i = 0; i < a.length; i++) w += a[i] > b[i] ? 1 : a[i] === b[i] ? 0.5 : 0;
-  return w / a.length;
-}
-
-/**
- * Asks every model every question (greedily, in the chat format), scores each reply by exact match and by the
- * reward model, and compares every model with the first (the SFT model): the chapter's side-by-side table.
- * @example compareReplies({ SFT: sft, DPO: dpo, GRPO: grpo }, rm, tok, questions)
- */
-export async function compareReplies(
-  models: Readonly<Record<string, GenerativeModel>>,
-  rm: RewardModel,
-  tokenizer: ChatTokenizer,
-  items: readonly QaItem[],
-  options: { maxNewTokens?: number } = {},
-): Promise<ReplyComparison> {
-  const names = Object.keys(models);
-  if (names.length === 0) throw new Error("compareReplies: no models");
-  const end = chatTokenIds(tokenizer).end;
-  const pad = padId(tokenizer);
-  const questions: { prompt: string; template: QaTemplate; expected: string; replies: Record<string, ScoredReply> }[] = [];
-  for (const it of items) {
-    const replies: Record<string, ScoredReply> = {};
-    const prompt = chatPrompt(tokenizer, it.prompt);
-    for (const name of names) {
-      const r = await chatReply(models[name], tokenizer, it.prompt, { maxNewTokens: options.maxNewTokens ?? 24 });
-      // The reward model reads the reply as the model wrote it (its own tokens), closed with <|end|> if it stopped.
-      const ids = [...prompt, ...r.ids, ...(r.reason === "stop" ? [end] : [])].slice(-rm.backbone.config.blockSize);
-      const seqs = packRows([{ ids, mask: ids.map(() => 1) }], pad);
-      const t = rm.rewards(seqs);
-      const reward = (await t.data())[0];
-      t.dispose();
-      replies[name] = { reply: r.reply, answer: r.answer, correct: isCorrectAnswer(it, r.answer), reward };
-    }
-    questions.push({ prompt: it.prompt, template: it.template, expected: it.expected, replies });
-  }
-  const col = (name: string, f: (r: ScoredReply) => number) => questions.map((q) => f(q.replies[name]));
-  const summary = names.map((name, i) => ({
-    model: name,
-    accuracy: col(name, (r) => (r.correct ? 1 : 0)).reduce((a, b) => a + b, 0) / Math.max(questions.length, 1),
-    meanReward: col(name, (r) => r.reward).reduce((a, b) => a + b, 0) / Math.max(questions.length, 1),
-    winRateByReward: i === 0 || questions.length === 0 ? null : winRate(col(name, (r) => r.reward), col(names[0], (r) => r.reward)),
-    winRateByExactMatch: i === 0 || questions.length === 0 ? null : winRate(col(name, (r) => (r.correct ? 1 : 0)), col(names[0], (r) => (r.correct ? 1 : 0))),
-  }));
-  return { questions, summary };
 }

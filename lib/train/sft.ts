@@ -14,94 +14,46 @@
  * and the evaluation: exact-match accuracy of the answer extracted from the model's greedy reply to held-out
  * questions, per template. With a LoRA config the same run trains only low-rank adapters (chapter 8).
  */
-import { MAX_BATCH_SIZE, MAX_STEPS, numberFlag, parseCommandFlags, resumeCommand, RUN_FLAGS, RUN_FLAGS_USAGE, runFlags, stopOnCtrlC } from "../flags";
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../backend";
-import { isQuick } from "../course";
 import type { CorpusInfo } from "../data/pipeline";
-import { ensureQa, isCorrectAnswer, QA_TEMPLATE_LABELS, QA_TEMPLATES, type QaDataset, type QaItem, type QaSplit, type QaTemplate } from "../data/qa";
+import { ensureQa, type QaDataset, type QaItem } from "../data/qa";
 import type { GPT } from "../model/gpt";
 import { configToHF } from "../model/gpt2format";
 import type { Tokenizer } from "../tokenizer/types";
-import { type ChatBatch, type ChatExample, type ChatTokenizer, chatReply, chatTokenIds, collateChat, type EncodedChat, encodeChat, fitsContext } from "./chat";
+import { type ChatBatch, type ChatExample, type ChatTokenizer, chatTokenIds, collateChat, type EncodedChat, padId, encodeChat, fitsContext } from "./chat";
 import { type CheckpointMeta, type JsonRecord, type JsonValue, latestCheckpoint } from "./checkpoint";
-import { ADAPTER_WEIGHTS_FILE, applyLora, loadLoraAdapter, type LoraAdapter, type LoraConfig, LORA_DEFAULTS, saveLoraAdapter } from "./lora";
-import { type BatchSampler, readTrainingLog, type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
+import { ADAPTER_WEIGHTS_FILE, applyLora, loadLoraAdapter, type LoraAdapter, type LoraConfig, saveLoraAdapter } from "./lora";
+import { readTrainingLog, type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import type { NamedVariables } from "./optimizer";
 import { ensurePretrained, gptTrainable } from "./pretrain";
-import { Rng } from "./rng";
-import { hasStage, loadStage, stageDir, type StageModel } from "./stages";
+import { Rng } from "../rng";
+import { EpochSampler } from "./sampler";
+import { ensureStage, loadStage, type StageModel, type StageStart, withOverrides } from "./handoff";
+import { type StageName, stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 
 // ---------------------------------------------------------------- batches
 
-/** The saved position of a {@link ChatSampler}. */
-interface ChatSamplerState {
-  readonly seed: number;
-  readonly epoch: number;
-  readonly index: number;
-}
-
 /**
  * Draws batches of chat sequences: every example once per epoch, in an order shuffled from the seed and the epoch
- * number, each batch padded to its longest sequence (collateChat). The state is { seed, epoch, index }, so a
- * resumed run draws exactly the batches the uninterrupted run would have.
+ * number (EpochSampler), each batch padded to its longest sequence (collateChat).
  */
-export class ChatSampler implements BatchSampler<ChatBatch> {
-  private epoch = 0;
-  private index = 0;
-  private order: number[] = [];
-
+export class ChatSampler extends EpochSampler<ChatBatch> {
   constructor(
-    private readonly examples: readonly EncodedChat[],
+    examples: readonly EncodedChat[],
     readonly batchSize: number,
-    private readonly seed: number,
+    seed: number,
     readonly blockSize: number,
     readonly padId: number,
   ) {
+    super("ChatSampler", seed, batchSize, () => ({ count: examples.length }), (items) => collateChat(items.map((i) => examples[i]), blockSize, padId));
     if (examples.length === 0) throw new Error("ChatSampler: no training examples (were they all longer than the context?)");
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`ChatSampler: batchSize ${batchSize} must be a positive integer`);
     examples.forEach((e, i) => {
       if (!fitsContext(e, blockSize)) throw new Error(`ChatSampler: example ${i} has ${e.ids.length} tokens, more than blockSize ${blockSize} + 1`);
     });
-    this.startEpoch(0);
-  }
-
-  private startEpoch(epoch: number): void {
-    this.epoch = epoch;
-    this.index = 0;
-    this.order = new Rng(this.seed + epoch * 0x9e3779b1).shuffle(Array.from({ length: this.examples.length }, (_, i) => i));
-  }
-
-  next(): ChatBatch {
-    const rows: EncodedChat[] = [];
-    while (rows.length < this.batchSize) {
-      if (this.index >= this.order.length) this.startEpoch(this.epoch + 1);
-      rows.push(this.examples[this.order[this.index++]]);
-    }
-    return collateChat(rows, this.blockSize, this.padId);
-  }
-
-  state(): JsonValue {
-    const s: ChatSamplerState = { seed: this.seed, epoch: this.epoch, index: this.index };
-    return { ...s };
-  }
-
-  restore(state: JsonValue): void {
-    const s = state as unknown as ChatSamplerState;
-    if (!s || typeof s !== "object" || s.seed !== this.seed || !Number.isInteger(s.epoch) || !Number.isInteger(s.index)) {
-      throw new Error(`ChatSampler: cannot restore ${JSON.stringify(state)} into a sampler seeded with ${this.seed}`);
-    }
-    this.startEpoch(s.epoch);
-    if (s.index > this.order.length) throw new Error(`ChatSampler: position ${s.index} is past the epoch's ${this.order.length} examples (other data?)`);
-    this.index = s.index;
-  }
-
-  /** Epochs completed, with the fraction of the current one. */
-  get epochs(): number {
-    return this.epoch + this.index / this.order.length;
+    this.begin();
   }
 }
 
@@ -199,19 +151,18 @@ export function sftStage(
 ): Stage<ChatBatch> {
   const tok = options.tokenizer;
   if (tok.vocabSize !== model.config.vocabSize) throw new Error(`sft: the tokenizer has ${tok.vocabSize} tokens but the model's vocabSize is ${model.config.vocabSize}`);
-  const padId = tok.tokenToId("<pad>");
-  if (padId === undefined) throw new Error("sft: the tokenizer has no <pad> token (chapter 2's reserved specials)");
+  const pad = padId(tok);
   const T = model.config.blockSize;
   const valRows = data.validation.slice(0, settings.evalBatches * settings.batchSize);
   const val: ChatBatch[] = [];
-  for (let i = 0; i < valRows.length; i += settings.batchSize) val.push(collateChat(valRows.slice(i, i + settings.batchSize), T, padId));
+  for (let i = 0; i < valRows.length; i += settings.batchSize) val.push(collateChat(valRows.slice(i, i + settings.batchSize), T, pad));
   const identity = tokenizerIdentity(tok as Parameters<typeof tokenizerIdentity>[0]);
   return {
     name: options.name ?? "sft",
     from: options.from === undefined ? "pretrain" : options.from,
     model: options.model ?? gptTrainable(model),
     trainable: options.trainable,
-    batches: new ChatSampler(data.train, settings.batchSize, settings.dataSeed, T, padId),
+    batches: new ChatSampler(data.train, settings.batchSize, settings.dataSeed, T, pad),
     validation: val.length ? () => val : undefined,
     loss(batch, ctx) {
       model.seeds.state = ctx.seed;
@@ -236,103 +187,7 @@ export function sftStage(
   };
 }
 
-// ---------------------------------------------------------------- evaluation
-
-/**
- * The questions an evaluation asks: of one split, the first `perTemplate` distinct questions of each template
- * whose full chat sequence fits the model's context (a question the model cannot see whole is not a fair test).
- * Deterministic: the same data gives the same questions.
- */
-export function qaEvalSet(
-  items: readonly QaItem[],
-  options: { split?: QaSplit; perTemplate: number; tokenizer?: ChatTokenizer; blockSize?: number },
-): QaItem[] {
-  const split = options.split ?? "heldout";
-  const out: QaItem[] = [];
-  for (const t of QA_TEMPLATES) {
-    const seen = new Set<string>();
-    for (const it of items) {
-      if (it.split !== split || it.template !== t || seen.has(it.prompt)) continue;
-      if (options.tokenizer && options.blockSize && !fitsContext(encodeChat(options.tokenizer, it), options.blockSize)) continue;
-      seen.add(it.prompt);
-      out.push(it);
-      if (seen.size >= options.perTemplate) break;
-    }
-  }
-  return out;
-}
-
-/** One row of the accuracy table (a type, not an interface, so that display's table() takes it as a row). */
-export type QaAccuracyRow = {
-  readonly template: QaTemplate | "all";
-  readonly 题型: string;
-  readonly questions: number;
-  readonly correct: number;
-  readonly accuracy: number;
-};
-
-/** One question asked, and what came back. */
-export interface QaReply {
-  readonly template: QaTemplate;
-  readonly prompt: string;
-  readonly expected: string;
-  readonly reply: string;
-  readonly answer: string | null;
-  readonly correct: boolean;
-}
-
-export interface QaEvaluation {
-  /** Per template, then "all". */
-  readonly rows: readonly QaAccuracyRow[];
-  readonly accuracy: number;
-  readonly replies: readonly QaReply[];
-}
-
-/**
- * Asks every question greedily in the chat format, extracts the answer in 「」 and scores it (exact match; see
- * isCorrectAnswer). The pretrained model gets the same prompts: before SFT it has never seen the format, which is
- * the point of the comparison.
- */
-export async function evaluateQa(
-  model: GPT,
-  tokenizer: ChatTokenizer,
-  items: readonly QaItem[],
-  options: { maxNewTokens?: number; onProgress?: (done: number, total: number) => void } = {},
-): Promise<QaEvaluation> {
-  const replies: QaReply[] = [];
-  for (const [i, it] of items.entries()) {
-    const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: options.maxNewTokens ?? 24 });
-    replies.push({ template: it.template, prompt: it.prompt, expected: it.expected, reply: r.reply, answer: r.answer, correct: isCorrectAnswer(it, r.answer) });
-    options.onProgress?.(i + 1, items.length);
-  }
-  const row = (template: QaTemplate | "all", rs: QaReply[]): QaAccuracyRow => {
-    const correct = rs.filter((r) => r.correct).length;
-    return { template, 题型: template === "all" ? "全部" : QA_TEMPLATE_LABELS[template], questions: rs.length, correct, accuracy: rs.length ? correct / rs.length : 0 };
-  };
-  const rows = [...QA_TEMPLATES.map((t) => row(t, replies.filter((r) => r.template === t))).filter((r) => r.questions > 0), row("all", replies)];
-  return { rows, accuracy: rows[rows.length - 1].accuracy, replies };
-}
-
-/**
- * Accuracy side by side, one column per model: the before/after table of chapter 6 and the LoRA table of chapter 8.
- * @example table(qaComparisonRows({ 预训练: before, SFT: after }))
- */
-export function qaComparisonRows(evaluations: Readonly<Record<string, QaEvaluation>>): Record<string, string | number>[] {
-  const names = Object.keys(evaluations);
-  if (names.length === 0) return [];
-  return evaluations[names[0]].rows.map((r, i) => ({
-    题型: r.题型,
-    questions: r.questions,
-    ...Object.fromEntries(names.map((n) => [n, `${(100 * evaluations[n].rows[i].accuracy).toFixed(1)}%`])),
-  }));
-}
-
 // ---------------------------------------------------------------- a whole run
-
-/** The preset chapter 6 uses: `tiny` in quick mode, `course` otherwise. */
-export function defaultSftPreset(): "tiny" | "course" {
-  return isQuick() ? "tiny" : "course";
-}
 
 export interface SftRunOptions extends Partial<TrainingOptions> {
   readonly tokenizer: Tokenizer;
@@ -353,6 +208,8 @@ export interface SftRunOptions extends Partial<TrainingOptions> {
   /** The corpus ensurePretrained trains on in quick mode when there is no pretrained model (default: ensureCorpus()). */
   readonly corpus?: CorpusInfo;
   /** Told what is happening before training starts; default: printed. */
+  /** Overrides of the preset's settings ({@link withOverrides}), e.g. from a notebook cell: { batchSize: 16, train: { lr: 1e-4 } }. */
+  readonly settings?: Partial<SftSettings>;
   readonly log?: (line: string) => void;
 }
 
@@ -382,8 +239,8 @@ function qaItemsOf(qa: QaDataset | readonly QaItem[]): readonly QaItem[] {
  * @example const { model, result } = await runSft({ tokenizer: tok, steps: 1500 });
  */
 export async function runSft(options: SftRunOptions): Promise<SftRun> {
-  const { tokenizer, preset = defaultSftPreset(), qa: givenQa, model: given, lora: loraConfig = null, batchSize, maxTrain, corpus, log = console.log, ...trainOptions } = options;
-  const s0 = sftSettings(preset);
+  const { tokenizer, preset = coursePreset(), qa: givenQa, model: given, lora: loraConfig = null, settings: overrides, batchSize, maxTrain, corpus, log = console.log, ...trainOptions } = options;
+  const s0 = withOverrides(sftSettings(preset), overrides);
   const settings = batchSize ? { ...s0, batchSize } : s0;
   const items = qaItemsOf(givenQa ?? (await ensureQa()));
   const model = given ?? (await ensurePretrained(tokenizer, { log, corpus })).model;
@@ -463,7 +320,7 @@ export interface StageTrainingSummary {
  * Reads a stage's run folder: steps, training time, trainable parameters and the size of what it saved.
  * @example stageTrainingSummary("lora").checkpointBytes   // the adapter alone
  */
-export function stageTrainingSummary(stage: "sft" | "lora" | string): StageTrainingSummary {
+export function stageTrainingSummary(stage: StageName): StageTrainingSummary {
   const dir = stageDir(stage);
   const ckpt = latestCheckpoint(dir);
   if (!ckpt) throw new Error(`no checkpoint for stage '${stage}' in ${dir}`);
@@ -483,22 +340,28 @@ export function stageTrainingSummary(stage: "sft" | "lora" | string): StageTrain
 }
 
 /**
- * The SFT model later chapters start from (RLHF, distillation, reasoning): runs/sft. When there is none, in quick
- * mode a tiny one is fine-tuned on the spot (from ensurePretrained's tiny model), so any notebook runs alone in a
- * fresh clone; at full size it throws and says how to make one.
+ * The SFT model later chapters start from (RLHF, distillation, reasoning): runs/sft, fine-tuned now when there is
+ * none (ensureStage: the same in quick and full mode). Trained here it takes `steps` steps: by default 150 in quick
+ * mode (so any notebook runs alone in a fresh clone), the preset's at full size.
  * @example const { model } = await ensureSft(tok);
  */
 export async function ensureSft(
   tokenizer: Tokenizer,
-  options: { quickSteps?: number; qa?: QaDataset | readonly QaItem[]; corpus?: CorpusInfo; log?: (line: string) => void } = {},
+  options: { steps?: number; start?: StageStart; qa?: QaDataset | readonly QaItem[]; corpus?: CorpusInfo; log?: (line: string) => void } = {},
 ): Promise<StageModel> {
-  if (hasStage("sft")) return loadStage("sft", { tokenizer });
-  if (!isQuick()) throw new Error(`no SFT model in ${stageDir("sft")}: run chapter 6's notebook, or npx tiaoyu sft, first`);
   const log = options.log ?? console.log;
-  log(`quick mode: no SFT model in ${stageDir("sft")}, fine-tuning a tiny one (${options.quickSteps ?? 150} steps)…`);
-  const run = await runSft({ tokenizer, preset: "tiny", steps: options.quickSteps ?? 150, progress: "none", log, qa: options.qa, corpus: options.corpus });
-  run.model.dispose();
-  return loadStage("sft", { tokenizer });
+  const preset = coursePreset();
+  const steps = options.steps ?? (preset === "tiny" ? 150 : sftSettings(preset).train.steps);
+  return ensureStage("sft", {
+    tokenizer,
+    start: options.start,
+    log,
+    describe: `${preset} preset, ${steps} steps`,
+    train: async (resume) => {
+      const run = await runSft({ tokenizer, preset, steps, resume, ...(preset === "tiny" ? { progress: "none" as const } : {}), log, qa: options.qa, corpus: options.corpus });
+      run.model.dispose();
+    },
+  });
 }
 
 /**
@@ -515,68 +378,4 @@ export async function loadLoraStage(tokenizer: Tokenizer): Promise<{ model: GPT;
     model.dispose();
     throw e;
   }
-}
-
-// ---------------------------------------------------------------- npx tiaoyu sft
-
-const SFT_USAGE = `usage: npx tiaoyu sft [options]
-
-  --lora                 train LoRA adapters (rank 8, alpha 16 on attention and MLP) instead of every weight
-  --rank N --alpha X     LoRA's rank and alpha
-  --steps N              total optimizer steps (default: the preset's)
-  --batch-size N         questions per batch
-  --lr X                 peak learning rate
-  --eval N               held-out questions per template to score after training (default: the preset's; 0: none)
-${RUN_FLAGS_USAGE}
-
-Starts from runs/pretrain (chapter 5). Ctrl-C stops after the current step and writes a checkpoint.
-Environment: TIAOYU_QUICK=1 for the quick sizes (runs/sft-quick).`;
-
-/** `npx tiaoyu sft …`: chapter 6's (or, with --lora, chapter 8's) training run in a terminal, with the same checkpoints. */
-export async function sftCommand(args: string[]): Promise<void> {
-  const values = parseCommandFlags(
-    "sft",
-    args,
-    {
-      lora: { type: "boolean" },
-      rank: { type: "string" },
-      alpha: { type: "string" },
-      steps: { type: "string" },
-      ...RUN_FLAGS,
-      "batch-size": { type: "string" },
-      lr: { type: "string" },
-      eval: { type: "string" },
-    },
-    SFT_USAGE,
-  );
-  if (!values) return;
-  const run0 = runFlags(values);
-  const rank = numberFlag("rank", values.rank, { integer: true, min: 1, max: 1024 });
-  const alpha = numberFlag("alpha", values.alpha, { min: Number.MIN_VALUE, max: 1e6 });
-  const steps = numberFlag("steps", values.steps, { integer: true, min: 1, max: MAX_STEPS });
-  const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
-  const batchSize = numberFlag("batch-size", values["batch-size"], { integer: true, min: 1, max: MAX_BATCH_SIZE });
-  const evalPerTemplate = numberFlag("eval", values.eval, { integer: true, min: 0, max: 100_000 });
-  await initBackend();
-  const { ensureTokenizer } = await import("../tokenizer/ensure");
-  const tokenizer = await ensureTokenizer();
-  const lora = values.lora
-    ? { ...LORA_DEFAULTS, rank: rank ?? LORA_DEFAULTS.rank, alpha: alpha ?? LORA_DEFAULTS.alpha }
-    : null;
-  await stopOnCtrlC(async (signal) => {
-    const qa = await ensureQa();
-    const opts: Record<string, unknown> = { steps, lr };
-    for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
-    const run = await runSft({ tokenizer, qa, lora, batchSize, ...run0, signal, ...(opts as Partial<TrainingOptions>) });
-    if (run.result.stopped) console.log(`resume with: ${resumeCommand("sft", args)}`);
-    const perTemplate = evalPerTemplate ?? sftSettings(defaultSftPreset()).evalQuestions;
-    if (perTemplate > 0 && !run.result.stopped) {
-      const questions = qaEvalSet(qa.items, { perTemplate, tokenizer, blockSize: run.model.config.blockSize });
-      const ev = await evaluateQa(run.model, tokenizer, questions);
-      for (const r of ev.rows) console.log(`${r.题型.padEnd(8)} ${r.correct}/${r.questions} = ${(100 * r.accuracy).toFixed(1)}%`);
-    }
-    console.log(`trainable parameters ${run.trainableParameters.toLocaleString("en-US")} of ${run.totalParameters.toLocaleString("en-US")}`);
-    run.lora?.dispose();
-    run.model.dispose();
-  });
 }

@@ -20,9 +20,8 @@ import * as path from "path";
 import { BOS, EOS } from "../data/sample";
 import { openAtomic, writeFileAtomic } from "../io/atomic";
 import type { Tokenizer } from "../tokenizer/types";
-import type { JsonValue, TokenizerIdentity } from "./checkpoint";
-import type { BatchSampler } from "./loop";
-import { Rng } from "./rng";
+import type { TokenizerIdentity } from "./checkpoint";
+import { EpochSampler } from "./sampler";
 
 /** The part of a tokenizer this file needs. */
 export type StreamTokenizer = Pick<Tokenizer, "vocabSize" | "encode" | "toJSON"> & { readonly kind?: string };
@@ -181,86 +180,39 @@ function fillRow(tokens: TokenArray, start: number, T: number, row: number, x: I
   }
 }
 
-/** The saved position of a {@link BlockSampler}. */
-interface BlockSamplerState {
-  readonly seed: number;
-  readonly epoch: number;
-  /** Blocks of this epoch already handed out. */
-  readonly index: number;
-}
-
 /**
  * Draws training batches from a token stream, epoch by epoch: every block once per epoch, in a shuffled order.
  * Each epoch also shifts the block boundaries by a random offset below blockSize, so the model does not see a
- * poem cut at the same place every time.
- *
- * The state is tiny ({ seed, epoch, index }): an epoch's offset and order are recomputed from the seed, so a
- * resumed run draws exactly the batches the uninterrupted run would have drawn.
+ * poem cut at the same place every time. The seeded order and the resumable state are {@link EpochSampler}'s.
  */
-export class BlockSampler implements BatchSampler<TokenBatch> {
-  private epoch = 0;
-  private index = 0;
-  private order: Uint32Array = new Uint32Array(0);
-  private offset = 0;
-
+export class BlockSampler extends EpochSampler<TokenBatch> {
   constructor(
-    private readonly tokens: TokenArray,
+    tokens: TokenArray,
     readonly blockSize: number,
     readonly batchSize: number,
-    private readonly seed: number,
+    seed: number,
   ) {
+    super(
+      "BlockSampler",
+      seed,
+      batchSize,
+      (epoch, rng) => {
+        const offset = epoch === 0 ? 0 : rng.int(blockSize);
+        return { count: Math.floor((tokens.length - 1 - offset) / blockSize), item: (k) => offset + k * blockSize };
+      },
+      (starts) => {
+        const x = new Int32Array(batchSize * blockSize);
+        const y = new Int32Array(batchSize * blockSize);
+        starts.forEach((start, row) => fillRow(tokens, start, blockSize, row, x, y));
+        return { x, y, batchSize, blockSize };
+      },
+    );
     if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`BlockSampler: blockSize ${blockSize} must be a positive integer`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`BlockSampler: batchSize ${batchSize} must be a positive integer`);
     // The smallest epoch (offset blockSize-1) must still hold one whole block of blockSize + 1 tokens.
     if (tokens.length < 2 * blockSize) {
       throw new Error(`BlockSampler: a stream of ${tokens.length} tokens is too short for blocks of ${blockSize} (needs ${2 * blockSize})`);
     }
-    this.startEpoch(0);
-  }
-
-  /** Blocks per epoch (for an epoch with offset 0; shifted epochs may have one fewer). */
-  get blocksPerEpoch(): number {
-    return Math.floor((this.tokens.length - 1) / this.blockSize);
-  }
-
-  private startEpoch(epoch: number): void {
-    const rng = new Rng(this.seed + epoch * 0x9e3779b1);
-    this.epoch = epoch;
-    this.index = 0;
-    this.offset = epoch === 0 ? 0 : rng.int(this.blockSize);
-    const count = Math.floor((this.tokens.length - 1 - this.offset) / this.blockSize);
-    this.order = Uint32Array.from(rng.shuffle(Array.from({ length: count }, (_, i) => i)));
-  }
-
-  next(): TokenBatch {
-    const { blockSize: T, batchSize: B } = this;
-    const x = new Int32Array(B * T);
-    const y = new Int32Array(B * T);
-    for (let row = 0; row < B; row++) {
-      if (this.index >= this.order.length) this.startEpoch(this.epoch + 1);
-      fillRow(this.tokens, this.offset + this.order[this.index++] * T, T, row, x, y);
-    }
-    return { x, y, batchSize: B, blockSize: T };
-  }
-
-  state(): JsonValue {
-    const s: BlockSamplerState = { seed: this.seed, epoch: this.epoch, index: this.index };
-    return { ...s };
-  }
-
-  restore(state: JsonValue): void {
-    const s = state as unknown as BlockSamplerState;
-    if (!s || typeof s !== "object" || s.seed !== this.seed || !Number.isInteger(s.epoch) || !Number.isInteger(s.index)) {
-      throw new Error(`BlockSampler: cannot restore ${JSON.stringify(state)} into a sampler seeded with ${this.seed}`);
-    }
-    this.startEpoch(s.epoch);
-    if (s.index > this.order.length) throw new Error(`BlockSampler: position ${s.index} is past the epoch's ${this.order.length} blocks (another stream?)`);
-    this.index = s.index;
-  }
-
-  /** Epochs completed, with the fraction of the current one (for progress text). */
-  get epochs(): number {
-    return this.epoch + this.index / Math.max(1, this.order.length);
+    this.begin();
   }
 }
 

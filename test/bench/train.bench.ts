@@ -17,7 +17,7 @@
  *   course        PRESETS.course (chapter 5's model) at batch 16
  * On a shared machine wall times swing with other people's work; compare figures from the same run. Two helps:
  * "cpu ms" (this process's CPU time per step, all threads) moves less than wall time, and --ab=GROUP alternates
- * steps with and without one group of our kernels (lib/kernels.ts) in one process and prints both medians;
+ * steps with and without one group of our kernels (lib/kernels/register.ts) in one process and prints both medians;
  * --ab-model=PATH does the same between lib/model's GPT and the GPT exported by the module at PATH (a modified
  * copy of the model, to measure a change before it lands).
  * This is a benchmark, not a test: nothing asserts a time.

@@ -204,10 +204,10 @@ describe("SFT", function () {
       const train0 = writeSamples(dir, "train.jsonl", [...POEMS, ...POEMS, ...POEMS]);
       const corpus = { files: { train: train0, validation: train0, test: train0 } } as unknown as CorpusInfo;
       const lines: string[] = [];
-      const first = await ensureSft(tok, { quickSteps: 2, qa: items, corpus, log: (l) => lines.push(l) });
+      const first = await ensureSft(tok, { steps: 2, qa: items, corpus, log: (l) => lines.push(l) });
       assert.strictEqual(first.meta.stage, "sft");
       assert.strictEqual(first.meta.from, "pretrain");
-      assert.ok(lines.some((l) => /fine-tuning a tiny one/.test(l)));
+      assert.ok(lines.some((l) => /no checkpoint of stage .sft. in .*: training it now \(tiny preset, 2 steps\)/.test(l)), lines.join("\n"));
       const again = await ensureSft(tok, { log: () => assert.fail("must load, not train") });
       assert.strictEqual(again.dir, first.dir);
       first.model.dispose();

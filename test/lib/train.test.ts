@@ -35,7 +35,7 @@ function close(actual: ArrayLike<number>, expected: readonly number[], tol: numb
   }
 }
 
-describe("train/rng", () => {
+describe("rng", () => {
   it("repeats a seed's stream, and continues exactly from a saved state", () => {
     const a = new Rng(42);
     const b = new Rng(42);

@@ -176,10 +176,10 @@ describe("train/pretrain (tiny GPT)", function () {
       const files = { train, validation: train, test: train };
       const corpus = { files } as unknown as CorpusInfo; // only the split files are read
       const lines: string[] = [];
-      const first = await ensurePretrained(tok as unknown as Tokenizer, { quickSteps: 2, corpus, log: (l) => lines.push(l) });
+      const first = await ensurePretrained(tok as unknown as Tokenizer, { steps: 2, corpus, log: (l) => lines.push(l) });
       assert.strictEqual(first.meta.step, 2);
       assert.strictEqual(first.model.config.nLayer, presetConfig("tiny").nLayer);
-      assert.match(lines[0], /training a tiny one/);
+      assert.match(lines[0], /no checkpoint of stage .pretrain. in .*: training it now \(tiny preset, 2 steps\)/);
       const again = await ensurePretrained(tok as unknown as Tokenizer, { corpus, log: () => assert.fail("must load, not train") });
       assert.strictEqual(again.dir, first.dir);
       first.model.dispose();

@@ -14,14 +14,14 @@
  * Only `wasm` and `cpu` are touched: tfjs-node's `tensorflow` backend already has fast versions of all of them.
  */
 import * as tf from "@tensorflow/tfjs";
-import { wasmAttentionConfigs } from "./kernels/attention";
-import { fusedConfigs } from "./kernels/fused";
-import { wasmIdentityConfigs } from "./kernels/identity";
-import { wasmBatchMatMulConfig } from "./kernels/matmul";
-import { nativeKernels, nativeStatus } from "./kernels/native";
-import { wasmSumConfig } from "./kernels/reduce";
-import { unsortedSegmentSumConfig } from "./kernels/segment_sum";
-import { wasmUnaryConfigs } from "./kernels/unary";
+import { wasmAttentionConfigs } from "./attention";
+import { fusedConfigs } from "./fused";
+import { wasmIdentityConfigs } from "./identity";
+import { wasmBatchMatMulConfig } from "./matmul";
+import { nativeKernels, nativeStatus } from "./native";
+import { wasmSumConfig } from "./reduce";
+import { unsortedSegmentSumConfig } from "./segment_sum";
+import { wasmUnaryConfigs } from "./unary";
 
 export type KernelGroup = "segment" | "matmul" | "unary" | "identity" | "reduce" | "fused" | "attention";
 type Backend = "wasm" | "cpu";
@@ -71,9 +71,6 @@ export function useKernelGroup(group: KernelGroup, on: boolean): void {
     if (config) tf.registerKernel(config);
   }
 }
-
-export { causalAttention } from "./kernels/attention";
-export { adamwUpdate, type AdamWStep, dropout, geluTanh, layerNorm, softmaxCrossEntropy } from "./kernels/fused";
 
 /** One line for people: how matrix products run on wasm, e.g. "OpenBLAS, 2 threads". */
 export function kernelSummary(): string {

@@ -1,5 +1,5 @@
 /**
- * 词语接龙 (lib/train/solitaire.ts): the next-character probability summed over tokenizations, checked by hand on a
+ * 词语接龙 (lib/eval/wordChain.ts): the next-character probability summed over tokenizations, checked by hand on a
  * scripted model over a byte-level BPE where the expected character merges with the prompt's last one (南|国 vs 南国),
  * and against plain next-token probabilities and greedy generation when every token is one character.
  */

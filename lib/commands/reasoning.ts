@@ -1,0 +1,76 @@
+/** `npx tiaoyu reasoning`: chapter 10's two fine-tunings (and optionally GRPO) from a terminal, then the table. */
+import { parseArgs } from "util";
+import { initBackend } from "../backend";
+import { ensureReasoningData } from "../data/reasoning";
+import { formatTable } from "../display";
+import { evaluateReasoning, reasoningComparisonRows, reasoningEvalSet, type ReasoningEvaluation } from "../eval/reasoning";
+import { numberFlag, stopOnCtrlC } from "../flags";
+import { ensureTokenizer } from "../tokenizer/ensure";
+import type { StageModel } from "../train/handoff";
+import { ensureReasoningBase, ensureReasoningGrpo, ensureReasoningModel, reasoningSettings } from "../train/reasoning";
+import { requireStage } from "./stages";
+
+const REASONING_USAGE = `usage: npx tiaoyu reasoning [options]
+
+Chapter 10: fine-tune chapter 6's SFT model (runs/sft) on questions whose answers come with a reasoning trace in
+<think>…</think> (runs/reasoning), and on the same questions' answers alone (runs/reasoning-answers); with --grpo,
+continue the traced model with GRPO and the verifiable reward (runs/reasoning-grpo). Prints accuracy and format
+compliance per task. Stages with a checkpoint are loaded, not retrained.
+
+  --steps N              fine-tuning steps of each model (default: the preset's)
+  --lr X                 fine-tuning learning rate (default: the preset's)
+  --grpo                 also run GRPO from the traced model
+  --force                train again even if the stages have checkpoints
+  --no-table             skip the evaluation (it generates an answer for every question)
+
+Environment: TIAOYU_QUICK=1 for the quick sizes (a tiny base with room for traces is trained on the spot).`;
+
+export async function reasoningCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      steps: { type: "string" },
+      lr: { type: "string" },
+      grpo: { type: "boolean" },
+      force: { type: "boolean" },
+      "no-table": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(REASONING_USAGE);
+    return;
+  }
+  const steps = numberFlag("steps", values.steps);
+  const lr = numberFlag("lr", values.lr);
+  const settings = { ...reasoningSettings(), ...(steps === undefined ? {} : { steps }), ...(lr === undefined ? {} : { lr }) };
+  requireStage("sft");
+  await initBackend();
+  const tokenizer = await ensureTokenizer();
+  const data = await ensureReasoningData();
+  const held: StageModel[] = [];
+  try {
+    await stopOnCtrlC(async (signal) => {
+      const base = await ensureReasoningBase(tokenizer);
+      held.push(base);
+      const force = values.force ?? false;
+      const traced = await ensureReasoningModel("traces", { tokenizer, data, base, settings, force, signal });
+      held.push(traced);
+      const answers = await ensureReasoningModel("answers", { tokenizer, data, base, settings, force, signal });
+      held.push(answers);
+      const grpo = values.grpo ? await ensureReasoningGrpo({ tokenizer, data, start: traced, force, signal }) : null;
+      if (grpo) held.push(grpo);
+      if (values["no-table"] || signal.aborted) return;
+      const evalSet = reasoningEvalSet(data, { perGroup: settings.evalQuestions, tokenizer, blockSize: base.model.config.blockSize });
+      const evaluations: Record<string, ReasoningEvaluation> = {
+        只有答案: await evaluateReasoning(answers.model, tokenizer, evalSet),
+        带推理: await evaluateReasoning(traced.model, tokenizer, evalSet),
+      };
+      if (grpo) evaluations["带推理+GRPO"] = await evaluateReasoning(grpo.model, tokenizer, evalSet);
+      console.log(formatTable(reasoningComparisonRows(evaluations)));
+    });
+  } finally {
+    for (const s of held) s.model.dispose();
+  }
+}

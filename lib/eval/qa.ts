@@ -1,0 +1,96 @@
+/**
+ * Question–answer accuracy (chapters 6, 8 and 9): ask held-out questions in the chat format, pull the answer out of
+ * 「」 and score it by exact match, per question template.
+ */
+import { isCorrectAnswer, QA_TEMPLATE_LABELS, QA_TEMPLATES, type QaItem, type QaSplit, type QaTemplate } from "../data/qa";
+import type { GPT } from "../model/gpt";
+import { type ChatTokenizer, chatReply, encodeChat, fitsContext } from "../train/chat";
+
+/**
+ * The questions an evaluation asks: of one split, the first `perTemplate` distinct questions of each template
+ * whose full chat sequence fits the model's context (a question the model cannot see whole is not a fair test).
+ * Deterministic: the same data gives the same questions.
+ */
+export function qaEvalSet(
+  items: readonly QaItem[],
+  options: { split?: QaSplit; perTemplate: number; tokenizer?: ChatTokenizer; blockSize?: number },
+): QaItem[] {
+  const split = options.split ?? "heldout";
+  const out: QaItem[] = [];
+  for (const t of QA_TEMPLATES) {
+    const seen = new Set<string>();
+    for (const it of items) {
+      if (it.split !== split || it.template !== t || seen.has(it.prompt)) continue;
+      if (options.tokenizer && options.blockSize && !fitsContext(encodeChat(options.tokenizer, it), options.blockSize)) continue;
+      seen.add(it.prompt);
+      out.push(it);
+      if (seen.size >= options.perTemplate) break;
+    }
+  }
+  return out;
+}
+
+/** One row of the accuracy table (a type, not an interface, so that display's table() takes it as a row). */
+export type QaAccuracyRow = {
+  readonly template: QaTemplate | "all";
+  readonly 题型: string;
+  readonly questions: number;
+  readonly correct: number;
+  readonly accuracy: number;
+};
+
+/** One question asked, and what came back. */
+export interface QaReply {
+  readonly template: QaTemplate;
+  readonly prompt: string;
+  readonly expected: string;
+  readonly reply: string;
+  readonly answer: string | null;
+  readonly correct: boolean;
+}
+
+export interface QaEvaluation {
+  /** Per template, then "all". */
+  readonly rows: readonly QaAccuracyRow[];
+  readonly accuracy: number;
+  readonly replies: readonly QaReply[];
+}
+
+/**
+ * Asks every question greedily in the chat format, extracts the answer in 「」 and scores it (exact match; see
+ * isCorrectAnswer). The pretrained model gets the same prompts: before SFT it has never seen the format, which is
+ * the point of the comparison.
+ */
+export async function evaluateQa(
+  model: GPT,
+  tokenizer: ChatTokenizer,
+  items: readonly QaItem[],
+  options: { maxNewTokens?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<QaEvaluation> {
+  const replies: QaReply[] = [];
+  for (const [i, it] of items.entries()) {
+    const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: options.maxNewTokens ?? 24 });
+    replies.push({ template: it.template, prompt: it.prompt, expected: it.expected, reply: r.reply, answer: r.answer, correct: isCorrectAnswer(it, r.answer) });
+    options.onProgress?.(i + 1, items.length);
+  }
+  const row = (template: QaTemplate | "all", rs: QaReply[]): QaAccuracyRow => {
+    const correct = rs.filter((r) => r.correct).length;
+    return { template, 题型: template === "all" ? "全部" : QA_TEMPLATE_LABELS[template], questions: rs.length, correct, accuracy: rs.length ? correct / rs.length : 0 };
+  };
+  const rows = [...QA_TEMPLATES.map((t) => row(t, replies.filter((r) => r.template === t))).filter((r) => r.questions > 0), row("all", replies)];
+  return { rows, accuracy: rows[rows.length - 1].accuracy, replies };
+}
+
+/**
+ * Accuracy side by side, one column per model: the before/after table of chapter 6 and the LoRA table of chapter 8.
+ * @example table(qaComparisonRows({ 预训练: before, SFT: after }))
+ */
+export function qaComparisonRows(evaluations: Readonly<Record<string, QaEvaluation>>): Record<string, string | number>[] {
+  const names = Object.keys(evaluations);
+  if (names.length === 0) return [];
+  return evaluations[names[0]].rows.map((r, i) => ({
+    题型: r.题型,
+    questions: r.questions,
+    ...Object.fromEntries(names.map((n) => [n, `${(100 * evaluations[n].rows[i].accuracy).toFixed(1)}%`])),
+  }));
+}

@@ -1,0 +1,123 @@
+/**
+ * The `npx tiaoyu …` commands (lib/commands/), run in-process: each prints its usage for --help, rejects a flag it
+ * does not know, and — for the ones that start from an earlier stage's checkpoint — stops with a message naming the
+ * missing folder and the command that fills it, before loading anything (full mode, an empty runs folder).
+ * `lib/cli.ts` itself is run once as a child process, to see that its table reaches the commands.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { annealCommand } from "tiaoyu/dist/lib/commands/anneal";
+import { dataCommand } from "tiaoyu/dist/lib/commands/data";
+import { distillCommand } from "tiaoyu/dist/lib/commands/distill";
+import { pretrainCommand } from "tiaoyu/dist/lib/commands/pretrain";
+import { reasoningCommand } from "tiaoyu/dist/lib/commands/reasoning";
+import { rlhfCommand } from "tiaoyu/dist/lib/commands/rlhf";
+import { sftCommand } from "tiaoyu/dist/lib/commands/sft";
+import { tokenizerCommand } from "tiaoyu/dist/lib/commands/tokenizer";
+
+type Command = (args: string[]) => Promise<void>;
+
+/** Every command, by the name `npx tiaoyu` knows it by, with the arguments that pick one of its runs. */
+const COMMANDS: readonly { name: string; run: Command; args: string[] }[] = [
+  { name: "data", run: dataCommand, args: [] },
+  { name: "tokenizer", run: tokenizerCommand, args: [] },
+  { name: "pretrain", run: pretrainCommand, args: [] },
+  { name: "anneal", run: annealCommand, args: [] },
+  { name: "sft", run: sftCommand, args: [] },
+  { name: "rlhf", run: rlhfCommand, args: ["dpo"] },
+  { name: "distill", run: distillCommand, args: [] },
+  { name: "reasoning", run: reasoningCommand, args: [] },
+];
+
+/** What `run` prints with console.log. */
+async function printed(run: () => Promise<void>): Promise<string> {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void lines.push(a.join(" "));
+  try {
+    await run();
+  } finally {
+    console.log = log;
+  }
+  return lines.join("\n");
+}
+
+/** Runs `fn` in full mode with an empty runs folder, restoring the environment afterwards. */
+async function withEmptyRuns(fn: (runs: string) => Promise<void>): Promise<void> {
+  const saved = { quick: process.env.TIAOYU_QUICK, runs: process.env.TIAOYU_RUNS_DIR };
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), "tiaoyu-commands-"));
+  delete process.env.TIAOYU_QUICK;
+  process.env.TIAOYU_RUNS_DIR = runs;
+  try {
+    await fn(runs);
+  } finally {
+    for (const [k, v] of [["TIAOYU_QUICK", saved.quick], ["TIAOYU_RUNS_DIR", saved.runs]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    fs.rmSync(runs, { recursive: true, force: true });
+  }
+}
+
+describe("npx tiaoyu commands", () => {
+  for (const c of COMMANDS) {
+    it(`${c.name} --help prints its usage`, async () => {
+      const out = await printed(() => c.run(["--help"]));
+      assert.match(out, new RegExp(`^usage: npx tiaoyu ${c.name}\\b`));
+    });
+
+    it(`${c.name} rejects an unknown flag`, async () => {
+      await assert.rejects(c.run([...c.args, "--no-such-flag"]), /no-such-flag/);
+    });
+  }
+
+  // Each command that starts from a checkpoint, the stage it needs, and how to fill it.
+  const needs: readonly [string, Command, string[], RegExp][] = [
+    ["anneal", annealCommand, [], /stage 'pretrain' in .*pretrain: train it first \(npx tiaoyu pretrain/],
+    ["sft", sftCommand, [], /stage 'pretrain'.*npx tiaoyu pretrain/],
+    ["sft --lora", sftCommand, ["--lora"], /stage 'pretrain'.*npx tiaoyu pretrain/],
+    ["rlhf reward", rlhfCommand, ["reward"], /stage 'sft'.*npx tiaoyu sft/],
+    ["rlhf dpo", rlhfCommand, ["dpo"], /stage 'sft'.*npx tiaoyu sft/],
+    ["rlhf grpo", rlhfCommand, ["grpo"], /stage 'sft'.*npx tiaoyu sft/],
+    ["distill", distillCommand, [], /stage 'sft'.*npx tiaoyu sft, or chapter 6's notebook/],
+    ["reasoning", reasoningCommand, [], /stage 'sft'.*npx tiaoyu sft/],
+  ];
+  for (const [name, run, args, message] of needs) {
+    it(`${name} without the checkpoint it starts from says which one and how to make it`, async () => {
+      await withEmptyRuns(async () => assert.rejects(run(args), message));
+    });
+  }
+
+  it("--resume with nothing to resume is an error, not a silent fresh start", async () => {
+    await withEmptyRuns(async (runs) => {
+      await assert.rejects(pretrainCommand(["--resume"]), /--resume: nothing to resume in .*pretrain/);
+      await assert.rejects(pretrainCommand(["--resume", "--run-dir", path.join(runs, "elsewhere")]), /nothing to resume in .*elsewhere/);
+    });
+  });
+
+  it("rlhf needs exactly one of reward, dpo, grpo", async () => {
+    await assert.rejects(rlhfCommand([]), /one of reward, dpo, grpo \(got none\)/);
+    await assert.rejects(rlhfCommand(["ppo"]), /got 'ppo'/);
+  });
+
+  it("distill --student names the students it knows", async () => {
+    await assert.rejects(distillCommand(["--student", "grey"]), /--student grey: use one of hard, blackbox, whitebox/);
+  });
+
+  it("the CLI's table reaches every command (child process)", function () {
+    this.timeout(60_000);
+    const cli = path.join(__dirname, "..", "..", "dist", "lib", "cli.js");
+    const list = spawnSync(process.execPath, [cli], { encoding: "utf8" });
+    assert.strictEqual(list.status, 0, list.stderr);
+    for (const c of COMMANDS) assert.match(list.stdout, new RegExp(`^  ${c.name}\\s`, "m"));
+    const help = spawnSync(process.execPath, [cli, "reasoning", "--help"], { encoding: "utf8" });
+    assert.strictEqual(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^usage: npx tiaoyu reasoning/);
+    const bad = spawnSync(process.execPath, [cli, "distill", "--bogus"], { encoding: "utf8" });
+    assert.strictEqual(bad.status, 1);
+    assert.match(bad.stderr, /^tiaoyu: .*--bogus/);
+  });
+});
