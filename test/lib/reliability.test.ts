@@ -142,6 +142,29 @@ describe("reliability: stopping (issue 18)", function () {
     ckpt.dispose();
   });
 
+  it("in a notebook, the kernel's interrupt (SIGINT to the kernel process) stops the loop with a checkpoint", async () => {
+    // What tslab does on Jupyter's interrupt: its own SIGINT handler abandons the cell's promise. The loop, seeing it
+    // runs in a kernel (tslab's display writer is set), listens too and stops instead of training on unseen.
+    const runDir = path.join(dir, "notebook");
+    const child = `
+      require(${JSON.stringify(path.join(ROOT, "node_modules", "tslab", "dist", "jupyter"))}).lastWriteDisplayData = () => {};
+      process.on("SIGINT", () => console.log("CELL ABANDONED"));
+      ${TOY_JS}
+      train(toyStage(), { steps: 100000, runDir: ${JSON.stringify(runDir)}, onStep: (r) => r.step === 5 && console.log("STEP5") })
+        .then((r) => console.log("DONE " + r.step + " " + r.stopped));`;
+    let sent = false;
+    const r = await run(["-e", child], (out, c) => {
+      if (!sent && out.includes("STEP5")) (sent = true), c.kill("SIGINT");
+    });
+    assert.strictEqual(r.code, 0, r.out);
+    assert.match(r.out, /interrupted — finishing this step and writing a checkpoint/);
+    const done = /DONE (\d+) true/.exec(r.out);
+    assert.ok(done, r.out);
+    const ckpt = loadTrainingCheckpoint(runDir);
+    assert.strictEqual(ckpt.meta.step, Number(done[1]));
+    ckpt.dispose();
+  });
+
   it("a kill while the log is rewritten on resume leaves the complete old log", async () => {
     const runDir = path.join(dir, "logkill");
     const first = await run(["-e", `${TOY_JS} train(toyStage(), { steps: 6, checkpointEvery: 3, keepCheckpoints: 2, runDir: ${JSON.stringify(runDir)} });`]);
