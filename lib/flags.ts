@@ -163,6 +163,18 @@ export type FlagValues<O extends FlagOptions> = ReturnType<typeof parseArgs<{ ar
  * @example const values = parseCommandFlags("pretrain", args, { steps: { type: "string" } }, USAGE); if (!values) return;
  */
 export function parseCommandFlags<const O extends FlagOptions>(command: string, args: readonly string[], options: O, usage: string): FlagValues<O> | null {
+  const parsed = parseCommandArgs(command, args, options, usage, false);
+  return parsed && parsed.values;
+}
+
+/** {@link parseCommandFlags} for a command that also takes positional arguments (`rlhf dpo`, `tokenizer encode TEXT`). */
+export function parseCommandArgs<const O extends FlagOptions>(
+  command: string,
+  args: readonly string[],
+  options: O,
+  usage: string,
+  allowPositionals = true,
+): { values: FlagValues<O>; positionals: string[] } | null {
   if (wantsHelp(args)) {
     console.log(usage);
     return null;
@@ -177,7 +189,8 @@ export function parseCommandFlags<const O extends FlagOptions>(command: string, 
   }
   const hint = `(npx tiaoyu ${command} --help lists them)`;
   try {
-    return parseArgs({ args: fixed, options, strict: true, allowPositionals: false }).values as FlagValues<O>;
+    const { values, positionals } = parseArgs({ args: fixed, options, strict: true, allowPositionals });
+    return { values: values as FlagValues<O>, positionals };
   } catch (e) {
     const err = e as Error & { code?: string };
     const flag = /'(-[^' ]*)/.exec(err.message)?.[1];

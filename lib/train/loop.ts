@@ -278,18 +278,30 @@ function prepareRunFolder(o: TrainingOptions, where: string): string | null {
     return latest;
   }
   if (!latest) return null;
-  const step = stepOfCheckpoint(latest);
-  if (!o.fresh) throw new RunExistsError(runDir, step);
-  if (o.fresh === "delete") {
-    fs.rmSync(runDir, { recursive: true, force: true });
-    console.log(`deleted the previous run in ${projectPath(runDir)} (checkpoint at step ${step}), as asked`);
-  } else {
-    const aside = asideName(runDir);
-    fs.renameSync(runDir, aside);
-    fsyncDirSync(path.dirname(aside));
-    console.log(`moved the previous run (checkpoint at step ${step}) from ${projectPath(runDir)} to ${projectPath(aside)}`);
-  }
+  if (!o.fresh) throw new RunExistsError(runDir, stepOfCheckpoint(latest));
+  startOver(runDir, o.fresh);
   return null;
+}
+
+/**
+ * Clears a run folder for a new run, keeping the old run: `true` moves it to `<runDir>.old-N`, `"delete"` deletes
+ * it. What `fresh` does in {@link train}; for a caller that decides to retrain before it calls the loop.
+ * @returns where the old run went (null: deleted, or there was none)
+ */
+export function startOver(runDir: string, how: true | "delete" = true): string | null {
+  const latest = latestCheckpoint(runDir);
+  if (!fs.existsSync(runDir)) return null;
+  const what = latest ? `the previous run (checkpoint at step ${stepOfCheckpoint(latest)})` : "the previous run folder";
+  if (how === "delete") {
+    fs.rmSync(runDir, { recursive: true, force: true });
+    console.log(`deleted ${what} in ${projectPath(runDir)}, as asked`);
+    return null;
+  }
+  const aside = asideName(runDir);
+  fs.renameSync(runDir, aside);
+  fsyncDirSync(path.dirname(aside));
+  console.log(`moved ${what} from ${projectPath(runDir)} to ${projectPath(aside)}`);
+  return aside;
 }
 
 /** Options that shape the run: changing one changes the learning-rate schedule, the updates or the data order. */
