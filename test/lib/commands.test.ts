@@ -117,7 +117,7 @@ describe("npx tiaoyu commands", () => {
     assert.strictEqual(help.status, 0, help.stderr);
     assert.match(help.stdout, /^usage: npx tiaoyu reasoning/);
     const bad = spawnSync(process.execPath, [cli, "distill", "--bogus"], { encoding: "utf8" });
-    assert.strictEqual(bad.status, 1);
+    assert.strictEqual(bad.status, 2); // a usage error (issue 18), as tools people know exit
     assert.match(bad.stderr, /^tiaoyu: .*--bogus/);
   });
 });

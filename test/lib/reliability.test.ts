@@ -380,7 +380,7 @@ describe("reliability: command-line usage", function () {
       assert.strictEqual(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
       assert.match(r.stdout, /usage: npx tiaoyu <command>/);
     }
-    for (const cmd of ["backend", "data", "tokenizer", "pretrain", "anneal", "sft"]) {
+    for (const cmd of ["backend", "data", "tokenizer", "pretrain", "anneal", "sft", "rlhf", "distill", "reasoning"]) {
       for (const args of [[cmd, "--help"], [cmd, "-h"], ["help", cmd]]) {
         const r = cli(...args);
         assert.strictEqual(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
