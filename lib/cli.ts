@@ -4,6 +4,8 @@
  * Each command lives in its own file under lib/commands/ and is listed in COMMANDS below, loaded only when run
  * (so `npx tiaoyu --help` does not load TensorFlow.js).
  */
+import { nearest, UsageError } from "./flags";
+
 interface Command {
   readonly summary: string;
   run(args: string[]): Promise<void>;
@@ -12,8 +14,8 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   backend: {
     summary: "print which TensorFlow.js backend would be used, and why",
-    async run() {
-      await (await import("./commands/backend")).backendCommand();
+    async run(args) {
+      await (await import("./commands/backend")).backendCommand(args);
     },
   },
   data: {
@@ -72,19 +74,33 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+function usage(): string {
+  const lines = ["usage: npx tiaoyu <command> [options]", "", "commands:"];
+  for (const [n, c] of Object.entries(COMMANDS)) lines.push(`  ${n.padEnd(12)} ${c.summary}`);
+  lines.push("", "npx tiaoyu <command> --help shows a command's options.");
+  return lines.join("\n");
+}
+
+/**
+ * `npx tiaoyu`, `--help`, `-h` and `help` print the usage and exit 0; `help <command>` is `<command> --help`;
+ * an unknown command is named, with the nearest one, and exits 2 (a usage error), like the tools people know.
+ */
 async function main(argv: string[]): Promise<void> {
   const [name, ...args] = argv;
-  const cmd = name ? COMMANDS[name] : undefined;
-  if (!cmd) {
-    console.log("usage: npx tiaoyu <command> [options]\n\ncommands:");
-    for (const [n, c] of Object.entries(COMMANDS)) console.log(`  ${n.padEnd(12)} ${c.summary}`);
-    process.exitCode = name ? 2 : 0;
+  if (name === undefined || name === "--help" || name === "-h" || (name === "help" && args.length === 0)) {
+    console.log(usage());
     return;
+  }
+  if (name === "help") return main([args[0], "--help"]);
+  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!cmd) {
+    const near = nearest(name.replace(/^-+/, ""), Object.keys(COMMANDS));
+    throw new UsageError(`unknown command '${name}'${near ? ` — did you mean '${near}'?` : ""} (npx tiaoyu --help lists the commands)`);
   }
   await cmd.run(args);
 }
 
 main(process.argv.slice(2)).catch((e: Error) => {
   console.error(`tiaoyu: ${e.message}`);
-  process.exit(1);
+  process.exit(e instanceof UsageError ? 2 : 1);
 });

@@ -2,6 +2,7 @@
 import { isQuick } from "../course";
 import { droppedRows, ensureCorpus, reportRows, splitRows } from "../data/pipeline";
 import { formatTable } from "../display";
+import { parseCommandFlags } from "../flags";
 
 const DATA_USAGE = `usage: npx tiaoyu data [--quick] [--force]
 
@@ -11,18 +12,13 @@ An up-to-date corpus is left as it is unless --force is given.`;
 
 /** `npx tiaoyu data [--quick] [--force]`: builds the corpus with progress output, then prints its counts. */
 export async function dataCommand(args: readonly string[]): Promise<void> {
-  const known = ["--quick", "--force", "--help", "-h"];
-  const unknown = args.filter((a) => !known.includes(a));
-  if (unknown.length) throw new Error(`data: unknown option '${unknown[0]}'\n${DATA_USAGE}`);
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(DATA_USAGE);
-    return;
-  }
-  const quick = args.includes("--quick") || isQuick();
+  const values = parseCommandFlags("data", args, { quick: { type: "boolean" }, force: { type: "boolean" } }, DATA_USAGE);
+  if (!values) return;
+  const quick = (values.quick ?? false) || isQuick();
   const t0 = performance.now();
   const info = await ensureCorpus({
     quick,
-    force: args.includes("--force"),
+    force: values.force ?? false,
     onProgress: (p) => console.log(`  ${p.label.padEnd(6, "　")} ${String(p.read).padStart(6)} read  ${String(p.kept).padStart(6)} kept${p.done ? "  ✓" : ""}`),
   });
   const r = info.report;

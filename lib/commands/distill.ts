@@ -1,10 +1,9 @@
 /** `npx tiaoyu distill`: chapter 9's experiment from a terminal — the student's pretraining, three students, the table. */
-import { parseArgs } from "util";
 import { initBackend } from "../backend";
 import { ensureQa } from "../data/qa";
 import { formatTable } from "../display";
 import { compareDistillation } from "../eval/distillation";
-import { numberFlag, stopOnCtrlC } from "../flags";
+import { MAX_STEPS, nearest, numberFlag, parseCommandFlags, stopOnCtrlC, UsageError } from "../flags";
 import type { GPT } from "../model/gpt";
 import { ensureTokenizer } from "../tokenizer/ensure";
 import { distillSettings } from "../train/distill";
@@ -32,29 +31,29 @@ Environment: TIAOYU_QUICK=1 for the quick sizes (runs/<stage>-quick; a missing S
 const KINDS: readonly StudentKind[] = ["hard", "blackbox", "whitebox"];
 
 export async function distillCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const values = parseCommandFlags(
+    "distill",
     args,
-    options: {
+    {
       student: { type: "string" },
       steps: { type: "string" },
       temperature: { type: "string" },
       alpha: { type: "string" },
       force: { type: "boolean" },
       "no-table": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
     },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(DISTILL_USAGE);
-    return;
-  }
+    DISTILL_USAGE,
+  );
+  if (!values) return;
   const only = values.student as StudentKind | undefined;
-  if (only !== undefined && !KINDS.includes(only)) throw new Error(`distill: --student ${only}: use one of ${KINDS.join(", ")}`);
+  if (only !== undefined && !KINDS.includes(only)) {
+    const near = nearest(only, KINDS);
+    throw new UsageError(`distill: --student ${only}: use one of ${KINDS.join(", ")}${near ? ` (did you mean ${near}?)` : ""}`);
+  }
   const base = distillSettings();
-  const steps = numberFlag("steps", values.steps);
-  const temperature = numberFlag("temperature", values.temperature);
-  const alpha = numberFlag("alpha", values.alpha);
+  const steps = numberFlag("steps", values.steps, { integer: true, min: 1, max: MAX_STEPS });
+  const temperature = numberFlag("temperature", values.temperature, { min: Number.MIN_VALUE, max: 100 });
+  const alpha = numberFlag("alpha", values.alpha, { min: 0, max: 1 });
   const settings = { ...base, ...(steps === undefined ? {} : { steps }), ...(temperature === undefined ? {} : { temperature }), ...(alpha === undefined ? {} : { alpha }) };
   requireStage("sft");
   await initBackend();

@@ -1,7 +1,6 @@
 /** `npx tiaoyu pretrain`: chapter 5's pretraining from a terminal, with the notebook's checkpoints. */
-import { parseArgs } from "util";
 import { initBackend } from "../backend";
-import { numberFlag, stopOnCtrlC } from "../flags";
+import { MAX_BATCH_SIZE, MAX_STEPS, numberFlag, parseCommandFlags, resumeCommand, RUN_FLAGS, RUN_FLAGS_USAGE, runFlags, stopOnCtrlC } from "../flags";
 import { presetConfig, type PresetName } from "../model/config";
 import { ensureTokenizer } from "../tokenizer/ensure";
 import { loadTokenizer } from "../tokenizer/load";
@@ -20,7 +19,6 @@ const PRETRAIN_USAGE = `usage: npx tiaoyu pretrain [options]
 
   --preset NAME          model size: tiny, course (default; tiny in quick mode), gpu-small, gpu-base
   --steps N              total optimizer steps of the run (default: the preset's)
-  --resume               continue from the last checkpoint in the run folder
   --batch-size N         sequences per batch (default: the preset's)
   --anthology-repeat N   copies of 唐诗三百首 added to the training data (default: the preset's; 0 for none)
   --lr X                 peak learning rate
@@ -29,6 +27,7 @@ const PRETRAIN_USAGE = `usage: npx tiaoyu pretrain [options]
   --checkpoint-every N   checkpoint every N steps (always one at the end)
   --run-dir DIR          where checkpoints and log.jsonl go (default runs/pretrain)
   --tokenizer DIR        a folder with tokenizer.json (default: chapter 2's tokenizer)
+${RUN_FLAGS_USAGE}
 
 Ctrl-C stops after the current step and writes a checkpoint; --resume continues from it.
 Environment: TIAOYU_BACKEND=wasm|cpu|tensorflow picks the backend, TIAOYU_QUICK=1 the quick sizes.`;
@@ -42,18 +41,19 @@ export function reportRun(run: PretrainRun, command: string, args: readonly stri
         `(${run.charsPerToken.toFixed(2)} characters/token)`,
     );
   }
-  if (r.stopped) console.log(`resume with: npx tiaoyu ${command} --resume ` + args.filter((a) => a !== "--resume").join(" "));
+  if (r.stopped) console.log(`resume with: ${resumeCommand(command, args)}`);
   run.model.dispose();
 }
 
 /** `npx tiaoyu pretrain …`: the notebook's training run in a terminal, with the same checkpoints. */
 export async function pretrainCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const values = parseCommandFlags(
+    "pretrain",
     args,
-    options: {
+    {
       preset: { type: "string" },
       steps: { type: "string" },
-      resume: { type: "boolean" },
+      ...RUN_FLAGS,
       "batch-size": { type: "string" },
       "anthology-repeat": { type: "string" },
       lr: { type: "string" },
@@ -62,16 +62,19 @@ export async function pretrainCommand(args: string[]): Promise<void> {
       "checkpoint-every": { type: "string" },
       "run-dir": { type: "string" },
       tokenizer: { type: "string" },
-      help: { type: "boolean", short: "h" },
     },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(PRETRAIN_USAGE);
-    return;
-  }
+    PRETRAIN_USAGE,
+  );
+  if (!values) return;
+  const run0 = runFlags(values);
+  const steps = numberFlag("steps", values.steps, { integer: true, min: 1, max: MAX_STEPS });
+  const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
+  const accumulate = numberFlag("accumulate", values.accumulate, { integer: true, min: 1, max: 1024 });
+  const evalEvery = numberFlag("eval-every", values["eval-every"], { integer: true, min: 0, max: MAX_STEPS });
+  const checkpointEvery = numberFlag("checkpoint-every", values["checkpoint-every"], { integer: true, min: 0, max: MAX_STEPS });
+  const batchSize = numberFlag("batch-size", values["batch-size"], { integer: true, min: 1, max: MAX_BATCH_SIZE });
+  const anthologyRepeat = numberFlag("anthology-repeat", values["anthology-repeat"], { integer: true, min: 0, max: 1000 });
   if (values.resume) requireResumable(values["run-dir"] ?? stageDir("pretrain"));
-  const num = numberFlag;
   const preset = (values.preset ?? coursePreset()) as PresetName;
   presetConfig(preset); // fails early, naming the presets, on a typo
 
@@ -79,20 +82,20 @@ export async function pretrainCommand(args: string[]): Promise<void> {
   const tokenizer = await courseTokenizer(values.tokenizer);
   const run = await stopOnCtrlC((signal) => {
     const options: Record<string, unknown> = {
-      steps: num("steps", values.steps),
-      lr: num("lr", values.lr),
-      accumulate: num("accumulate", values.accumulate),
-      evalEvery: num("eval-every", values["eval-every"]),
-      checkpointEvery: num("checkpoint-every", values["checkpoint-every"]),
+      steps,
+      lr,
+      accumulate,
+      evalEvery,
+      checkpointEvery,
       runDir: values["run-dir"],
     };
     for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
     return runPretraining({
       tokenizer,
       preset,
-      batchSize: num("batch-size", values["batch-size"]),
-      anthologyRepeat: num("anthology-repeat", values["anthology-repeat"]),
-      resume: values.resume ?? false,
+      batchSize,
+      anthologyRepeat,
+      ...run0,
       signal,
       ...(options as Partial<TrainingOptions>),
     });

@@ -1,10 +1,9 @@
 /** `npx tiaoyu reasoning`: chapter 10's two fine-tunings (and optionally GRPO) from a terminal, then the table. */
-import { parseArgs } from "util";
 import { initBackend } from "../backend";
 import { ensureReasoningData } from "../data/reasoning";
 import { formatTable } from "../display";
 import { evaluateReasoning, reasoningComparisonRows, reasoningEvalSet, type ReasoningEvaluation } from "../eval/reasoning";
-import { numberFlag, stopOnCtrlC } from "../flags";
+import { MAX_STEPS, numberFlag, parseCommandFlags, stopOnCtrlC } from "../flags";
 import { ensureTokenizer } from "../tokenizer/ensure";
 import type { StageModel } from "../train/handoff";
 import { ensureReasoningBase, ensureReasoningGrpo, ensureReasoningModel, reasoningSettings } from "../train/reasoning";
@@ -26,24 +25,21 @@ compliance per task. Stages with a checkpoint are loaded, not retrained.
 Environment: TIAOYU_QUICK=1 for the quick sizes (a tiny base with room for traces is trained on the spot).`;
 
 export async function reasoningCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const values = parseCommandFlags(
+    "reasoning",
     args,
-    options: {
+    {
       steps: { type: "string" },
       lr: { type: "string" },
       grpo: { type: "boolean" },
       force: { type: "boolean" },
       "no-table": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
     },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(REASONING_USAGE);
-    return;
-  }
-  const steps = numberFlag("steps", values.steps);
-  const lr = numberFlag("lr", values.lr);
+    REASONING_USAGE,
+  );
+  if (!values) return;
+  const steps = numberFlag("steps", values.steps, { integer: true, min: 1, max: MAX_STEPS });
+  const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
   const settings = { ...reasoningSettings(), ...(steps === undefined ? {} : { steps }), ...(lr === undefined ? {} : { lr }) };
   requireStage("sft");
   await initBackend();

@@ -1,5 +1,4 @@
 /** `npx tiaoyu report STAGE`: chapter 5's measures of a stage's checkpoint, from a terminal. */
-import { parseArgs } from "util";
 import { initBackend } from "../backend";
 import { projectPath } from "../course";
 import { ensureCorpus } from "../data/pipeline";
@@ -7,11 +6,12 @@ import { readSamples } from "../data/sample";
 import { NgramBaseline } from "../eval/nextToken";
 import { pretrainedReport } from "../eval/pretrained";
 import { formatRate } from "../eval/stats";
-import { numberFlag } from "../flags";
+import { numberFlag, parseCommandArgs, UsageError } from "../flags";
 import { ensureTokenizer } from "../tokenizer/ensure";
 import { loadTokenizer } from "../tokenizer/load";
 import { ensureTokenStream } from "../train/tokens";
 import { loadStage } from "../train/handoff";
+import { requireStage } from "./prerequisites";
 import { isStageName, STAGES, stageDir } from "../train/registry";
 
 const REPORT_USAGE = `usage: npx tiaoyu report [STAGE] [options]
@@ -25,19 +25,15 @@ characters, couplets in place, lines 2 and 4 rhyming) beside the corpus's own. E
   --tokenizer DIR a folder with tokenizer.json (default: chapter 2's tokenizer)`;
 
 export async function reportCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { poems: { type: "string" }, positions: { type: "string" }, tokenizer: { type: "string" }, help: { type: "boolean", short: "h" } },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(REPORT_USAGE);
-    return;
-  }
-  if (positionals.length > 1) throw new Error(`report takes one stage, got ${positionals.join(" ")}`);
+  const parsed = parseCommandArgs("report", args, { poems: { type: "string" }, positions: { type: "string" }, tokenizer: { type: "string" } }, REPORT_USAGE);
+  if (!parsed) return;
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) throw new UsageError(`report takes one stage, got '${positionals.join(" ")}'`);
   const stage = positionals[0] ?? "pretrain";
-  if (!isStageName(stage)) throw new Error(`report: no stage called '${stage}'; the stages are ${Object.keys(STAGES).join(", ")}`);
+  if (!isStageName(stage)) throw new UsageError(`report: no stage called '${stage}'; the stages are ${Object.keys(STAGES).join(", ")}`);
+  const poems = numberFlag("poems", values.poems, { integer: true, min: 1, max: 100_000 });
+  const positions = numberFlag("positions", values.positions, { integer: true, min: 1, max: 10_000_000 });
+  requireStage(stage);
   await initBackend();
   const tok = values.tokenizer ? loadTokenizer(values.tokenizer) : await ensureTokenizer();
   const corpus = await ensureCorpus();
@@ -49,8 +45,8 @@ export async function reportCommand(args: string[]): Promise<void> {
   try {
     console.log(`${projectPath(stageDir(stage))}: step ${meta.step}, ${model.numParameters().toLocaleString("en-US")} parameters`);
     const r = await pretrainedReport(model, tok, val.tokens, new NgramBaseline(train.tokens), valSamples, {
-      poems: numberFlag("poems", values.poems),
-      positions: numberFlag("positions", values.positions),
+      poems,
+      positions,
     });
     console.log(`\nnext-token accuracy on validation poems (n = ${r.nextToken.positions.toLocaleString("en-US")} positions)`);
     for (const k of ["model", "bigram", "unigram"] as const) {

@@ -1,7 +1,6 @@
 /** `npx tiaoyu rlhf <reward|dpo|grpo>`: chapter 7's three runs from a terminal, with the notebook's checkpoints. */
-import { parseArgs } from "util";
 import { initBackend } from "../backend";
-import { numberFlag, stopOnCtrlC } from "../flags";
+import { MAX_STEPS, numberFlag, parseCommandArgs, RUN_FLAGS, RUN_FLAGS_USAGE, runFlags, stopOnCtrlC, UsageError } from "../flags";
 import { ensureTokenizer } from "../tokenizer/ensure";
 import type { TrainingOptions } from "../train/loop";
 import { runDpo } from "../train/dpo";
@@ -19,7 +18,7 @@ Chapter 7: align chapter 6's SFT model (runs/sft) with human preferences.
 
   --steps N              total optimizer steps (default: the preset's)
   --lr X                 peak learning rate (default: the preset's)
-  --resume               continue from the last checkpoint of the run (a finished run is loaded, not retrained)
+${RUN_FLAGS_USAGE}
 
 Ctrl-C stops after the current step and writes a checkpoint.
 Environment: TIAOYU_QUICK=1 for the quick sizes (runs/<stage>-quick; a missing SFT model is then trained tiny).`;
@@ -27,44 +26,37 @@ Environment: TIAOYU_QUICK=1 for the quick sizes (runs/<stage>-quick; a missing S
 const RUNS = ["reward", "dpo", "grpo"] as const;
 
 export async function rlhfCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { steps: { type: "string" }, lr: { type: "string" }, resume: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-    strict: true,
-    allowPositionals: true,
-  });
-  if (values.help) {
-    console.log(RLHF_USAGE);
-    return;
-  }
+  const parsed = parseCommandArgs("rlhf", args, { steps: { type: "string" }, lr: { type: "string" }, ...RUN_FLAGS }, RLHF_USAGE);
+  if (!parsed) return;
+  const { values, positionals } = parsed;
+  const run0 = runFlags(values);
   const run = positionals[0] as (typeof RUNS)[number] | undefined;
   if (positionals.length !== 1 || !run || !RUNS.includes(run)) {
-    throw new Error(`rlhf: say which run, one of ${RUNS.join(", ")} (got ${positionals.length ? `'${positionals.join(" ")}'` : "none"})\n${RLHF_USAGE}`);
+    throw new UsageError(`rlhf: say which run, one of ${RUNS.join(", ")} (got ${positionals.length ? `'${positionals.join(" ")}'` : "none"})\n${RLHF_USAGE}`);
   }
+  const steps = numberFlag("steps", values.steps, { integer: true, min: 1, max: MAX_STEPS });
+  const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
   requireStage("sft");
   if (run === "grpo") requireStage("reward");
   if (values.resume) requireResumable(stageDir(run));
   const opts: Partial<TrainingOptions> = {};
-  const steps = numberFlag("steps", values.steps);
-  const lr = numberFlag("lr", values.lr);
   if (steps !== undefined) Object.assign(opts, { steps });
   if (lr !== undefined) Object.assign(opts, { lr });
   await initBackend();
   const tokenizer = await ensureTokenizer();
-  const resume = values.resume ?? false;
   await stopOnCtrlC(async (signal) => {
     if (run === "reward") {
-      const r = await runRewardModel({ tokenizer, resume, signal, ...opts });
+      const r = await runRewardModel({ tokenizer, ...run0, signal, ...opts });
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
       for (const k of r.byKind) console.log(`${k.group.padEnd(12)} ${k.pairs} pairs, accuracy ${pct(k.accuracy)}, mean margin ${k.meanMargin.toFixed(3)}`);
       r.rm.dispose();
     } else if (run === "dpo") {
-      const r = await runDpo({ tokenizer, resume, signal, ...opts });
+      const r = await runDpo({ tokenizer, ...run0, signal, ...opts });
       console.log(`held-out preference accuracy ${(100 * r.heldout.accuracy).toFixed(1)}%, mean implicit reward margin ${r.heldout.margin.toFixed(3)}`);
       r.policy.dispose();
       r.reference.dispose();
     } else {
-      const r = await runGrpo({ tokenizer, resume, signal, ...opts });
+      const r = await runGrpo({ tokenizer, ...run0, signal, ...opts });
       const last = r.history[r.history.length - 1];
       if (last) console.log(`step ${last.step}: mean reward ${last.meanReward.toFixed(3)}, KL ${last.kl.toFixed(4)}`);
       r.policy.dispose();

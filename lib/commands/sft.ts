@@ -1,8 +1,7 @@
 /** `npx tiaoyu sft`: chapter 6's fine-tuning (chapter 8's with --lora) from a terminal, with the notebook's checkpoints. */
-import { parseArgs } from "util";
 import { initBackend } from "../backend";
 import { ensureQa } from "../data/qa";
-import { numberFlag, stopOnCtrlC } from "../flags";
+import { MAX_BATCH_SIZE, MAX_STEPS, numberFlag, parseCommandFlags, resumeCommand, RUN_FLAGS, RUN_FLAGS_USAGE, runFlags, stopOnCtrlC } from "../flags";
 import { ensureTokenizer } from "../tokenizer/ensure";
 import { LORA_DEFAULTS } from "../train/lora";
 import type { TrainingOptions } from "../train/loop";
@@ -16,49 +15,53 @@ const SFT_USAGE = `usage: npx tiaoyu sft [options]
   --lora                 train LoRA adapters (rank 8, alpha 16 on attention and MLP) instead of every weight
   --rank N --alpha X     LoRA's rank and alpha
   --steps N              total optimizer steps (default: the preset's)
-  --resume               continue from the last checkpoint in runs/sft (runs/lora)
   --batch-size N         questions per batch
   --lr X                 peak learning rate
   --eval N               held-out questions per template to score after training (default: the preset's; 0: none)
+${RUN_FLAGS_USAGE}
 
 Starts from runs/pretrain (chapter 5). Ctrl-C stops after the current step and writes a checkpoint.
 Environment: TIAOYU_QUICK=1 for the quick sizes (runs/sft-quick).`;
 
 /** `npx tiaoyu sft …`: chapter 6's (or, with --lora, chapter 8's) training run in a terminal, with the same checkpoints. */
 export async function sftCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const values = parseCommandFlags(
+    "sft",
     args,
-    options: {
+    {
       lora: { type: "boolean" },
       rank: { type: "string" },
       alpha: { type: "string" },
       steps: { type: "string" },
-      resume: { type: "boolean" },
+      ...RUN_FLAGS,
       "batch-size": { type: "string" },
       lr: { type: "string" },
       eval: { type: "string" },
-      help: { type: "boolean", short: "h" },
     },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(SFT_USAGE);
-    return;
-  }
+    SFT_USAGE,
+  );
+  if (!values) return;
+  const run0 = runFlags(values);
+  const rank = numberFlag("rank", values.rank, { integer: true, min: 1, max: 1024 });
+  const alpha = numberFlag("alpha", values.alpha, { min: Number.MIN_VALUE, max: 1e6 });
+  const steps = numberFlag("steps", values.steps, { integer: true, min: 1, max: MAX_STEPS });
+  const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
+  const batchSize = numberFlag("batch-size", values["batch-size"], { integer: true, min: 1, max: MAX_BATCH_SIZE });
+  const evalPerTemplate = numberFlag("eval", values.eval, { integer: true, min: 0, max: 100_000 });
   requireStage("pretrain");
   if (values.resume) requireResumable(stageDir(values.lora ? "lora" : "sft"));
-  const num = numberFlag;
   await initBackend();
   const tokenizer = await ensureTokenizer();
   const lora = values.lora
-    ? { ...LORA_DEFAULTS, rank: num("rank", values.rank) ?? LORA_DEFAULTS.rank, alpha: num("alpha", values.alpha) ?? LORA_DEFAULTS.alpha }
+    ? { ...LORA_DEFAULTS, rank: rank ?? LORA_DEFAULTS.rank, alpha: alpha ?? LORA_DEFAULTS.alpha }
     : null;
   await stopOnCtrlC(async (signal) => {
     const qa = await ensureQa();
-    const opts: Record<string, unknown> = { steps: num("steps", values.steps), lr: num("lr", values.lr) };
+    const opts: Record<string, unknown> = { steps, lr };
     for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
-    const run = await runSft({ tokenizer, qa, lora, batchSize: num("batch-size", values["batch-size"]), resume: values.resume ?? false, signal, ...(opts as Partial<TrainingOptions>) });
-    const perTemplate = num("eval", values.eval) ?? sftSettings(coursePreset()).evalQuestions;
+    const run = await runSft({ tokenizer, qa, lora, batchSize, ...run0, signal, ...(opts as Partial<TrainingOptions>) });
+    if (run.result.stopped) console.log(`resume with: ${resumeCommand("sft", args)}`);
+    const perTemplate = evalPerTemplate ?? sftSettings(coursePreset()).evalQuestions;
     if (perTemplate > 0 && !run.result.stopped) {
       const questions = qaEvalSet(qa.items, { perTemplate, tokenizer, blockSize: run.model.config.blockSize });
       const ev = await evaluateQa(run.model, tokenizer, questions);

@@ -1,7 +1,8 @@
 /** `npx tiaoyu tokenizer`: chapter 2's tokenizer, trained (or found) from a terminal, or a text cut by it. */
 import { isQuick } from "../course";
 import { formatTable } from "../display";
-import { TOKENIZER_FILE } from "../tokenizer/hfjson";
+import { MAX_VOCAB_SIZE, TOKENIZER_FILE } from "../tokenizer/hfjson";
+import { nearest, numberFlag, parseCommandArgs, UsageError } from "../flags";
 import { COURSE_VOCAB_SIZE, courseTokenizerDir, ensureTokenizer, QUICK_VOCAB_SIZE } from "../tokenizer/ensure";
 
 const TOKENIZER_USAGE = `usage: npx tiaoyu tokenizer [--quick] [--force] [--vocab N]
@@ -13,29 +14,18 @@ ${QUICK_VOCAB_SIZE} with --quick / TIAOYU_QUICK=1. "encode" shows how the course
 
 /** `npx tiaoyu tokenizer …`: trains (or finds) the course's tokenizer, or shows how it encodes a text. */
 export async function tokenizerCommand(args: readonly string[]): Promise<void> {
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(TOKENIZER_USAGE);
-    return;
-  }
-  const rest = [...args];
-  const flag = (name: string) => {
-    const i = rest.indexOf(name);
-    if (i >= 0) rest.splice(i, 1);
-    return i >= 0;
-  };
-  const quick = flag("--quick") || isQuick();
-  const force = flag("--force");
-  let vocabSize: number | undefined;
-  const v = rest.indexOf("--vocab");
-  if (v >= 0) {
-    vocabSize = Number(rest[v + 1]);
-    if (!Number.isInteger(vocabSize)) throw new Error(`tokenizer: --vocab needs an integer, got '${rest[v + 1]}'\n${TOKENIZER_USAGE}`);
-    rest.splice(v, 2);
-  }
+  const parsed = parseCommandArgs("tokenizer", args, { quick: { type: "boolean" }, force: { type: "boolean" }, vocab: { type: "string" } }, TOKENIZER_USAGE);
+  if (!parsed) return;
+  const { values, positionals: rest } = parsed;
+  const quick = (values.quick ?? false) || isQuick();
+  const force = values.force ?? false;
+  const vocabSize = numberFlag("vocab", values.vocab, { integer: true, min: 1, max: MAX_VOCAB_SIZE });
   const encode = rest[0] === "encode";
   if (encode) rest.shift();
-  const unknown = rest.filter((a) => a.startsWith("-"));
-  if (unknown.length || (!encode && rest.length)) throw new Error(`tokenizer: unexpected '${unknown[0] ?? rest[0]}'\n${TOKENIZER_USAGE}`);
+  if (!encode && rest.length) {
+    const near = nearest(rest[0], ["encode"]);
+    throw new UsageError(`tokenizer: unexpected '${rest[0]}'${near ? ` — did you mean '${near}'?` : ""} (npx tiaoyu tokenizer --help)`);
+  }
   const t0 = Date.now();
   let last = 0;
   const tok = await ensureTokenizer({

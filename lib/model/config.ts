@@ -66,9 +66,23 @@ function fail(field: string, value: unknown, why: string): never {
   throw new Error(`GPTConfig.${field} = ${JSON.stringify(value)}: ${why}`);
 }
 
-function positiveInt(cfg: Record<string, unknown>, field: keyof GPTConfig): void {
+/**
+ * The largest value each size may take. Generous (GPT-3 175B is 96 layers, 96 heads, 12,288 wide, 2,048 positions;
+ * vocabularies stay under a million), so that only a typo or a damaged config.json reaches them, and fails here,
+ * naming the field, instead of as an 8 GB allocation or a bare RangeError somewhere inside TensorFlow.js.
+ */
+export const SIZE_LIMITS: Readonly<Record<"vocabSize" | "blockSize" | "nLayer" | "nHead" | "nEmbd", number>> = Object.freeze({
+  vocabSize: 1_000_000,
+  blockSize: 65_536,
+  nLayer: 256,
+  nHead: 256,
+  nEmbd: 16_384,
+});
+
+function positiveInt(cfg: Record<string, unknown>, field: keyof typeof SIZE_LIMITS): void {
   const v = cfg[field];
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) fail(field, v, "must be a positive integer");
+  const max = SIZE_LIMITS[field];
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > max) fail(field, v, `must be an integer from 1 to ${max.toLocaleString("en-US")}`);
 }
 
 function oneOf(cfg: Record<string, unknown>, field: keyof GPTConfig, allowed: readonly string[]): void {
@@ -149,4 +163,80 @@ export function headSize(config: GPTConfig): number {
 export function mlpHidden(config: GPTConfig): number {
   if (config.mlp === "gelu") return 4 * config.nEmbd;
   return Math.ceil((8 * config.nEmbd) / 3 / 8) * 8;
+}
+
+/**
+ * Parameters of a model of this configuration, counted from the shapes (what `GPT.numParameters()` will report),
+ * without building it: token table, positions (if learned), per block two norms, attention (qkv and output) and
+ * MLP, the final norm, and the output layer unless it is tied.
+ * @example parameterCount(PRESETS.tiny) // 59,264 for vocabulary 1,024; see the test
+ */
+export function parameterCount(config: GPTConfig): number {
+  const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: C, bias } = config;
+  const b = bias ? 1 : 0;
+  const norm = config.norm === "layernorm" ? C * (1 + b) : C;
+  const attn = C * 3 * C + 3 * C * b + C * C + C * b;
+  const H = mlpHidden(config);
+  const mlp = config.mlp === "gelu" ? C * H + H * b + H * C + C * b : 3 * C * H + (2 * H + C) * b;
+  return V * C + (config.positional === "learned" ? T * C : 0) + L * (2 * norm + attn + mlp) + norm + (config.tieEmbeddings ? 0 : V * C);
+}
+
+/** Bytes a training run of this model needs, roughly: what is estimated, so that the message can show it. */
+export interface MemoryEstimate {
+  /** float32 weights, gradients, and AdamW's two moments: 16 bytes a parameter. */
+  readonly weights: number;
+  /** Activations kept for the backward pass of one micro-batch (attention scores and logits dominate). */
+  readonly activations: number;
+  readonly total: number;
+}
+
+/**
+ * The memory one training step of `batchSize` sequences of blockSize tokens needs, estimated from the shapes: per
+ * layer and token about 16·nEmbd floats (norms, q/k/v, MLP) plus 2·nHead·blockSize (scores and probabilities),
+ * and three copies of the logits (logits, softmax, gradient). An estimate, within a factor of two of what the
+ * backend allocates; it is there to refuse a size that cannot fit before anything is allocated.
+ */
+export function trainingMemory(config: GPTConfig, batchSize: number): MemoryEstimate {
+  const { blockSize: T, nLayer: L, nEmbd: C, nHead: nh, vocabSize: V } = config;
+  const tokens = batchSize * T;
+  const weights = 16 * parameterCount(config);
+  const activations = 4 * tokens * (L * (16 * C + 2 * nh * T) + 3 * V);
+  return { weights, activations, total: weights + activations };
+}
+
+/** 1536 → "1.5 KB", 3.2e9 → "3.2 GB". */
+export function formatBytes(bytes: number): string {
+  const units = ["bytes", "KB", "MB", "GB", "TB", "PB"];
+  let i = 0;
+  let x = bytes;
+  while (x >= 1000 && i < units.length - 1) (x /= 1000), i++;
+  return i === 0 ? `${Math.round(x)} bytes` : `${x.toPrecision(x >= 100 ? 3 : 2)} ${units[i]}`;
+}
+
+/**
+ * Refuses a model (and batch) whose estimated training memory exceeds `available` (default: 80% of this machine's
+ * memory), before any tensor is made; the message shows the estimate and which sizes drive it.
+ * @returns the estimate, for a caller that prints it
+ */
+export function checkTrainingMemory(config: GPTConfig, batchSize: number, where: string, available = 0.8 * totalMemory()): MemoryEstimate {
+  const m = trainingMemory(config, batchSize);
+  if (m.total > available) {
+    throw new Error(
+      `${where}: training this model needs about ${formatBytes(m.total)} (weights, gradients and optimizer state ` +
+        `${formatBytes(m.weights)} for ${parameterCount(config).toLocaleString("en-US")} parameters; activations ` +
+        `${formatBytes(m.activations)} for batch ${batchSize} × blockSize ${config.blockSize}, nLayer ${config.nLayer}, ` +
+        `nEmbd ${config.nEmbd}, vocabSize ${config.vocabSize}), but ${formatBytes(available)} is available: ` +
+        `use a smaller preset or batch size`,
+    );
+  }
+  return m;
+}
+
+function totalMemory(): number {
+  // Looked up lazily: lib/model runs in browsers too, where there is no "os" module.
+  try {
+    return (require("os") as typeof import("os")).totalmem();
+  } catch {
+    return Infinity;
+  }
 }

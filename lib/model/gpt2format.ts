@@ -17,7 +17,23 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../io/atomic";
 import { readSafetensors, SafeTensor, SafeTensorInput, writeSafetensors } from "../io/safetensors";
-import { GPT2_DEFAULTS, GPTConfig, validateConfig } from "./config";
+import { formatBytes, GPT2_DEFAULTS, GPTConfig, parameterCount, validateConfig } from "./config";
+
+/** config.json's name for each GPTConfig field, so that an error names the field as it is written in the file. */
+const HF_FIELD: Readonly<Record<string, string>> = Object.freeze({
+  vocabSize: "vocab_size",
+  blockSize: "n_positions",
+  nLayer: "n_layer",
+  nHead: "n_head",
+  nEmbd: "n_embd",
+  dropout: "resid_pdrop",
+  normEps: "layer_norm_epsilon",
+  tieEmbeddings: "tie_word_embeddings",
+  positional: "tiaoyu.positional",
+  mlp: "tiaoyu.mlp",
+  norm: "tiaoyu.norm",
+  bias: "tiaoyu.bias",
+});
 import { GPT, GPTOptions } from "./gpt";
 
 /** True when Hugging Face's GPT2LMHeadModel can run this config (only sizes and tying differ from GPT-2). */
@@ -64,6 +80,7 @@ export function configFromHF(json: Record<string, unknown>, source = "config.jso
     if (typeof v !== "number") return bad(field, "must be a number");
     return v;
   };
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new Error(`${source}: expected a JSON object at the top`);
   const ours = (json.tiaoyu ?? {}) as Partial<Pick<GPTConfig, "positional" | "mlp" | "norm" | "bias">>;
   const mlp = ours.mlp ?? "gelu";
   const act = json.activation_function ?? "gelu_new";
@@ -75,8 +92,9 @@ export function configFromHF(json: Record<string, unknown>, source = "config.jso
   if (json.add_cross_attention === true) bad("add_cross_attention", "not supported (decoder only)");
   const tie = json.tie_word_embeddings ?? true;
   if (typeof tie !== "boolean") bad("tie_word_embeddings", "must be true or false");
+  let config: GPTConfig;
   try {
-    return validateConfig({
+    config = validateConfig({
       vocabSize: num("vocab_size"),
       blockSize: num("n_positions", json.n_ctx as number | undefined),
       nLayer: num("n_layer"),
@@ -91,8 +109,21 @@ export function configFromHF(json: Record<string, unknown>, source = "config.jso
       tieEmbeddings: tie as boolean,
     });
   } catch (e) {
-    throw new Error(`${source}: ${(e as Error).message}`);
+    // "GPTConfig.nEmbd = 0: …" → "config.json: field n_embd (nEmbd) = 0: …"
+    const message = (e as Error).message.replace(/^GPTConfig\.(\w+)/, (_, f: string) => `field ${HF_FIELD[f] ?? f} (${f})`);
+    throw new Error(`${source}: ${message}`);
   }
+  // Sizes within their bounds can still multiply into more memory than any machine has: say so before allocating.
+  const bytes = 4 * parameterCount(config);
+  const available = 0.8 * (require("os") as typeof import("os")).totalmem();
+  if (bytes > available) {
+    throw new Error(
+      `${source}: n_layer ${config.nLayer}, n_embd ${config.nEmbd}, vocab_size ${config.vocabSize} and n_positions ${config.blockSize} ` +
+        `make ${parameterCount(config).toLocaleString("en-US")} parameters, ${formatBytes(bytes)} of float32 weights; ` +
+        `${formatBytes(available)} of memory is available, so the model is not built`,
+    );
+  }
+  return config;
 }
 
 /** The model's weights as safetensors input (float32 copies read from the backend). */
@@ -166,7 +197,12 @@ export async function saveModel(dir: string, model: GPT, meta?: Record<string, u
 export function loadModel(dir: string, options: GPTOptions = {}): LoadedModel {
   const configFile = path.join(dir, "config.json");
   const weightsFile = path.join(dir, "model.safetensors");
-  for (const f of [configFile, weightsFile]) if (!fs.existsSync(f)) throw new Error(`checkpoint ${dir}: ${path.basename(f)} is missing`);
+  if (!fs.existsSync(dir)) throw new Error(`no model at ${dir}: the folder does not exist`);
+  if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir} is a file; a model folder (config.json, model.safetensors) was expected`);
+  for (const f of [configFile, weightsFile]) {
+    if (!fs.existsSync(f)) throw new Error(`checkpoint ${dir}: ${path.basename(f)} is missing`);
+    if (fs.statSync(f).isDirectory()) throw new Error(`${f} is a folder; a file was expected there`);
+  }
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(fs.readFileSync(configFile, "utf8")) as Record<string, unknown>;
@@ -183,6 +219,12 @@ export function loadModel(dir: string, options: GPTOptions = {}): LoadedModel {
     throw e;
   }
   const metaFile = path.join(dir, "meta.json");
-  const meta = fs.existsSync(metaFile) ? (JSON.parse(fs.readFileSync(metaFile, "utf8")) as Record<string, unknown>) : null;
+  let meta: Record<string, unknown> | null = null;
+  try {
+    if (fs.existsSync(metaFile)) meta = JSON.parse(fs.readFileSync(metaFile, "utf8")) as Record<string, unknown>;
+  } catch (e) {
+    model.dispose();
+    throw new Error(`${metaFile}: not valid JSON (${(e as Error).message})`);
+  }
   return { model, config, meta };
 }

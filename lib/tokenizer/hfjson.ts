@@ -48,6 +48,7 @@ export function parseTokenizerJSON(text: string, file = TOKENIZER_FILE): JsonObj
 export function readTokenizerJSON(dirOrFile: string): { json: JsonObject; file: string } {
   const file = fs.existsSync(dirOrFile) && fs.statSync(dirOrFile).isDirectory() ? path.join(dirOrFile, TOKENIZER_FILE) : dirOrFile;
   if (!fs.existsSync(file)) throw new Error(`no tokenizer at ${file}: train one first, or check the path`);
+  if (fs.statSync(file).isDirectory()) throw new Error(`${file} is a folder; the tokenizer file (tokenizer.json) was expected there`);
   return { json: parseTokenizerJSON(fs.readFileSync(file, "utf8"), file), file };
 }
 
@@ -134,6 +135,39 @@ function describe(v: Json | undefined): string {
   if (Array.isArray(v)) return "an array";
   if (typeof v === "object") return "an object";
   return `${typeof v} ${JSON.stringify(v).slice(0, 40)}`;
+}
+
+/** The largest vocabulary a tokenizer.json may have: 1M ids (GPT-4's has 100K); more is a damaged file. */
+export const MAX_VOCAB_SIZE = 1_000_000;
+
+/**
+ * Checks what every kind shares before a tokenizer is built from the file: no normalizer (this library applies
+ * none, so one in the file would be silently skipped and the ids would differ from Hugging Face's), and a
+ * vocabulary whose ids run 0…n−1 without a gap or a repeat (a gap leaves an id that decodes to nothing).
+ */
+export function checkTokenizerJSON(json: JsonObject, file = TOKENIZER_FILE): void {
+  const r = new JsonReader(file);
+  const normalizer = json.normalizer;
+  if (normalizer !== undefined && normalizer !== null) {
+    const type = typeof normalizer === "object" && !Array.isArray(normalizer) ? normalizer.type : normalizer;
+    r.fail("normalizer", `type ${describe(type)} is not supported: this library applies no normalizer (expected null)`);
+  }
+  const model = r.object(r.field(json, "model", ""), "model");
+  const vocab = model.vocab;
+  if (vocab === undefined) return; // the model-specific reader names the missing field
+  const size = Array.isArray(vocab) ? vocab.length : typeof vocab === "object" && vocab !== null ? Object.keys(vocab).length : 0;
+  if (size > MAX_VOCAB_SIZE) r.fail("model.vocab", `${size.toLocaleString("en-US")} entries; allowed: 1 to ${MAX_VOCAB_SIZE.toLocaleString("en-US")}`);
+  if (Array.isArray(vocab) || typeof vocab !== "object" || vocab === null) return; // Unigram: ids are positions, no gap possible
+  const seen = new Array<string | undefined>(size);
+  for (const [token, v] of Object.entries(vocab)) {
+    const id = r.id(v, `model.vocab[${JSON.stringify(token)}]`);
+    if (id >= size) {
+      const missing = [...seen.keys()].find((i) => seen[i] === undefined && !Object.values(vocab).includes(i));
+      r.fail(`model.vocab[${JSON.stringify(token)}]`, `id ${id}, but the ${size} ids must be 0 to ${size - 1} without gaps${missing === undefined ? "" : ` (no token has id ${missing})`}`);
+    }
+    if (seen[id] !== undefined) r.fail(`model.vocab[${JSON.stringify(token)}]`, `id ${id} is also used by ${JSON.stringify(seen[id])}`);
+    seen[id] = token;
+  }
 }
 
 /** The kind of tokenizer a tokenizer.json holds, as this library writes them. */

@@ -7,7 +7,7 @@
  */
 import { ByteBPETokenizer, type BPETrainOptions } from "./bpe";
 import { CharBPETokenizer, type CharBPETrainOptions } from "./charbpe";
-import { detectKind, parseTokenizerJSON, readTokenizerJSON, type JsonObject } from "./hfjson";
+import { checkTokenizerJSON, detectKind, parseTokenizerJSON, readTokenizerJSON, type JsonObject } from "./hfjson";
 import type { Corpus, TokenizerKind } from "./types";
 import { UnigramTokenizer, type UnigramTrainOptions } from "./unigram";
 import { WordPieceTokenizer, type WordPieceTrainOptions } from "./wordpiece";
@@ -51,6 +51,7 @@ export async function trainTokenizer<K extends TokenizerKind>(kind: K, corpus: C
 
 /** Rebuilds a tokenizer from a parsed tokenizer.json, whatever its kind. */
 export function tokenizerFromJSON(json: JsonObject, file = "tokenizer.json"): AnyTokenizer {
+  checkTokenizerJSON(json, file);
   switch (detectKind(json, file)) {
     case "bpe":
       return ByteBPETokenizer.fromJSON(json, file);

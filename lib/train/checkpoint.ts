@@ -92,7 +92,7 @@ export interface CheckpointMeta {
 }
 
 /** The points of a save, in order; tests stop a child process at each one to prove the save is crash-safe. */
-export type SavePhase = "temp-folder-written" | "folder-renamed" | "pointer-written" | "done";
+export type SavePhase = "temp-folder-written" | "folder-renamed" | "pointer-written" | "old-renamed" | "done";
 
 export interface SaveOptions {
   /** How many checkpoints to keep in the run folder, newest first (default 1: the previous one goes once the new one is current). */
@@ -148,15 +148,36 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Removes temporary folders of saves whose process is gone (a kill leaves them behind). */
-function sweepTemps(runDir: string): void {
+/** Removes temporary folders of saves whose process is gone (a kill leaves them behind); returns their names. */
+function sweepTemps(runDir: string): string[] {
+  const removed: string[] = [];
   for (const name of fs.existsSync(runDir) ? fs.readdirSync(runDir) : []) {
     if (!name.startsWith(TEMP_PREFIX)) continue;
     const pid = Number(name.slice(TEMP_PREFIX.length).split("-")[0]);
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) continue;
     if (pid === process.pid) continue; // our own save in progress (not possible in one loop, but never delete it)
     fs.rmSync(path.join(runDir, name), { recursive: true, force: true });
+    removed.push(name);
   }
+  return removed;
+}
+
+/**
+ * Cleans what interrupted saves left in a run folder: temporary folders of dead processes, and step-N folders
+ * without meta.json (a save or a deletion cut short: never a checkpoint, since meta.json is written last and a
+ * deletion renames the folder away first). The training loop calls it when a run starts, and says what it removed.
+ * @returns the names removed
+ */
+export function sweepRunFolder(runDir: string): string[] {
+  const removed = sweepTemps(runDir);
+  for (const name of fs.existsSync(runDir) ? fs.readdirSync(runDir) : []) {
+    const dir = path.join(runDir, name);
+    if (!STEP_DIR.test(name) || !fs.statSync(dir).isDirectory() || fs.existsSync(path.join(dir, "meta.json"))) continue;
+    fs.rmSync(dir, { recursive: true, force: true });
+    removed.push(name);
+  }
+  if (removed.length) fsyncDirSync(runDir);
+  return removed;
 }
 
 /**
@@ -219,7 +240,13 @@ export async function saveTrainingCheckpoint(runDir: string, state: CheckpointSt
 
     const older = listCheckpoints(runDir).filter((c) => c.dir !== final);
     for (const c of older.slice(0, Math.max(0, older.length - (keep - 1)))) {
-      await fs.promises.rm(c.dir, { recursive: true, force: true });
+      // Renamed to a temporary name first (one atomic step), then deleted: a kill halfway through the deletion
+      // leaves a temporary folder that the next start sweeps, never a half-deleted step-N that looks like a checkpoint.
+      const doomed = path.join(runDir, `${TEMP_PREFIX}${process.pid}-${crypto.randomBytes(4).toString("hex")}-old-${c.name}`);
+      await fs.promises.rename(c.dir, doomed);
+      fsyncDirSync(runDir);
+      await options.onPhase?.("old-renamed", doomed);
+      await fs.promises.rm(doomed, { recursive: true, force: true });
     }
     await options.onPhase?.("done", final);
     return final;
@@ -282,11 +309,73 @@ function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean 
 }
 
 function readJson<T>(file: string): T {
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new Error(`${file} is a folder; a JSON file was expected there`);
   try {
     return JSON.parse(fs.readFileSync(file, "utf8")) as T;
   } catch (e) {
     throw new Error(`cannot read ${file}: ${(e as Error).message}`);
   }
+}
+
+/** The most optimizer steps a checkpoint may claim: the course's longest run is 10,000; a billion is a damaged file. */
+export const MAX_CHECKPOINT_STEP = 10_000_000;
+
+/**
+ * Checks meta.json field by field before anything trusts it, so that a damaged or hand-edited file fails here,
+ * naming the file, the field, the value and what is allowed, instead of resuming at step 1e9 or at epoch −5.
+ */
+export function validateMeta(raw: unknown, file: string): CheckpointMeta {
+  const fail = (field: string, value: unknown, allowed: string): never => {
+    throw new Error(`${file}: field '${field}' is ${JSON.stringify(value)}; allowed: ${allowed}`);
+  };
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("(top level)", raw, "a JSON object");
+  const m = raw as Record<string, unknown>;
+  if (m.format !== "tiaoyu-checkpoint") fail("format", m.format, `"tiaoyu-checkpoint" (this is not a TIAOYU checkpoint)`);
+  if (m.version !== 1) fail("version", m.version, "1 (a newer version needs newer code)");
+  if (typeof m.stage !== "string" || !m.stage) fail("stage", m.stage, "a stage name such as \"pretrain\"");
+  const count = (field: string, value: unknown, max: number) => {
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 || value > max) {
+      fail(field, value, `an integer from 0 to ${max.toLocaleString("en-US")}`);
+    }
+  };
+  count("step", m.step, MAX_CHECKPOINT_STEP);
+  count("tokens", m.tokens, Number.MAX_SAFE_INTEGER);
+  if (m.from !== null && m.from !== undefined && typeof m.from !== "string") fail("from", m.from, "a stage name or null");
+  if (m.rng !== null && m.rng !== undefined) {
+    const r = m.rng;
+    if (!Array.isArray(r) || r.length !== 4 || !r.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) || r.every((w) => w === 0)) {
+      fail("rng", r, "four unsigned 32-bit integers, not all 0");
+    }
+  }
+  if (m.optimizer !== null && m.optimizer !== undefined) {
+    const o = m.optimizer as Record<string, unknown>;
+    if (typeof o !== "object") fail("optimizer", o, "an object with step and config, or null");
+    count("optimizer.step", o.step, MAX_CHECKPOINT_STEP);
+  }
+  if (m.tokenizer !== null && m.tokenizer !== undefined) {
+    const t = m.tokenizer as Record<string, unknown>;
+    if (typeof t !== "object" || typeof t.hash !== "string") fail("tokenizer", t, "{ hash, vocabSize } or null");
+    count("tokenizer.vocabSize", t.vocabSize, 10_000_000);
+  }
+  // The data position (each sampler's own JSON): its counters must be counts, whatever the sampler.
+  const positions = (value: unknown, where: string): void => {
+    if (Array.isArray(value)) value.forEach((v, i) => positions(v, `${where}[${i}]`));
+    else if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) {
+        if (["epoch", "index", "step", "position", "offset"].includes(k)) count(`${where}.${k}`, v, 2 ** 31 - 1);
+        else positions(v, `${where}.${k}`);
+      }
+    }
+  };
+  positions(m.data, "data");
+  if (typeof m.files !== "object" || m.files === null) fail("files", m.files, "an object of { bytes, sha256 } per file");
+  for (const [name, info] of Object.entries(m.files as Record<string, unknown>)) {
+    const i = info as Record<string, unknown>;
+    if (typeof i !== "object" || i === null) fail(`files.${name}`, i, "{ bytes, sha256 }");
+    count(`files.${name}.bytes`, i.bytes, Number.MAX_SAFE_INTEGER);
+    if (typeof i.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(i.sha256)) fail(`files.${name}.sha256`, i.sha256, "64 hexadecimal digits");
+  }
+  return m as unknown as CheckpointMeta;
 }
 
 /**
@@ -297,16 +386,18 @@ function readJson<T>(file: string): T {
  * @example const ckpt = loadTrainingCheckpoint("runs/pretrain", { tokenizer: tok.identity() });
  */
 export function loadTrainingCheckpoint(dir: string, options: LoadOptions = {}): LoadedCheckpoint {
+  if (!fs.existsSync(dir)) throw new Error(`no checkpoint at ${dir}: the folder does not exist`);
+  if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir} is a file; a checkpoint folder (step-N) or a run folder was expected`);
   const found = fs.existsSync(path.join(dir, "meta.json")) ? dir : latestCheckpoint(dir);
   if (!found) throw new Error(`no checkpoint in ${dir}: it has neither meta.json nor a complete step-N folder`);
-  const meta = readJson<CheckpointMeta>(path.join(found, "meta.json"));
-  if (meta.format !== "tiaoyu-checkpoint") throw new Error(`${found}/meta.json: format '${meta.format}' is not a TIAOYU checkpoint`);
-  if (meta.version !== 1) throw new Error(`${found}/meta.json: version ${meta.version} is newer than this code (1)`);
+  const meta = validateMeta(readJson<unknown>(path.join(found, "meta.json")), path.join(found, "meta.json"));
 
   const bytesOf = (file: string): Buffer => {
     const p = path.join(found, file);
     const info = meta.files[file];
     if (!info) throw new Error(`${found}/meta.json does not list ${file}`);
+    if (!fs.existsSync(p)) throw new Error(`${p} is missing (meta.json lists it): the checkpoint is incomplete`);
+    if (fs.statSync(p).isDirectory()) throw new Error(`${p} is a folder; meta.json lists it as a file of ${info.bytes} bytes`);
     const buf = fs.readFileSync(p);
     if (buf.length !== info.bytes) throw new Error(`${p}: ${buf.length} bytes, meta.json says ${info.bytes} (truncated or replaced)`);
     const sha = crypto.createHash("sha256").update(buf).digest("hex");
@@ -314,7 +405,13 @@ export function loadTrainingCheckpoint(dir: string, options: LoadOptions = {}): 
     return buf;
   };
 
-  const config = JSON.parse(bytesOf("config.json").toString("utf8")) as JsonRecord;
+  const configBytes = bytesOf("config.json");
+  let config: JsonRecord;
+  try {
+    config = JSON.parse(configBytes.toString("utf8")) as JsonRecord;
+  } catch (e) {
+    throw new Error(`${path.join(found, "config.json")}: ${(e as Error).message}`);
+  }
   if (options.tokenizer) {
     const t = meta.tokenizer;
     const want = options.tokenizer;

@@ -7,7 +7,7 @@ import type { GPTConfig } from "../model/config";
 import { GPT, type GPTOptions } from "../model/gpt";
 import { configFromHF } from "../model/gpt2format";
 import { assignWeights, type CheckpointMeta, latestCheckpoint, loadTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
-import type { TrainingOptions } from "./loop";
+import { startOver, type TrainingOptions } from "./loop";
 import { hasStage, type StageName, stageDir } from "./registry";
 import { type StreamTokenizer, tokenizerIdentity } from "./tokens";
 
@@ -87,6 +87,8 @@ export async function ensureStage<M = StageModel>(stage: StageName, options: Ens
   const how = options.describe ? ` (${options.describe})` : "";
   if (!has) log(`no checkpoint of stage '${stage}' in ${projectPath(stageDir(stage))}: training it now${how}…`);
   else log(`${start === "resume" ? "continuing" : "training again"} stage '${stage}' in ${projectPath(stageDir(stage))}${how}…`);
+  // Retraining never overwrites: the old run is moved aside (runs/<stage>.old-N) before the loop starts a new one.
+  if (has && start === "retrain") startOver(stageDir(stage));
   await options.train(has && start === "resume");
   return load();
 }

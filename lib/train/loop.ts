@@ -24,14 +24,18 @@ import * as tf from "@tensorflow/tfjs";
 import { projectPath } from "../course";
 import {
   assignWeights,
+  type CheckpointMeta,
   type JsonRecord,
   type JsonValue,
   latestCheckpoint,
   loadTrainingCheckpoint,
   saveTrainingCheckpoint,
   type SavePhase,
+  sweepRunFolder,
   type TokenizerIdentity,
 } from "./checkpoint";
+import { inNotebook } from "../display";
+import { fsyncDirSync, writeFileAtomicSync } from "../io/atomic";
 import { AdamW, clipFactor, globalNorm, type NamedVariables } from "./optimizer";
 import { type ProgressMode, TrainingProgress } from "./progress";
 import { Rng, type RngState } from "../rng";
@@ -114,8 +118,24 @@ export interface TrainingOptions {
   readonly seed: number;
   /** The run folder; null: no checkpoints and no log (quick experiments, tests). Default runs/<stage> (see stageDir). */
   readonly runDir: string | null;
-  /** Continue from the run folder's last checkpoint if there is one (otherwise start from the model as it is). */
-  readonly resume: boolean;
+  /**
+   * Continue the run in `runDir` from its last checkpoint. `true`: if it has one (a folder without a checkpoint
+   * starts a new run: what a notebook that may or may not have run before wants); `"required"`: a folder without a
+   * checkpoint is an error (what `--resume` means on the command line: the user expects a run to be there).
+   */
+  readonly resume: boolean | "required";
+  /**
+   * Start a new run even though `runDir` holds one: `true` moves the old run aside to `<runDir>.old-N` (nothing is
+   * lost), `"delete"` deletes it. With neither `resume` nor `fresh`, a run folder holding a checkpoint is refused
+   * ({@link RunExistsError}): hours of training are never overwritten by a call that forgot a flag.
+   */
+  readonly fresh: boolean | "delete";
+  /**
+   * Resume even when settings that shape the run differ from the checkpoint's (steps, learning rates, warmup,
+   * accumulation, seeds, batch size, …: they change the schedule or the data order, so the run is no longer the one
+   * being continued). Without it such a resume is refused with the list of differences.
+   */
+  readonly acceptChanges: boolean;
   readonly progress: ProgressMode;
   /** Called after every step with its record (e.g. to collect curves in a test or a notebook). */
   readonly onStep?: (record: StepRecord) => void;
@@ -123,7 +143,10 @@ export interface TrainingOptions {
   readonly onEval?: (step: number, valLoss: number) => void | Promise<void>;
   /** Called (and awaited) during checkpoint saves (see SavePhase). */
   readonly onCheckpointPhase?: (phase: SavePhase, dir: string) => void | Promise<void>;
-  /** Stops the run cleanly between steps, with a checkpoint (the CLI aborts it on Ctrl-C). */
+  /**
+   * Stops the run cleanly between steps, with a checkpoint (the CLI aborts it on Ctrl-C and SIGTERM). In a notebook
+   * the loop also stops on the kernel's interrupt (Jupyter sends the kernel process SIGINT), see {@link train}.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -142,6 +165,8 @@ export const TRAIN_DEFAULTS: Omit<TrainingOptions, "steps" | "lr" | "minLr" | "r
     keepCheckpoints: 1,
     seed: 1337,
     resume: false,
+    fresh: false,
+    acceptChanges: false,
     progress: "auto" as ProgressMode,
   });
 
@@ -200,6 +225,127 @@ export class NonFiniteError extends Error {
   }
 }
 
+/**
+ * Thrown when a run would start in a folder that already holds one: the old checkpoints would be replaced.
+ * The message says both ways on: continue it (resume) or start over (fresh, which keeps the old run aside).
+ */
+export class RunExistsError extends Error {
+  constructor(
+    readonly runDir: string,
+    readonly step: number,
+  ) {
+    super(
+      `${projectPath(runDir)} already holds a run (checkpoint at step ${step}); starting a new one there would replace it. ` +
+        `To continue it: resume: true (on the command line --resume). To start over: fresh: true (--fresh), which moves ` +
+        `the old run to ${projectPath(asideName(runDir))}, or fresh: "delete" (--fresh --delete-old) to delete it.`,
+    );
+    this.name = "RunExistsError";
+  }
+}
+
+/** Where `fresh` moves an old run: the first free `<runDir>.old-N`. */
+function asideName(runDir: string): string {
+  const base = runDir.replace(/[\\/]+$/, "");
+  let n = 1;
+  while (fs.existsSync(`${base}.old-${n}`)) n++;
+  return `${base}.old-${n}`;
+}
+
+/** The step of a checkpoint folder from its name (step-00001200 → 1200). */
+function stepOfCheckpoint(dir: string): number {
+  const m = /^step-(\d+)/.exec(path.basename(dir));
+  return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * Readies the run folder before anything is allocated: sweeps what interrupted saves left, then decides between
+ * resuming, refusing and starting over (see the `resume` and `fresh` options). Returns the checkpoint to resume
+ * from, or null for a new run.
+ */
+function prepareRunFolder(o: TrainingOptions, where: string): string | null {
+  const runDir = o.runDir;
+  if (!runDir) {
+    if (o.resume === "required") throw new Error(`${where}: resume needs a run folder, and runDir is null`);
+    return null;
+  }
+  const swept = sweepRunFolder(runDir);
+  if (swept.length) console.log(`${projectPath(runDir)}: removed ${swept.join(", ")}, left by an interrupted save`);
+  const latest = latestCheckpoint(runDir);
+  if (o.resume) {
+    if (!latest && o.resume === "required") {
+      throw new Error(`nothing to resume in ${projectPath(runDir)}: it holds no checkpoint. Start a new run (without --resume / resume).`);
+    }
+    return latest;
+  }
+  if (!latest) return null;
+  if (!o.fresh) throw new RunExistsError(runDir, stepOfCheckpoint(latest));
+  startOver(runDir, o.fresh);
+  return null;
+}
+
+/**
+ * Clears a run folder for a new run, keeping the old run: `true` moves it to `<runDir>.old-N`, `"delete"` deletes
+ * it. What `fresh` does in {@link train}; for a caller that decides to retrain before it calls the loop.
+ * @returns where the old run went (null: deleted, or there was none)
+ */
+export function startOver(runDir: string, how: true | "delete" = true): string | null {
+  const latest = latestCheckpoint(runDir);
+  if (!fs.existsSync(runDir)) return null;
+  const what = latest ? `the previous run (checkpoint at step ${stepOfCheckpoint(latest)})` : "the previous run folder";
+  if (how === "delete") {
+    fs.rmSync(runDir, { recursive: true, force: true });
+    console.log(`deleted ${what} in ${projectPath(runDir)}, as asked`);
+    return null;
+  }
+  const aside = asideName(runDir);
+  fs.renameSync(runDir, aside);
+  fsyncDirSync(path.dirname(aside));
+  console.log(`moved ${what} from ${projectPath(runDir)} to ${projectPath(aside)}`);
+  return aside;
+}
+
+/** Options that shape the run: changing one changes the learning-rate schedule, the updates or the data order. */
+const SHAPING_OPTIONS = ["steps", "lr", "minLr", "warmupSteps", "accumulate", "seed", "beta1", "beta2", "eps", "weightDecay", "clipNorm"] as const;
+
+/**
+ * What differs between the run a checkpoint was written by and the one about to continue it, as "name was → now":
+ * the shaping options (meta.json's `train`) and the stage's facts (`stage.info`, kept in meta.json's `extra`:
+ * batch size, data seed, token counts, …). Fields an older checkpoint does not record are not compared.
+ */
+export function resumeChanges(meta: CheckpointMeta, options: TrainingOptions, info: JsonRecord | undefined): string[] {
+  const now = optionsJson(options);
+  const show = (v: JsonValue | undefined) => JSON.stringify(v);
+  const out: string[] = [];
+  for (const k of SHAPING_OPTIONS) {
+    const was = meta.train?.[k];
+    if (was !== undefined && show(was) !== show(now[k])) out.push(`${k} ${show(was)} → ${show(now[k])}`);
+  }
+  for (const [k, v] of Object.entries(info ?? {})) {
+    const was = meta.extra?.[k];
+    if (was === undefined || (v !== null && typeof v === "object")) continue;
+    if (show(was) !== show(v)) out.push(`${k} ${show(was)} → ${show(v)}`);
+  }
+  return out;
+}
+
+/**
+ * Stop requests from outside the program's own signal: in a notebook, the kernel's interrupt button. Jupyter
+ * interrupts a kernel by sending its process SIGINT; tslab answers by abandoning the running cell's promise, so the
+ * cell ends at once but the loop would go on training, unseen, in the background. Listening too, the loop finishes
+ * its step, writes a checkpoint and stops. Outside a notebook nothing is installed: a script keeps Node's own
+ * SIGINT behaviour, and the CLI passes `signal` (lib/flags.ts stopOnCtrlC).
+ */
+function watchNotebookInterrupt(stage: string): { readonly requested: () => boolean; dispose(): void } {
+  if (!inNotebook()) return { requested: () => false, dispose() {} };
+  let requested = false;
+  const onSigint = () => {
+    if (!requested) console.error(`${stage}: interrupted — finishing this step and writing a checkpoint; then resume: true continues`);
+    requested = true;
+  };
+  process.on("SIGINT", onSigint);
+  return { requested: () => requested, dispose: () => void process.off("SIGINT", onSigint) };
+}
+
 /** The options of a run: stage defaults, then the caller's, validated. */
 export function resolveOptions<B>(stage: Stage<B>, options: Partial<TrainingOptions>): TrainingOptions {
   const merged = { ...TRAIN_DEFAULTS, runDir: stageDir(stage.name), ...stage.defaults, ...options } as Partial<TrainingOptions>;
@@ -214,6 +360,9 @@ export function resolveOptions<B>(stage: Stage<B>, options: Partial<TrainingOpti
   int("evalEvery", 0);
   int("checkpointEvery", 0);
   int("keepCheckpoints", 1);
+  if (![true, false, "required"].includes(o.resume)) throw new Error(`${where}: resume = ${JSON.stringify(o.resume)} must be true, false or "required"`);
+  if (![true, false, "delete"].includes(o.fresh)) throw new Error(`${where}: fresh = ${JSON.stringify(o.fresh)} must be true, false or "delete"`);
+  if (o.resume && o.fresh) throw new Error(`${where}: resume and fresh both set: continue the run (resume) or start over (fresh), not both`);
   if (!(o.clipNorm > 0)) throw new Error(`${where}: clipNorm = ${o.clipNorm} must be > 0 (Infinity: no clipping)`);
   validateSchedule({ maxLr: o.lr, minLr: o.minLr, warmupSteps: o.warmupSteps, decaySteps: Math.max(o.steps, o.warmupSteps) });
   return Object.freeze(o);
@@ -247,6 +396,7 @@ function readLog(file: string, upTo: number): { train: StepRecord[]; val: EvalRe
   const train: StepRecord[] = [];
   const val: EvalRecord[] = [];
   if (!fs.existsSync(file)) return { train, val };
+  if (fs.statSync(file).isDirectory()) throw new Error(`${file} is a folder; the training log (a JSONL file) was expected there`);
   for (const [i, line] of fs.readFileSync(file, "utf8").split("\n").entries()) {
     if (!line.trim()) continue;
     let r: StepRecord | EvalRecord;
@@ -255,6 +405,9 @@ function readLog(file: string, upTo: number): { train: StepRecord[]; val: EvalRe
     } catch {
       // A kill can cut the last line short; anything after the checkpoint is dropped anyway.
       continue;
+    }
+    if (typeof r !== "object" || r === null || !Number.isInteger(r.step) || r.step < 0 || typeof r.loss !== "number") {
+      throw new Error(`line ${i + 1} of ${file}: expected a record with an integer 'step' ≥ 0 and a numeric 'loss', got ${line.slice(0, 80)}`);
     }
     if (r.step > upTo) continue;
     if (r.kind === "train") train.push(r);
@@ -284,6 +437,7 @@ export function readTrainingLog(runDir: string): { train: StepRecord[]; val: Eva
  */
 export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions> = {}): Promise<TrainResult> {
   const o = resolveOptions(stage, options);
+  const resumeFrom = prepareRunFolder(o, `train(${stage.name})`);
   const weights = stage.model.weights();
   const trainable = stage.trainable ?? weights;
   const optimizer = new AdamW(trainable, { beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay });
@@ -299,10 +453,11 @@ export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions
   let history: { train: StepRecord[]; val: EvalRecord[] } = { train: [], val: [] };
   let checkpoint: string | null = null;
   let resumed = false;
+  const interrupt = watchNotebookInterrupt(stage.name);
 
   try {
-    if (o.resume && o.runDir && latestCheckpoint(o.runDir)) {
-      const ckpt = loadTrainingCheckpoint(o.runDir, {
+    if (resumeFrom) {
+      const ckpt = loadTrainingCheckpoint(resumeFrom, {
         optimizer: true,
         tokenizer: stage.tokenizer ?? undefined,
         config: stage.model.configJson(),
@@ -312,10 +467,23 @@ export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions
           throw new Error(`${ckpt.dir} belongs to stage '${ckpt.meta.stage}', not '${stage.name}': resume from the right run folder`);
         }
         if (!ckpt.optimizer || !ckpt.meta.rng) throw new Error(`${ckpt.dir} has no optimizer or RNG state: it cannot be resumed`);
+        // A finished run asked for no more steps takes none, so only a resume that trains on must match.
+        const changes = ckpt.meta.step < o.steps && !o.acceptChanges ? resumeChanges(ckpt.meta, o, stage.info) : [];
+        if (changes.length) {
+          throw new Error(
+            `cannot resume ${projectPath(ckpt.dir)} with other settings: ${changes.join("; ")}. These change the learning-rate ` +
+              `schedule or the order of the data, so the result would not be the run being continued. Resume with the ` +
+              `checkpoint's settings, start over (fresh: true / --fresh), or accept the change (acceptChanges: true / --accept-changes).`,
+          );
+        }
         assignWeights(weights, ckpt.weights, ckpt.dir);
         optimizer.loadState(ckpt.optimizer);
         rng = Rng.fromState(ckpt.meta.rng as RngState);
-        stage.batches.restore(ckpt.meta.data);
+        try {
+          stage.batches.restore(ckpt.meta.data);
+        } catch (e) {
+          throw new Error(`${path.join(ckpt.dir, "meta.json")}: field 'data' does not fit this stage's batches: ${(e as Error).message}`);
+        }
         step = ckpt.meta.step;
         tokens = ckpt.meta.tokens;
         checkpoint = ckpt.dir;
@@ -326,10 +494,12 @@ export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions
     }
     if (logFile) {
       // Steps logged after the checkpoint we resume from will be taken again: drop them so the curve has no doubles.
+      // Rewritten atomically (temporary file, fsync, rename): a kill at this moment leaves the old log or the new
+      // one, never an empty file. During the run lines are appended; a kill can cut only the last one short, and
+      // readLog skips a torn line.
       history = resumed ? readLog(logFile, step) : { train: [], val: [] };
-      fs.mkdirSync(path.dirname(logFile), { recursive: true });
       const text = [...history.train, ...history.val].sort((a, b) => a.step - b.step).map((r) => JSON.stringify(r) + "\n").join("");
-      fs.writeFileSync(logFile, text);
+      writeFileAtomicSync(logFile, text);
     }
 
     const progress = new TrainingProgress(o.progress);
@@ -380,7 +550,10 @@ export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions
     if (!resumed && step < o.steps) await runEval(); // the untrained model's loss: where the curve starts
 
     while (step < o.steps) {
-      if (o.signal?.aborted) {
+      // Yield to the event loop once a step: without it a step's awaits all resolve as microtasks, and a Ctrl-C
+      // (SIGINT), SIGTERM or kernel interrupt would wait for the next checkpoint's file I/O to be noticed.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (o.signal?.aborted || interrupt.requested()) {
         stopped = true;
         break;
       }
@@ -464,10 +637,12 @@ export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions
       `${stage.name}: ${stopped ? "stopped at" : "finished"} step ${step}` +
         (lastVal === null ? "" : `, validation loss ${lastVal.toFixed(3)}`) +
         (step > stepAtStart ? `, ${Math.round(tokensPerSecond).toLocaleString("en-US")} tokens/s` : "") +
-        (checkpoint ? `; checkpoint ${projectPath(checkpoint)}` : ""),
+        (checkpoint ? `; checkpoint ${projectPath(checkpoint)}` : "") +
+        (stopped && checkpoint ? ". To continue: the same call with resume: true" : ""),
     );
     return { stage: stage.name, step, tokens, trainLoss: lastLoss, valLoss: lastVal, history, checkpoint, seconds, tokensPerSecond, stopped };
   } finally {
+    interrupt.dispose();
     optimizer.dispose();
   }
 }

@@ -9,6 +9,7 @@ import { isQuick } from "../course";
 import type { PreferenceDataset, PreferenceItem } from "../data/preferences";
 import { type ChatTokenizer, encodeChat, padId } from "./chat";
 import { listCheckpoints } from "./checkpoint";
+import { writeFileAtomicSync } from "../io/atomic";
 import { Rng } from "../rng";
 import { EpochSampler } from "./sampler";
 import { MaskedSequences } from "./logprobs";
@@ -224,7 +225,7 @@ export function rlhfPairs(
  * The step a run will continue from: the run folder's latest checkpoint when `resume` is set, else 0 (the loop
  * makes the same decision; a stage uses it to cut its own metrics log back to that step).
  */
-export function resumeStepOf(runDir: string | null, resume: boolean): number {
+export function resumeStepOf(runDir: string | null, resume: boolean | "required"): number {
   if (!runDir || !resume) return 0;
   const all = listCheckpoints(runDir);
   return all.length ? all[all.length - 1].step : 0;
@@ -256,17 +257,26 @@ export class MetricsLog<T extends { readonly step: number }> {
     return [...byStep.values()].sort((a, b) => a.step - b.step);
   }
 
-  /** Starts a run that continues from `fromStep` (0: a fresh run). */
+  private rewritten = false;
+
+  /**
+   * Starts a run that continues from `fromStep` (0: a fresh run). The file is rewritten only at the first record,
+   * atomically: by then the loop has accepted the run folder, so a refused start (a run already there) or a
+   * `fresh` start (the old run moved aside) never empties the old run's metrics.
+   */
   start(fromStep: number): this {
     this.records.length = 0;
+    this.rewritten = false;
     if (!this.file) return this;
     this.records.push(...(fromStep > 0 ? MetricsLog.read<T>(this.file, fromStep) : []));
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    fs.writeFileSync(this.file, this.records.map((r) => JSON.stringify(r) + "\n").join(""));
     return this;
   }
 
   append(record: T): void {
+    if (this.file && !this.rewritten) {
+      writeFileAtomicSync(this.file, this.records.map((r) => JSON.stringify(r) + "\n").join(""));
+      this.rewritten = true;
+    }
     this.records.push(record);
     if (this.file) fs.appendFileSync(this.file, JSON.stringify(record) + "\n");
   }

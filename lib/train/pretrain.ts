@@ -14,7 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type CorpusInfo, ensureCorpus } from "../data/pipeline";
-import { presetConfig, type PresetName } from "../model/config";
+import { checkTrainingMemory, formatBytes, presetConfig, type PresetName } from "../model/config";
 import { GPT } from "../model/gpt";
 import { configToHF } from "../model/gpt2format";
 import type { Tokenizer } from "../tokenizer/types";
@@ -204,8 +204,12 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
   const { tokenizer, preset = coursePreset(), batchSize, anthologyRepeat, corpus: given, modelSeed = 1337, log = console.log, ...trainOptions } = options;
   const settings0 = pretrainSettings(preset);
   const settings = { ...settings0, batchSize: batchSize ?? settings0.batchSize, anthologyRepeat: anthologyRepeat ?? settings0.anthologyRepeat };
+  const config = presetConfig(preset, { vocabSize: tokenizer.vocabSize });
+  // Before any tensor is made: a batch size that cannot fit fails here with the estimate, not as a RangeError.
+  const memory = checkTrainingMemory(config, settings.batchSize, `preset ${preset}, batch size ${settings.batchSize}`);
+  log(`memory: about ${formatBytes(memory.total)} (weights and optimizer ${formatBytes(memory.weights)}, activations ${formatBytes(memory.activations)})`);
   const data = await pretrainData(tokenizer, { corpus: given, anthologyRepeat: settings.anthologyRepeat, dataSeed: settings.dataSeed, log });
-  const model = new GPT(presetConfig(preset, { vocabSize: tokenizer.vocabSize }), { seed: modelSeed });
+  const model = new GPT(config, { seed: modelSeed });
   try {
     const c = model.config;
     log(

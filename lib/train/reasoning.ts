@@ -209,7 +209,8 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
       info: { variant, tasks },
     });
     const lr = settings.lr === undefined ? {} : { lr: settings.lr, minLr: settings.lr / 10 };
-    await train(stage, { steps: settings.steps, ...lr, ...trainOptions, ...(saved === "resume" ? { resume: true } : {}) });
+    // The stage has checked that the tasks match before it resumes; more steps than the checkpoint had is its "training on".
+    await train(stage, { steps: settings.steps, ...lr, ...trainOptions, ...(saved === "resume" ? { resume: true, acceptChanges: true } : { resume: false, fresh: true }) }); // a run of other tasks is moved aside, not overwritten
   } finally {
     model.dispose();
   }

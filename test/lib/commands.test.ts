@@ -14,6 +14,7 @@ import { dataCommand } from "tiaoyu/dist/lib/commands/data";
 import { distillCommand } from "tiaoyu/dist/lib/commands/distill";
 import { pretrainCommand } from "tiaoyu/dist/lib/commands/pretrain";
 import { reasoningCommand } from "tiaoyu/dist/lib/commands/reasoning";
+import { reportCommand } from "tiaoyu/dist/lib/commands/report";
 import { rlhfCommand } from "tiaoyu/dist/lib/commands/rlhf";
 import { sftCommand } from "tiaoyu/dist/lib/commands/sft";
 import { tokenizerCommand } from "tiaoyu/dist/lib/commands/tokenizer";
@@ -30,6 +31,7 @@ const COMMANDS: readonly { name: string; run: Command; args: string[] }[] = [
   { name: "rlhf", run: rlhfCommand, args: ["dpo"] },
   { name: "distill", run: distillCommand, args: [] },
   { name: "reasoning", run: reasoningCommand, args: [] },
+  { name: "report", run: reportCommand, args: [] },
 ];
 
 /** What `run` prints with console.log. */
@@ -84,6 +86,8 @@ describe("npx tiaoyu commands", () => {
     ["rlhf grpo", rlhfCommand, ["grpo"], /stage 'sft'.*npx tiaoyu sft/],
     ["distill", distillCommand, [], /stage 'sft'.*npx tiaoyu sft, or chapter 6's notebook/],
     ["reasoning", reasoningCommand, [], /stage 'sft'.*npx tiaoyu sft/],
+    ["report", reportCommand, [], /stage 'pretrain'.*npx tiaoyu pretrain/],
+    ["report anneal", reportCommand, ["anneal"], /stage 'anneal'.*npx tiaoyu anneal/],
   ];
   for (const [name, run, args, message] of needs) {
     it(`${name} without the checkpoint it starts from says which one and how to make it`, async () => {
@@ -103,6 +107,11 @@ describe("npx tiaoyu commands", () => {
     await assert.rejects(rlhfCommand(["ppo"]), /got 'ppo'/);
   });
 
+  it("report names the stages it knows and checks its numbers", async () => {
+    await assert.rejects(reportCommand(["pretrian"]), /no stage called 'pretrian'; the stages are pretrain, anneal/);
+    await assert.rejects(reportCommand(["--poems", "0"]), /--poems/);
+  });
+
   it("distill --student names the students it knows", async () => {
     await assert.rejects(distillCommand(["--student", "grey"]), /--student grey: use one of hard, blackbox, whitebox/);
   });
@@ -117,7 +126,7 @@ describe("npx tiaoyu commands", () => {
     assert.strictEqual(help.status, 0, help.stderr);
     assert.match(help.stdout, /^usage: npx tiaoyu reasoning/);
     const bad = spawnSync(process.execPath, [cli, "distill", "--bogus"], { encoding: "utf8" });
-    assert.strictEqual(bad.status, 1);
+    assert.strictEqual(bad.status, 2); // a usage error (issue 18), as tools people know exit
     assert.match(bad.stderr, /^tiaoyu: .*--bogus/);
   });
 });

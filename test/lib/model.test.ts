@@ -35,7 +35,7 @@ describe("model: config", () => {
 
   it("validation names the field and the value", () => {
     assert.throws(() => gptConfig({ nEmbd: 100, nHead: 3 }), /GPTConfig\.nEmbd = 100: must be a multiple of nHead = 3/);
-    assert.throws(() => gptConfig({ nLayer: 0 }), /GPTConfig\.nLayer = 0: must be a positive integer/);
+    assert.throws(() => gptConfig({ nLayer: 0 }), /GPTConfig\.nLayer = 0: must be an integer from 1 to 256/);
     assert.throws(() => gptConfig({ dropout: 1 }), /GPTConfig\.dropout = 1: must be in \[0, 1\)/);
     assert.throws(() => gptConfig({ positional: "alibi" as never }), /GPTConfig\.positional = "alibi": must be one of "learned", "sinusoidal", "rope"/);
     assert.throws(() => gptConfig({ nEmbd: 6, nHead: 2, positional: "rope" }), /GPTConfig\.nHead = 2: gives head size 3, but RoPE needs an even head size/);

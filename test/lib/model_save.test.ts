@@ -61,7 +61,7 @@ describe("model: saving and loading (GPT-2 format)", () => {
       mlp: "gelu", norm: "layernorm", normEps: 1e-5, tieEmbeddings: true,
     });
     assert.throws(() => configFromHF({ ...golden, activation_function: "relu" }, "c.json"), /c\.json: activation_function = "relu": only GELU with the tanh approximation/);
-    assert.throws(() => configFromHF({ ...golden, n_head: 5 }, "c.json"), /c\.json: GPTConfig\.nEmbd = 48: must be a multiple of nHead = 5/);
+    assert.throws(() => configFromHF({ ...golden, n_head: 5 }, "c.json"), /c\.json: field n_embd \(nEmbd\) = 48: must be a multiple of nHead = 5/);
   });
 
   it("loading lists exactly what is missing, unexpected or mismatched, and loads nothing then", () => {

@@ -183,7 +183,7 @@ describe("rlhf math", () => {
     assert.throws(() => winRate([1], [1, 2]), /1 and 2 scores/);
   });
 
-  it("MetricsLog: a fresh run empties it, a resumed one keeps records up to its checkpoint", () => {
+  it("MetricsLog: a fresh run replaces it at its first record, a resumed one keeps records up to its checkpoint", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "metrics-"));
     try {
       const file = path.join(dir, "metrics.jsonl");
@@ -195,8 +195,12 @@ describe("rlhf math", () => {
       assert.deepStrictEqual(resumed.records.map((r) => r.step), [0, 10, 20]);
       resumed.append({ step: 30, v: 9 });
       assert.deepStrictEqual(MetricsLog.read<{ step: number; v: number }>(file).map((r) => [r.step, r.v]), [[0, 0], [10, 1], [20, 2], [30, 9]]);
-      assert.deepStrictEqual(new MetricsLog(file).start(0).records, []);
-      assert.strictEqual(fs.readFileSync(file, "utf8"), "");
+      // A fresh run leaves the old file alone until its first record (the loop may still refuse the run folder).
+      const fresh = new MetricsLog<{ step: number; v: number }>(file).start(0);
+      assert.deepStrictEqual(fresh.records, []);
+      assert.match(fs.readFileSync(file, "utf8"), /"step":30/);
+      fresh.append({ step: 0, v: 5 });
+      assert.strictEqual(fs.readFileSync(file, "utf8"), '{"step":0,"v":5}\n');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
