@@ -8,6 +8,8 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "tiaoyu/dist/lib/backend";
 import { adamwUpdate, dropout, geluTanh, layerNorm, softmaxCrossEntropy, useKernelGroup } from "tiaoyu/dist/lib/kernels";
 import { nativeKernels, pauseNative } from "tiaoyu/dist/lib/kernels/native";
+import { dropout as modelDropout, SeedStream } from "tiaoyu/dist/lib/model/dropout";
+import { AdamW } from "tiaoyu/dist/lib/train/optimizer";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -234,6 +236,36 @@ for (const route of ROUTES) {
       assert.throws(() => adamwUpdate(tf.zeros([2]), tf.zeros([3]), tf.zeros([2]), tf.zeros([2]), {
         lr: 1, beta1: 0.9, beta2: 0.9, eps: 1e-8, decayFactor: 1, bc1: 1, bc2Sqrt: 1, gradScale: 1,
       }), /g has shape \[3\], the parameter \[2\]/);
+    });
+
+    it("the training path uses them: AdamW.apply runs TiaoyuAdamW and equals its plain-ops update", async () => {
+      const rand = rng(8);
+      const shapes = [[33, 17], [17], [5, 3, 4]];
+      const w0 = shapes.map((s) => randomArray(s.reduce((a, b) => a * b, 1), rand));
+      const gs = [1, 2, 3].map(() => shapes.map((s) => randomArray(s.reduce((a, b) => a * b, 1), rand, 2)));
+      const steps = () => {
+        const vars = shapes.map((s, i) => tf.variable(tf.tensor(w0[i], s)));
+        const opt = new AdamW(new Map(vars.map((v, i) => [`p${i}`, v] as [string, tf.Variable])), { weightDecay: 0.1 });
+        gs.forEach((g, k) => tf.tidy(() => opt.apply(Object.fromEntries(g.map((x, i) => [`p${i}`, tf.tensor(x, shapes[i])])), 1e-2 * (k + 1), 0.7)));
+        const out = vars.map((v) => v.clone());
+        opt.dispose();
+        tf.dispose(vars);
+        return out;
+      };
+      const info = await tf.profile(() => tf.dispose(steps()));
+      assert.ok(info.kernels.some((k) => k.name === "TiaoyuAdamW"), info.kernels.map((k) => k.name).join(", "));
+      const { fused, plain } = both(steps);
+      fused.forEach((a, i) => assertClose(a, plain[i], 2e-6, `AdamW.apply, parameter ${i}`));
+    });
+
+    it("the model's dropout (lib/model/dropout.ts) is this kernel, with the seed stream's next seed", () => {
+      const x = tf.randomNormal([9, 31], 0, 1, "float32", 6);
+      const seeds = new SeedStream(42);
+      const viaModel = modelDropout(x, 0.3, true, seeds).dataSync().slice();
+      const direct = dropout(x, 0.3, new SeedStream(42).next()).dataSync();
+      assert.deepStrictEqual(Array.from(viaModel), Array.from(direct));
+      assert.strictEqual(modelDropout(x, 0.3, false, seeds), x, "the identity at inference");
+      x.dispose();
     });
 
     it("leaves no tensors behind in a training-style step", () => {
