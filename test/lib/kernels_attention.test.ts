@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { GPT, gptConfig } from "tiaoyu";
 import { initBackend } from "tiaoyu/dist/lib/backend";
 import { causalAttention, useKernelGroup } from "tiaoyu/dist/lib/kernels";
-import { nativeKernels } from "tiaoyu/dist/lib/kernels/native";
+import { requireNative } from "../native";
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
   assert.strictEqual(actual.length, expected.length, `${what}: length`);
@@ -42,7 +42,7 @@ describe("causalAttention on wasm (native)", function () {
     } catch {
       this.skip();
     }
-    if (!nativeKernels()) this.skip();
+    requireNative(this);
   });
   after(async () => {
     if (previous) await tf.setBackend(previous);

@@ -7,9 +7,10 @@ import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "tiaoyu/dist/lib/backend";
 import { adamwUpdate, dropout, geluTanh, layerNorm, softmaxCrossEntropy, useKernelGroup } from "tiaoyu/dist/lib/kernels";
-import { nativeKernels, pauseNative } from "tiaoyu/dist/lib/kernels/native";
+import { pauseNative } from "tiaoyu/dist/lib/kernels/native";
 import { dropout as modelDropout, SeedStream } from "tiaoyu/dist/lib/model/dropout";
 import { AdamW } from "tiaoyu/dist/lib/train/optimizer";
+import { requireNative } from "../native";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -79,7 +80,7 @@ for (const route of ROUTES) {
         this.skip();
       }
       pauseNative(!route.native);
-      if (route.native && !nativeKernels()) this.skip();
+      if (route.native) requireNative(this);
     });
     after(async () => {
       pauseNative(false);
