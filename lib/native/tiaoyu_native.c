@@ -278,7 +278,8 @@ static napi_value fused_js(napi_env env, napi_callback_info info) {
       float *w2 = block(env, heap, heap_bytes, a[4], n, &ok);
       float *m2 = block(env, heap, heap_bytes, a[5], n, &ok);
       float *v2 = block(env, heap, heap_bytes, a[6], n, &ok);
-      const struct adamw_params p = {(float)a[8], (float)a[9], (float)a[10], (float)a[11], (float)a[12], (float)a[13], (float)a[14], (float)a[15]};
+      const struct adamw_params p = {(float)a[8],  (float)a[9],  (float)a[10], (float)a[11],        (float)a[12],
+                                     (float)a[13], (float)a[14], (float)a[15], (float)(1.0 - a[9]), (float)(1.0 - a[10])};
       if (ok && w && g && m && v && w2 && m2 && v2) adamw_step(w, g, m, v, (size_t)n, &p, w2, m2, v2);
       break;
     }
