@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { causalAttention } from "../kernels/attention";
+import { splitQkv } from "../kernels/fused";
 import { GPTConfig } from "./config";
 import { dropout, SeedStream } from "./dropout";
 import { KVCache } from "./kvcache";
@@ -105,10 +106,8 @@ export class CausalSelfAttention {
       const { nHead, dropout: rate } = this.config;
       const offset = options.cache?.length ?? 0; // positions already cached
       const qkv = this.cAttn.forward(x); // [B, T, 3D]
-      const [q0, k0, v0] = tf.split(qkv, 3, 2) as tf.Tensor3D[]; // [B, T, D] each
-      let q = splitHeads(q0, nHead); // [B, nh, T, hs]
-      let k = splitHeads(k0, nHead); // [B, nh, T, hs]
-      let v = splitHeads(v0, nHead); // [B, nh, T, hs]
+      // tf.split into q, k, v [B, T, D] and splitHeads of each, as one kernel each way (lib/kernels/fused.ts).
+      let [q, k, v] = splitQkv(qkv, nHead); // [B, nh, T, hs] each
       if (options.rope) {
         q = options.rope.apply(q, offset); // [B, nh, T, hs], rotated by position
         k = options.rope.apply(k, offset); // [B, nh, T, hs]

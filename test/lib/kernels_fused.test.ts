@@ -8,6 +8,8 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "tiaoyu/dist/lib/backend";
 import { adamwUpdate, dropout, geluTanh, layerNorm, softmaxCrossEntropy, useKernelGroup } from "tiaoyu/dist/lib/kernels";
 import { pauseNative } from "tiaoyu/dist/lib/kernels/native";
+import { splitQkv } from "tiaoyu/dist/lib/kernels/fused";
+import { GPT, gptConfig } from "tiaoyu";
 import { dropout as modelDropout, SeedStream } from "tiaoyu/dist/lib/model/dropout";
 import { AdamW } from "tiaoyu/dist/lib/train/optimizer";
 import { requireNative } from "../native";
@@ -267,6 +269,30 @@ for (const route of ROUTES) {
       assert.deepStrictEqual(Array.from(viaModel), Array.from(direct));
       assert.strictEqual(modelDropout(x, 0.3, false, seeds), x, "the identity at inference");
       x.dispose();
+    });
+
+    it("splitQkv: values and gradient equal tf.split + heads, on random shapes; the model's attention uses it", async () => {
+      const rand = rng(9);
+      for (const [B, T, nh, hs] of [[1, 1, 1, 1], [2, 5, 3, 4], [3, 1, 2, 8], [4, 17, 4, 8]]) {
+        const x0 = randomArray(B * T * 3 * nh * hs, rand);
+        const w0 = [0, 1, 2].map(() => randomArray(B * nh * T * hs, rand));
+        const { fused, plain } = both(() => {
+          const x = tf.tensor3d(x0, [B, T, 3 * nh * hs]);
+          const f = (t: tf.Tensor) => tf.addN(splitQkv(t as tf.Tensor3D, nh).map((p, i) => tf.sum(tf.mul(p, tf.tensor(w0[i], [B, nh, T, hs])))));
+          // Only k and v in the loss: the gradient of an unused output (q) must count as zeros.
+          const g = (t: tf.Tensor) => tf.addN(splitQkv(t as tf.Tensor3D, nh).slice(1).map((p) => tf.sum(tf.square(p))));
+          return [...splitQkv(x, nh), tf.grad(f)(x), tf.grad(g)(x)];
+        });
+        fused.forEach((a, i) => assertClose(a, plain[i], 0, `splitQkv [${B}, ${T}, ${nh}, ${hs}] output ${i}`));
+      }
+      assert.throws(() => splitQkv(tf.zeros([1, 2, 10]) as tf.Tensor3D, 2), /last size 10 of \[1,2,10\] is not 3 × 2 heads/);
+      const model = new GPT(gptConfig({ vocabSize: 11, blockSize: 4, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }));
+      const ids = tf.tensor2d([[1, 2, 3]], undefined, "int32");
+      const info = await tf.profile(() => tf.dispose(tf.variableGrads(() => model.loss(ids, ids), model.trainableVariables()).grads));
+      const names = info.kernels.map((k) => k.name);
+      assert.ok(names.includes("TiaoyuSplitHeads") && names.includes("TiaoyuJoinHeads") && !names.includes("SplitV"), names.join(", "));
+      ids.dispose();
+      model.dispose();
     });
 
     it("leaves no tensors behind in a training-style step", () => {
