@@ -83,20 +83,20 @@ export function wasmAttentionConfigs(): KernelConfig[] {
 }
 
 /**
- * The causal mask as an additive bias [T, S] for T queries at positions offset … offset+T−1 over S = offset+T keys:
+ * The causal mask as an additive bias [T, S] for T queries at positions offset … offset+T−1 over S ≥ offset+T keys:
  * 0 where the key is visible (j ≤ offset + i), −1e9 where it lies in the future (exp of it is exactly 0).
  */
-function causalBias(T: number, offset: number): tf.Tensor2D {
+function causalBias(T: number, offset: number, S: number): tf.Tensor2D {
   return tf.tidy(() => {
-    const S = offset + T;
-    const future = tf.greater(tf.range(0, S, 1, "int32").reshape([1, S]), tf.range(offset, S, 1, "int32").reshape([T, 1]));
+    const future = tf.greater(tf.range(0, S, 1, "int32").reshape([1, S]), tf.range(offset, offset + T, 1, "int32").reshape([T, 1]));
     return tf.mul(tf.cast(future, "float32"), -1e9) as tf.Tensor2D;
   });
 }
 
 /**
- * Causal scaled dot-product attention: q [..., T, hs], k and v [..., S, hs] with S = offset + T (offset: positions
- * already in a KV cache) → [..., T, hs]. `dropout` (training only) drops attention weights with the given seed.
+ * Causal scaled dot-product attention: q [..., T, hs], k and v [..., S, hs] with S ≥ offset + T (offset: positions
+ * already in a KV cache) → [..., T, hs]. Query i sees keys 0 … offset+i, so keys from offset+T on (the unwritten
+ * rest of a preallocated cache) are never seen. `dropout` (training only) drops attention weights with the given seed.
  */
 export function causalAttention<T extends tf.Tensor>(
   q: T,
@@ -110,8 +110,8 @@ export function causalAttention<T extends tf.Tensor>(
   const [Tq, hs, S] = [q.shape[r - 2], q.shape[r - 1], k.shape[r - 2]];
   const lead = q.shape.slice(0, -2);
   const same = (t: tf.Tensor) => t.rank === r && tf.util.arraysEqual(t.shape.slice(0, -2), lead) && t.shape[r - 1] === hs;
-  if (r < 3 || !same(k) || !same(v) || v.shape[r - 2] !== S || S !== offset + Tq) {
-    throw new Error(`causalAttention: q [${q.shape}], k [${k.shape}], v [${v.shape}] with offset ${offset} do not fit (need S = offset + T)`);
+  if (r < 3 || !same(k) || !same(v) || v.shape[r - 2] !== S || S < offset + Tq || !Number.isInteger(offset) || offset < 0) {
+    throw new Error(`causalAttention: q [${q.shape}], k [${k.shape}], v [${v.shape}] with offset ${offset} do not fit (need S ≥ offset + T)`);
   }
   if (!(rate >= 0 && rate < 1)) throw new Error(`causalAttention: dropout ${rate} must be in [0, 1)`);
   const seed = rate > 0 ? (options.seed === undefined ? Math.floor(Math.random() * 4294967296) : options.seed >>> 0) : 0;
@@ -122,7 +122,7 @@ export function causalAttention<T extends tf.Tensor>(
     return out as T;
   }
   return tf.tidy(() => {
-    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), causalBias(Tq, offset)); // [..., T, S]
+    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), causalBias(Tq, offset, S)); // [..., T, S]
     const weights = dropout(tf.softmax(scores, -1), rate, seed); // [..., T, S]
     return tf.matMul(weights, v) as T; // [..., T, hs]
   });

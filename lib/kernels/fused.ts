@@ -6,6 +6,7 @@
  *   softmaxCrossEntropy(logits, targets) −log softmax(logits)[target] per row
  *   dropout(x, rate, seed)               inverted dropout with a counter-based mask (no stored mask)
  *   adamwUpdate(w, g, m, v, step)        one AdamW step of one parameter: w, m, v in one pass
+ *   splitQkv(qkv, nHead)                 a fused q, k, v projection into three [B, nh, T, hs] (block copies)
  *
  * Why: written with tfjs ops, GELU is 8 elementwise kernels forward and about 15 in its automatic gradient,
  * LayerNorm about 8 and 20, and cross-entropy a dozen passes over the largest tensor of a small model (the
@@ -19,7 +20,7 @@
  */
 import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs";
-import { allocate, heapOffset, isWasm, sizeOf, values, type WasmBackendLike } from "./memory";
+import { allocate, heapOffset, isWasm, type NumericArray, sizeOf, values, type WasmBackendLike } from "./memory";
 import { nativeKernels } from "./native";
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -315,6 +316,53 @@ const adamwKernel: KernelFunc = ({ inputs, backend: b, attrs }) => {
   return outs;
 };
 
+// ---- q, k, v heads ------------------------------------------------------------------------------------------
+
+/**
+ * x [B, T, 3·nh·hs] (q, k and v side by side, each nh heads of hs) → q, k, v [B, nh, T, hs]: one pass of block
+ * copies. As tfjs ops this is a SplitV along the last axis (an element-by-element loop on wasm) and three
+ * transposes, and the gradient a Concat and three more transposes.
+ */
+const splitHeadsKernel: KernelFunc = ({ inputs, backend: b, attrs }) => {
+  const backend = b as KernelBackend;
+  const x = inputs.x as TensorInfo;
+  const nh = (attrs as NamedAttrMap).nHead as number;
+  float32Only("splitQkv", x);
+  const [B, T, D3] = x.shape;
+  const hs = D3 / 3 / nh;
+  const outs = [0, 1, 2].map(() => allocate(backend, [B, nh, T, hs], "float32"));
+  copyHeads(values(backend, x), outs.map((o) => values(backend, o)), B, T, nh, hs, true);
+  return outs;
+};
+
+/** The inverse (and gradient) of splitHeadsKernel: q, k, v [B, nh, T, hs] → x [B, T, 3·nh·hs]. */
+const joinHeadsKernel: KernelFunc = ({ inputs, backend: b }) => {
+  const backend = b as KernelBackend;
+  const { q, k, v } = inputs as Record<string, TensorInfo>;
+  float32Only("splitQkv gradient", q, k, v);
+  const [B, nh, T, hs] = q.shape;
+  const x = allocate(backend, [B, T, 3 * nh * hs], "float32");
+  copyHeads(values(backend, x), [q, k, v].map((t) => values(backend, t)), B, T, nh, hs, false);
+  return x;
+};
+
+function copyHeads(x: NumericArray, parts: NumericArray[], B: number, T: number, nh: number, hs: number, split: boolean): void {
+  const D = nh * hs;
+  for (let bi = 0; bi < B; bi++) {
+    for (let t = 0; t < T; t++) {
+      for (let w = 0; w < 3; w++) {
+        const part = parts[w];
+        for (let h = 0; h < nh; h++) {
+          const xo = ((bi * T + t) * 3 + w) * D + h * hs; // x[b, t, w·D + h·hs …]
+          const po = ((bi * nh + h) * T + t) * hs; // part[b, h, t, …]
+          if (split) for (let d = 0; d < hs; d++) part[po + d] = x[xo + d];
+          else for (let d = 0; d < hs; d++) x[xo + d] = part[po + d];
+        }
+      }
+    }
+  }
+}
+
 // ---- registration -------------------------------------------------------------------------------------------
 
 const KERNELS: Record<string, KernelFunc> = {
@@ -326,6 +374,8 @@ const KERNELS: Record<string, KernelFunc> = {
   TiaoyuSoftmaxXentGrad: xentGradKernel,
   TiaoyuDropout: dropoutKernel,
   TiaoyuAdamW: adamwKernel,
+  TiaoyuSplitHeads: splitHeadsKernel,
+  TiaoyuJoinHeads: joinHeadsKernel,
 };
 
 let gradientsRegistered = false;
@@ -348,6 +398,13 @@ function registerGradients(): void {
   tf.registerGradient({
     kernelName: "TiaoyuDropout",
     gradFunc: (dy, _saved, attrs) => ({ x: () => run("TiaoyuDropout", { x: dy as tf.Tensor }, attrs as NamedAttrMap) as tf.Tensor }),
+  });
+  tf.registerGradient({
+    kernelName: "TiaoyuSplitHeads",
+    gradFunc: (dys) => {
+      const [q, k, v] = dys as tf.Tensor[]; // tfjs passes zeros for an output the loss does not use
+      return { x: () => run("TiaoyuJoinHeads", { q, k, v }) as tf.Tensor };
+    },
   });
   tf.registerGradient({
     kernelName: "TiaoyuGeluTanh",
@@ -448,6 +505,18 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): 
     const logProbs = tf.logSoftmax(logits, -1); // [N, V]
     return tf.neg(tf.sum(tf.mul(logProbs, tf.oneHot(targets, V)), -1)) as tf.Tensor1D; // [N]
   });
+}
+
+/**
+ * Splits a fused q, k, v projection [B, T, 3·nHead·hs] into q, k and v [B, nHead, T, hs]: the same numbers as
+ * tf.split into three and splitting each into heads, in one kernel (and one for the gradient) where ours run.
+ */
+export function splitQkv(qkv: tf.Tensor3D, nHead: number): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+  const [B, T, D3] = qkv.shape;
+  if (D3 % (3 * nHead) !== 0) throw new Error(`splitQkv: the last size ${D3} of [${qkv.shape}] is not 3 × ${nHead} heads × a head size`);
+  if (qkv.dtype === "float32" && fusedHere("TiaoyuSplitHeads")) return run("TiaoyuSplitHeads", { x: qkv }, { nHead }) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+  const hs = D3 / 3 / nHead;
+  return tf.tidy(() => tf.split(qkv, 3, 2).map((p) => p.reshape([B, T, nHead, hs]).transpose([0, 2, 1, 3])) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D]);
 }
 
 /**

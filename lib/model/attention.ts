@@ -9,6 +9,8 @@
  * heads do this in parallel on slices of the vector, each free to look for a different relation.
  */
 import * as tf from "@tensorflow/tfjs";
+import { causalAttention } from "../kernels/attention";
+import { splitQkv } from "../kernels/fused";
 import { GPTConfig } from "./config";
 import { dropout, SeedStream } from "./dropout";
 import { KVCache } from "./kvcache";
@@ -25,12 +27,15 @@ const MASKED = -1e9;
  */
 export function splitHeads(x: tf.Tensor3D, nHead: number): tf.Tensor4D {
   const [B, T, D] = x.shape;
+  // One token (generation with a cache): the transpose would not move a number, a reshape is enough.
+  if (T === 1) return x.reshape([B, nHead, 1, D / nHead]);
   return tf.tidy(() => x.reshape([B, T, nHead, D / nHead]).transpose([0, 2, 1, 3]) as tf.Tensor4D); // [B, nh, T, hs]
 }
 
 /** Inverse of {@link splitHeads}: [B, nh, T, hs] → [B, T, nh·hs], heads side by side again. */
 export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
   const [B, nh, T, hs] = x.shape;
+  if (T === 1) return x.reshape([B, 1, nh * hs]);
   return tf.tidy(() => x.transpose([0, 2, 1, 3]).reshape([B, T, nh * hs]) as tf.Tensor3D); // [B, T, D]
 }
 
@@ -101,16 +106,17 @@ export class CausalSelfAttention {
       const { nHead, dropout: rate } = this.config;
       const offset = options.cache?.length ?? 0; // positions already cached
       const qkv = this.cAttn.forward(x); // [B, T, 3D]
-      const [q0, k0, v0] = tf.split(qkv, 3, 2) as tf.Tensor3D[]; // [B, T, D] each
-      let q = splitHeads(q0, nHead); // [B, nh, T, hs]
-      let k = splitHeads(k0, nHead); // [B, nh, T, hs]
-      let v = splitHeads(v0, nHead); // [B, nh, T, hs]
+      // tf.split into q, k, v [B, T, D] and splitHeads of each, as one kernel each way (lib/kernels/fused.ts).
+      let [q, k, v] = splitQkv(qkv, nHead); // [B, nh, T, hs] each
       if (options.rope) {
         q = options.rope.apply(q, offset); // [B, nh, T, hs], rotated by position
         k = options.rope.apply(k, offset); // [B, nh, T, hs]
       }
-      if (options.cache) ({ k, v } = options.cache.append(options.layer, k, v)); // [B, nh, offset+T, hs]
-      const y = scaledDotProductAttention(q, k, v, { offset, dropout: rate, training: options.training, seeds: options.seeds }); // [B, nh, T, hs]
+      if (options.cache) ({ k, v } = options.cache.append(options.layer, k, v)); // [B, nh, blockSize, hs], rows ≥ offset+T unseen
+      // The same maths as scaledDotProductAttention above, as one operation: on wasm with the native addon one
+      // kernel forward and one backward instead of ~20 and ~30 (lib/kernels/attention.ts).
+      const drop = options.training ? rate : 0;
+      const y = causalAttention(q, k, v, { offset, dropout: drop, seed: drop > 0 ? options.seeds?.next() : undefined }); // [B, nh, T, hs]
       const out = this.cProj.forward(mergeHeads(y)); // [B, T, D]
       return dropout(out, rate, options.training, options.seeds); // [B, T, D]
     });

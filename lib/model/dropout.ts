@@ -7,7 +7,8 @@
  *   inference:          [1, 2, 3, 4] → [1, 2, 3, 4]
  * A network trained this way cannot lean on any single unit, which keeps a small model from memorising its data.
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
+import { dropout as fusedDropout } from "../kernels/fused";
 
 /**
  * A reproducible source of dropout seeds. Every dropout call while training takes the next seed, so a run that
@@ -22,8 +23,12 @@ export class SeedStream {
   }
 }
 
-/** Inverted dropout of `x`; the identity when not training or when `rate` is 0. */
+/**
+ * Inverted dropout of `x`; the identity when not training or when `rate` is 0. The mask is a hash of the seed and
+ * each element's index (lib/kernels/fused.ts): one pass forward and one backward, no mask tensor kept for the
+ * gradient, and the same mask on wasm and cpu for the same seed.
+ */
 export function dropout<T extends tf.Tensor>(x: T, rate: number, training: boolean, seeds?: SeedStream): T {
   if (!training || rate === 0) return x;
-  return tf.dropout(x, rate, undefined, seeds?.next()) as T; // same shape as x
+  return fusedDropout(x, rate, seeds?.next()); // same shape as x
 }

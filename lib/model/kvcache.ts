@@ -10,18 +10,53 @@
  *   let logits = model.forward(promptIds, { cache });        // fills the cache with the prompt
  *   logits = model.forward([[nextId]], { cache });           // one new token, attends to everything cached
  *   cache.dispose();
+ *
+ * Each layer's keys and values live in one buffer [B, nh, maxLength, hs], allocated on the first call and
+ * written in place at positions length … length+T−1 (on wasm and cpu; see {@link writeRows}). Concatenating
+ * instead would copy the whole cache once per layer and token, and allocate a new tensor each time. Attention
+ * reads the whole buffer: the causal mask already hides every position after the query's, which includes the
+ * ones not written yet.
  */
 import * as tf from "@tensorflow/tfjs";
+import { values } from "../kernels/memory";
+
+/**
+ * Writes x [B, nh, T, hs] into buf [B, nh, cap, hs] at positions at … at+T−1. In place on wasm and cpu, whose
+ * tensors are plain memory we can view (lib/kernels/memory.ts); elsewhere a new buffer built from slices.
+ * Returns the buffer that now holds the rows (the same tensor when written in place).
+ */
+function writeRows(buf: tf.Tensor4D, x: tf.Tensor4D, at: number): tf.Tensor4D {
+  const [B, nh, cap, hs] = buf.shape;
+  const T = x.shape[2];
+  const backend = tf.backend();
+  const inPlace = (tf.getBackend() === "wasm" || tf.getBackend() === "cpu") && x.dtype === "float32";
+  if (inPlace) {
+    const src = values(backend, x); // taken after every allocation (a wasm heap growth would detach it)
+    const dst = values(backend, buf);
+    const rows = T * hs;
+    for (let g = 0; g < B * nh; g++) dst.set(src.subarray(g * rows, (g + 1) * rows), (g * cap + at) * hs);
+    return buf;
+  }
+  const next = tf.tidy(() => {
+    const parts = [tf.slice(buf, [0, 0, 0, 0], [B, nh, at, hs]), x, tf.slice(buf, [0, 0, at + T, 0], [B, nh, cap - at - T, hs])];
+    return tf.concat(parts, 2) as tf.Tensor4D; // [B, nh, cap, hs]
+  });
+  buf.dispose();
+  return tf.keep(next);
+}
 
 export class KVCache {
   private readonly keys: (tf.Tensor4D | null)[];
   private readonly values: (tf.Tensor4D | null)[];
+  /** Positions written by each layer in the current forward pass (all equal to `cached` between passes). */
+  private readonly written: number[];
   private cached = 0;
 
   /** One slot per layer; `maxLength` is the model's blockSize, the most positions the cache may hold. */
   constructor(readonly nLayer: number, readonly maxLength: number) {
     this.keys = new Array<tf.Tensor4D | null>(nLayer).fill(null);
     this.values = new Array<tf.Tensor4D | null>(nLayer).fill(null);
+    this.written = new Array<number>(nLayer).fill(0);
   }
 
   /** Number of positions already cached: the position of the next token fed to the model. */
@@ -31,49 +66,61 @@ export class KVCache {
 
   /** Batch size of the cached sequences, or null while empty. */
   get batchSize(): number | null {
-    return this.keys[0]?.shape[0] ?? null;
+    return this.cached > 0 ? (this.keys[0]?.shape[0] ?? null) : null;
   }
 
   /**
-   * Appends one layer's new keys and values [B, nh, T, hs] and returns all of them so far [B, nh, length+T, hs].
-   * The cache keeps its own tensors (they survive the caller's tf.tidy) and frees the previous ones.
+   * Writes one layer's new keys and values [B, nh, T, hs] at positions length … length+T−1 and returns the
+   * layer's whole buffers [B, nh, maxLength, hs]: positions from length+T on hold stale or zero rows, which the
+   * causal mask hides (a query at position p sees keys 0 … p only). The cache owns the buffers (they survive
+   * the caller's tf.tidy).
    */
   append(layer: number, k: tf.Tensor4D, v: tf.Tensor4D): { k: tf.Tensor4D; v: tf.Tensor4D } {
-    if (layer < 0 || layer >= this.nLayer) throw new Error(`KVCache has ${this.nLayer} layers, not layer ${layer}`);
-    const oldK = this.keys[layer];
-    const oldV = this.values[layer];
-    const had = oldK ? oldK.shape[2] : 0;
-    if (had !== this.cached) {
-      throw new Error(`KVCache layer ${layer} holds ${had} positions but the cache is at ${this.cached}: a forward pass failed midway; call reset()`);
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.nLayer) throw new Error(`KVCache has ${this.nLayer} layers, not layer ${layer}`);
+    const [B, nh, T, hs] = k.shape;
+    if (!tf.util.arraysEqual(v.shape, k.shape)) throw new Error(`KVCache: keys [${k.shape}] and values [${v.shape}] differ in shape`);
+    if (this.cached + T > this.maxLength) {
+      throw new Error(`KVCache: ${this.cached} cached + ${T} new positions exceed its ${this.maxLength}; call reset()`);
     }
-    if (oldK && oldK.shape[0] !== k.shape[0]) throw new Error(`KVCache holds batch size ${oldK.shape[0]}, got ${k.shape[0]}`);
-    const fullK = tf.keep(oldK ? tf.concat([oldK, k], 2) : k.clone()) as tf.Tensor4D; // [B, nh, length+T, hs]
-    const fullV = tf.keep(oldV ? tf.concat([oldV!, v], 2) : v.clone()) as tf.Tensor4D; // [B, nh, length+T, hs]
-    oldK?.dispose();
-    oldV?.dispose();
-    this.keys[layer] = fullK;
-    this.values[layer] = fullV;
-    return { k: fullK, v: fullV };
+    let kb = this.keys[layer];
+    let vb = this.values[layer];
+    if (kb && (kb.shape[0] !== B || kb.shape[1] !== nh || kb.shape[3] !== hs)) {
+      if (this.cached > 0) throw new Error(`KVCache holds batch size ${kb.shape[0]} [${kb.shape}], got keys [${k.shape}]`);
+      kb.dispose(); // empty cache, new shape (another batch size): allocate again
+      vb?.dispose();
+      kb = vb = null;
+    }
+    if (!kb || !vb) {
+      kb = tf.keep(tf.zeros([B, nh, this.maxLength, hs], "float32")) as tf.Tensor4D; // zeros: finite in any masked product
+      vb = tf.keep(tf.zeros([B, nh, this.maxLength, hs], "float32")) as tf.Tensor4D;
+    }
+    this.keys[layer] = kb = writeRows(kb, k, this.cached);
+    this.values[layer] = vb = writeRows(vb, v, this.cached);
+    this.written[layer] = this.cached + T;
+    return { k: kb, v: vb };
   }
 
   /** Marks `T` more positions as cached, once every layer has appended them (the model calls this). */
   advance(T: number): void {
-    this.cached += T;
     for (let i = 0; i < this.nLayer; i++) {
-      const n = this.keys[i]?.shape[2] ?? 0;
-      if (n !== this.cached) throw new Error(`KVCache layer ${i} holds ${n} positions after a step to ${this.cached}`);
+      if (this.written[i] !== this.cached + T) {
+        throw new Error(`KVCache layer ${i} holds ${this.written[i]} positions after a step to ${this.cached + T}`);
+      }
     }
+    this.cached += T;
   }
 
-  /** Empties the cache (e.g. to start a new prompt) and frees its tensors. */
+  /** Empties the cache (e.g. to start a new prompt); the buffers stay allocated for the next one. */
   reset(): void {
+    this.cached = 0;
+    this.written.fill(0);
+  }
+
+  /** Frees the buffers. */
+  dispose(): void {
     for (const t of [...this.keys, ...this.values]) t?.dispose();
     this.keys.fill(null);
     this.values.fill(null);
-    this.cached = 0;
-  }
-
-  dispose(): void {
     this.reset();
   }
 }

@@ -203,10 +203,20 @@ static void forward_groups(void *p, size_t b, size_t e) {
   free(pd);
 }
 
+/*
+ * Groups per chunk of the thread pool: enough that a chunk is worth waking a thread for (about 64K multiply-adds).
+ * Generation feeds one query per group (t = 1): a few thousand multiply-adds each, where handing groups to another
+ * thread costs more than it saves (and on a busy machine the caller may wait for a descheduled worker).
+ */
+static size_t group_grain(const struct attention_shape *a) {
+  const size_t per_group = a->t * a->s * a->hs + 1;
+  return per_group >= 65536 ? 1 : 65536 / per_group;
+}
+
 void attention_forward(const struct attention_shape *a, const float *q, const float *k, const float *v, float *out,
                        float *probs) {
   struct group_ctx c = {a, q, k, v, NULL, NULL, out, probs, NULL, NULL, NULL};
-  parallel_for(a->heads, 1, forward_groups, &c);
+  parallel_for(a->heads, group_grain(a), forward_groups, &c);
 }
 
 static void backward_groups(void *p, size_t b, size_t e) {
@@ -252,5 +262,5 @@ static void backward_groups(void *p, size_t b, size_t e) {
 void attention_backward(const struct attention_shape *a, const float *q, const float *k, const float *v,
                         const float *probs, const float *dout, float *dq, float *dk, float *dv) {
   struct group_ctx c = {a, q, k, v, probs, dout, NULL, NULL, dq, dk, dv};
-  parallel_for(a->heads, 1, backward_groups, &c);
+  parallel_for(a->heads, group_grain(a), backward_groups, &c);
 }

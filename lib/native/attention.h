@@ -6,7 +6,7 @@
 
 struct attention_shape {
   size_t heads;  /* B·nh independent (query, key, value) groups */
-  size_t t, s;   /* queries per group, keys per group (s = offset + t) */
+  size_t t, s;   /* queries per group, keys per group (s ≥ offset + t: keys after offset + t − 1 are never seen) */
   size_t hs;     /* head size */
   size_t offset; /* query i sits at position offset + i and sees keys 0 … offset + i */
   float scale;   /* 1/√hs */

@@ -248,8 +248,8 @@ static void adamw_range(void *q, size_t b, size_t e) {
   const float step = p->lr / p->bc1;
   for (size_t i = b; i < e; i++) {
     const float g = c->g[i] * p->grad_scale;
-    const float m = p->beta1 * c->m[i] + (1.0f - p->beta1) * g;
-    const float v = p->beta2 * c->v[i] + (1.0f - p->beta2) * (g * g);
+    const float m = p->beta1 * c->m[i] + p->one_minus_beta1 * g;
+    const float v = p->beta2 * c->v[i] + p->one_minus_beta2 * (g * g);
     const float denom = sqrtf(v) / p->bc2_sqrt + p->eps;
     c->w2[i] = c->w[i] * p->decay_factor - (m / denom) * step;
     c->m2[i] = m;

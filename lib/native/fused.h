@@ -29,6 +29,9 @@ void dropout_apply(const float *x, float *y, size_t n, float rate, uint32_t seed
 /* One AdamW step for one parameter (see lib/kernels/fused.ts): writes w2, m2, v2 (may alias w, m, v). */
 struct adamw_params {
   float lr, beta1, beta2, eps, decay_factor, bc1, bc2_sqrt, grad_scale;
+  /* 1 − β1 and 1 − β2 rounded once from double: 1 − 0.999f in float is off by 1.3e-5 relative, which moved the
+     weights ~20 float steps away from the JavaScript and plain-ops routes */
+  float one_minus_beta1, one_minus_beta2;
 };
 void adamw_step(const float *w, const float *g, const float *m, const float *v, size_t n, const struct adamw_params *p,
                 float *w2, float *m2, float *v2);

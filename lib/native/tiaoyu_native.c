@@ -278,7 +278,8 @@ static napi_value fused_js(napi_env env, napi_callback_info info) {
       float *w2 = block(env, heap, heap_bytes, a[4], n, &ok);
       float *m2 = block(env, heap, heap_bytes, a[5], n, &ok);
       float *v2 = block(env, heap, heap_bytes, a[6], n, &ok);
-      const struct adamw_params p = {(float)a[8], (float)a[9], (float)a[10], (float)a[11], (float)a[12], (float)a[13], (float)a[14], (float)a[15]};
+      const struct adamw_params p = {(float)a[8],  (float)a[9],  (float)a[10], (float)a[11],        (float)a[12],
+                                     (float)a[13], (float)a[14], (float)a[15], (float)(1.0 - a[9]), (float)(1.0 - a[10])};
       if (ok && w && g && m && v && w2 && m2 && v2) adamw_step(w, g, m, v, (size_t)n, &p, w2, m2, v2);
       break;
     }
@@ -293,7 +294,7 @@ static napi_value fused_js(napi_env env, napi_callback_info info) {
       const double *d = kernel == 8 ? a + 5 : a + 8; /* heads, t, s, hs, offset, scale, rate, seed */
       const struct attention_shape sh = {(size_t)d[0], (size_t)d[1], (size_t)d[2], (size_t)d[3], (size_t)d[4],
                                          (float)d[5], (float)d[6], (uint32_t)(uint64_t)d[7]};
-      if (sh.s != sh.offset + sh.t || sh.hs == 0 || !(sh.rate >= 0.0f && sh.rate < 1.0f)) {
+      if (sh.s < sh.offset + sh.t || sh.hs == 0 || !(sh.rate >= 0.0f && sh.rate < 1.0f)) {
         napi_throw_range_error(env, NULL, "tiaoyu_native.fused: attention shapes disagree");
         return NULL;
       }

@@ -2,7 +2,10 @@
 
 The same GPT-2-style decoder as lib/model, written plainly in PyTorch, timed the same way: Adam(1e-3, 0.9, 0.99),
 float32, PyTorch's default threads, random token batches, median ms per step after 2 warm-up steps; then forward
-only, then greedy generation with a key/value cache. Prints one JSON line.
+only, then greedy generation with a key/value cache at batch 1 and 8; then the equivalent of the course's own loop
+(AdamW with decay on matrices only, clipping at global norm 1, no accumulation); with "sft_batch", a full-SFT step
+against a LoRA step (rank and alpha as lib/train/lora.ts, adapters on every linear layer of the blocks, base weights
+frozen); and the float32 peak of torch.mm on 1024² matrices. Prints one JSON line.
 
     /usr/bin/python3 test/bench/nanogpt_ref.py '{"vocab_size": 5757, "block_size": 64, "n_layer": 4, ...}'
 """
@@ -45,6 +48,23 @@ class Attention(nn.Module):
         att = self.drop(F.softmax(att, dim=-1))
         y = (att @ v).transpose(1, 2).contiguous().view(B, T, D)
         return self.drop(self.c_proj(y))
+
+
+class LoraLinear(nn.Module):
+    """y = base(x) + (alpha/r)·(x·A)·B with the base frozen, as lib/train/lora.ts's LoraLinear."""
+
+    def __init__(self, base, rank, alpha):
+        super().__init__()
+        self.base = base
+        base.weight.requires_grad_(False)
+        if base.bias is not None:
+            base.bias.requires_grad_(False)
+        self.a = nn.Parameter(torch.randn(base.in_features, rank) / math.sqrt(base.in_features))
+        self.b = nn.Parameter(torch.zeros(rank, base.out_features))
+        self.scale = alpha / rank
+
+    def forward(self, x):
+        return self.base(x) + (x @ self.a @ self.b) * self.scale
 
 
 class Block(nn.Module):
@@ -145,20 +165,84 @@ def main():
             if rep > 0:
                 gen.append((time.perf_counter() - t0) / n)
 
-    ms = median(times) * 1000
-    print(json.dumps({
-        "ms_per_step": ms,
+        gen8 = []
+        for rep in range(2):
+            caches = [{} for _ in model.h]
+            nxt = torch.arange(1, 9).view(8, 1)
+            t0 = time.perf_counter()
+            for t in range(n):
+                logits = model(nxt, caches=caches, offset=t)
+                nxt = logits[:, -1].argmax(-1, keepdim=True)
+            if rep > 0:
+                gen8.append((time.perf_counter() - t0) / (8 * n))
+
+    out = {
+        "ms_per_step": median(times) * 1000,
         "cpu_ms_per_step": median(cpu) * 1000,
         "train_tokens_per_sec": B * T / median(times),
         "forward_tokens_per_sec": B * T / median(fwd),
         "generate_tokens_per_sec": 1 / median(gen),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "generate8_tokens_per_sec": 1 / median(gen8),
         "params": sum(p.numel() for p in model.parameters()),
         "first_loss": losses[0],
         "last_loss": losses[-1],
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
-    }))
+    }
+    out["loop_ms"] = time_loop(GPT(c), batches, steps, None)
+    if "sft_batch" in c:
+        sb = c["sft_batch"]
+        sft_batches = [(torch.randint(0, V, (sb, T)), torch.randint(0, V, (sb, T))) for _ in range(4)]
+        mask = (torch.arange(T) >= T // 2).float().expand(sb, T)  # the loss on the answer half, as the TIAOYU bench
+        full, lora = [], []
+        for _ in range(2):
+            full.append(time_loop(GPT(c), sft_batches, steps, mask))
+            m = GPT(c)
+            for blk in m.h:
+                blk.attn.c_attn = LoraLinear(blk.attn.c_attn, c["lora_rank"], c["lora_alpha"])
+                blk.attn.c_proj = LoraLinear(blk.attn.c_proj, c["lora_rank"], c["lora_alpha"])
+                blk.c_fc = LoraLinear(blk.c_fc, c["lora_rank"], c["lora_alpha"])
+                blk.c_proj = LoraLinear(blk.c_proj, c["lora_rank"], c["lora_alpha"])
+            for name, p in m.named_parameters():
+                if not (name.endswith(".a") or name.endswith(".b")):
+                    p.requires_grad_(False)
+            lora.append(time_loop(m, sft_batches, steps, mask, decay=0.0))
+        out["sft_full_ms"] = median(full)
+        out["sft_lora_ms"] = median(lora)
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    mm = []
+    for i in range(9):
+        t0 = time.perf_counter()
+        a @ b
+        if i >= 2:
+            mm.append(time.perf_counter() - t0)
+    out["peak_gflops"] = 2 * 1024 ** 3 / median(mm) / 1e9
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def time_loop(model, batches, steps, mask, decay=0.1):
+    """ms per step of the course loop's equivalent: AdamW (decay on matrices), clip at norm 1, loss and norm read."""
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW([g for g in groups if g["params"]], lr=1e-3, betas=(0.9, 0.95), eps=1e-8)
+    times = []
+    for i in range(2 + steps):
+        x, y = batches[i % len(batches)]
+        t0 = time.perf_counter()
+        logits = model(x)
+        nll = F.cross_entropy(logits.view(-1, logits.shape[-1]), y.view(-1), reduction="none")
+        loss = nll.mean() if mask is None else (nll * mask.reshape(-1)).sum() / mask.sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        loss.item(), norm.item()
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    return median(times) * 1000
 
 
 if __name__ == "__main__":

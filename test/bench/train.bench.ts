@@ -22,12 +22,13 @@
  * copy of the model, to measure a change before it lands).
  * This is a benchmark, not a test: nothing asserts a time.
  */
-import { spawnSync } from "child_process";
+import { execSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { GPT, type GPTConfig, gptConfig, initBackend, PRESETS, tf } from "tiaoyu";
+import { GPT, type GPTConfig, gptConfig, initBackend, LORA_DEFAULTS, PRESETS, tf } from "tiaoyu";
 import { type KernelGroup, kernelSummary, useKernelGroup } from "tiaoyu/dist/lib/kernels";
 import { pauseNative } from "tiaoyu/dist/lib/kernels/native";
+import { matmulPeak, timeGeneration, timeLoop, timeSft, trainingFlops } from "./train_rows";
 
 interface BenchConfig {
   readonly model: GPTConfig;
@@ -52,8 +53,16 @@ interface Figures {
   trainTokensPerSec: number;
   forwardTokensPerSec: number;
   generateTokensPerSec: number;
+  generate8TokensPerSec: number;
   peakRssMiB: number;
   params: number;
+  /** ms per step of the course's own train() loop. */
+  loopMs?: number;
+  /** ms per SFT step, all weights / LoRA adapters only (course only). */
+  sftFullMs?: number;
+  sftLoraMs?: number;
+  /** GFLOP/s of a 1024² float32 product in the same process. */
+  peakGflops?: number;
   firstLoss: number;
   lastLoss: number;
 }
@@ -163,23 +172,11 @@ async function timeOurs(cfg: BenchConfig, steps: number, profile: boolean, ab?: 
     sampleRss();
   }
 
-  // Generation: batch 1, greedy, one token at a time through the KV cache, to the end of the context.
-  const genTimes: number[] = [];
-  for (let rep = 0; rep < 2; rep++) {
-    const cache = model.newCache();
-    let next = [[1]];
-    const t0 = performance.now();
-    const n = Math.min(T, 64);
-    for (let t = 0; t < n; t++) {
-      const logits = model.forward(next, { cache }); // [1, 1, V]
-      const id = tf.tidy(() => tf.argMax(logits.reshape([-1]))).dataSync()[0];
-      tf.dispose(logits);
-      next = [[id]];
-    }
-    if (rep > 0) genTimes.push((performance.now() - t0) / n);
-    cache.dispose();
-    sampleRss();
-  }
+  // Generation: greedy, one token at a time through the KV cache, 64 tokens (or the context), batch 1 and 8.
+  const n = Math.min(T, 64);
+  const generateTokensPerSec = timeGeneration(model, 1, n);
+  const generate8TokensPerSec = timeGeneration(model, 8, n);
+  sampleRss();
 
   batches.flat().forEach((t) => t.dispose());
   optimizer.dispose();
@@ -191,7 +188,8 @@ async function timeOurs(cfg: BenchConfig, steps: number, profile: boolean, ab?: 
     cpuMsPerStep: median(cpuTimes),
     trainTokensPerSec: (B * T * 1000) / ms,
     forwardTokensPerSec: (B * T * 1000) / median(fwd),
-    generateTokensPerSec: 1000 / median(genTimes),
+    generateTokensPerSec,
+    generate8TokensPerSec,
     peakRssMiB: peakRss / 2 ** 20,
     params,
     firstLoss: losses[0],
@@ -215,12 +213,16 @@ async function printProfile(step: () => void): Promise<void> {
   for (const [name, e] of rows.slice(0, 15)) console.log(`    ${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms  ×${e.n}`);
 }
 
-function timePyTorch(cfg: BenchConfig, steps: number): Figures | string {
+/** The course's SFT batch size (lib/train/sft.ts, SFT_PRESETS.course). */
+const SFT_BATCH = 32;
+
+function timePyTorch(cfg: BenchConfig, steps: number, sft: boolean): Figures | string {
   if (!fs.existsSync(PYTHON)) return `${PYTHON} not found`;
   const c = cfg.model;
   const spec = {
     vocab_size: c.vocabSize, block_size: c.blockSize, n_layer: c.nLayer, n_head: c.nHead, n_embd: c.nEmbd,
     dropout: c.dropout, bias: c.bias, batch: cfg.batch, steps,
+    ...(sft ? { sft_batch: SFT_BATCH, lora_rank: LORA_DEFAULTS.rank, lora_alpha: LORA_DEFAULTS.alpha } : {}),
   };
   const r = spawnSync(PYTHON, [path.join(__dirname, "nanogpt_ref.py"), JSON.stringify(spec)], { encoding: "utf8", timeout: 1_800_000 });
   if (r.status !== 0) return `nanogpt_ref.py failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}`;
@@ -231,7 +233,12 @@ function timePyTorch(cfg: BenchConfig, steps: number): Figures | string {
     trainTokensPerSec: out.train_tokens_per_sec,
     forwardTokensPerSec: out.forward_tokens_per_sec,
     generateTokensPerSec: out.generate_tokens_per_sec,
+    generate8TokensPerSec: out.generate8_tokens_per_sec,
     peakRssMiB: out.peak_rss_mib,
+    loopMs: out.loop_ms,
+    sftFullMs: out.sft_full_ms,
+    sftLoraMs: out.sft_lora_ms,
+    peakGflops: out.peak_gflops,
     params: out.params,
     firstLoss: out.first_loss,
     lastLoss: out.last_loss,
@@ -254,6 +261,8 @@ export async function run(args: string[]): Promise<void> {
   for (const group of without) useKernelGroup(group, false);
   console.log(`backend: ${backend.summary}`);
   if (backend.name === "wasm") console.log(`kernels: ${kernelSummary()}${without.length ? `; without ours: ${without.join(", ")}` : ""}`);
+  console.log(`load: ${execSync("uptime").toString().trim()}`);
+  const ourPeak = matmulPeak();
   for (const name of names) {
     const base = CONFIGS[name];
     const cfg = batchOverride ? { ...base, batch: Number(batchOverride) } : base;
@@ -265,26 +274,50 @@ export async function run(args: string[]): Promise<void> {
     peakRss = 0;
     const ab = option(args, "--ab") as KernelGroup | undefined;
     const ours = await timeOurs(cfg, steps, args.includes("--profile"), ab, option(args, "--ab-model"));
+    // The course's own loop (lib/train's train(): AdamW, clipping at 1, loss and gradient norm read every step).
+    const loopModel = new GPT(c, { seed: 1337 });
+    ours.loopMs = await timeLoop(loopModel, cfg.batch, steps);
+    loopModel.dispose();
+    // SFT at the course's SFT batch size: all weights vs LoRA's adapters (rank 8 on every linear layer).
+    const sft = name === "course" ? await timeSft(c, SFT_BATCH, steps) : null;
+    if (sft) Object.assign(ours, { sftFullMs: sft.fullMs, sftLoraMs: sft.loraMs });
     const rows: [string, Figures][] = [[`TIAOYU (${backend.name})`, ours]];
     if (args.includes("--vs-pytorch")) {
-      const theirs = timePyTorch(cfg, steps);
+      const theirs = timePyTorch(cfg, steps, sft !== null);
       if (typeof theirs === "string") console.log(`  PyTorch: skipped (${theirs})`);
       else rows.push(["PyTorch (CPU)", theirs]);
     }
-    console.log(`  ${"".padEnd(18)} ${"ms/step".padStart(9)} ${"cpu ms".padStart(8)} ${"train tok/s".padStart(12)} ${"fwd tok/s".padStart(10)} ${"gen tok/s".padStart(10)} ${"peak MiB".padStart(9)} ${"params".padStart(10)}  loss first→last`);
+    const peak = Math.max(ourPeak, ...rows.map(([, f]) => f.peakGflops ?? 0)); // the machine's best measured now
+    const flops = trainingFlops(c, cfg.batch);
+    const share = (ms: number) => `${((100 * flops) / (ms / 1000) / (peak * 1e9)).toFixed(1)}%`;
+    console.log(`  ${"".padEnd(18)} ${"ms/step".padStart(9)} ${"cpu ms".padStart(8)} ${"train tok/s".padStart(12)} ${"loop ms".padStart(8)} ${"fwd tok/s".padStart(10)} ${"gen tok/s".padStart(10)} ${"gen×8 tok/s".padStart(11)} ${"peak MiB".padStart(9)} ${"params".padStart(10)}  loss first→last`);
     for (const [who, f] of rows) {
       console.log(
         `  ${who.padEnd(18)} ${fmt(f.msPerStep, 1).padStart(9)} ${fmt(f.cpuMsPerStep, 1).padStart(8)} ${fmt(f.trainTokensPerSec).padStart(12)} ` +
-          `${fmt(f.forwardTokensPerSec).padStart(10)} ${fmt(f.generateTokensPerSec).padStart(10)} ${fmt(f.peakRssMiB).padStart(9)} ` +
-          `${fmt(f.params).padStart(10)}  ${f.firstLoss.toFixed(3)}→${f.lastLoss.toFixed(3)}`,
+          `${fmt(f.loopMs ?? NaN, 1).padStart(8)} ${fmt(f.forwardTokensPerSec).padStart(10)} ${fmt(f.generateTokensPerSec).padStart(10)} ` +
+          `${fmt(f.generate8TokensPerSec).padStart(11)} ${fmt(f.peakRssMiB).padStart(9)} ${fmt(f.params).padStart(10)}  ${f.firstLoss.toFixed(3)}→${f.lastLoss.toFixed(3)}`,
       );
+    }
+    console.log(
+      `  share of the matrix-product peak (${fmt(peak, 1)} GFLOP/s measured in this run: ours ${fmt(ourPeak, 1)}` +
+        `${rows[1]?.[1].peakGflops ? `, torch.mm ${fmt(rows[1][1].peakGflops, 1)}` : ""}; ${fmt(flops / 1e9, 2)} GFLOP per step): ` +
+        rows.map(([who, f]) => `${who} model step ${share(f.msPerStep)}, loop ${f.loopMs ? share(f.loopMs) : "–"}`).join("; "),
+    );
+    console.log(`  TIAOYU's own loop / its model step: ${(ours.loopMs / ours.msPerStep).toFixed(2)}× the time (target ≤ 1.10)`);
+    if (sft) {
+      const line = rows
+        .filter(([, f]) => f.sftFullMs && f.sftLoraMs)
+        .map(([who, f]) => `${who} full ${fmt(f.sftFullMs!, 1)} ms, LoRA ${fmt(f.sftLoraMs!, 1)} ms (LoRA/full ${(f.sftLoraMs! / f.sftFullMs!).toFixed(2)})`);
+      console.log(`  SFT step, batch ${SFT_BATCH}, loss on half the positions (${fmt(sft.loraParams)} LoRA parameters): ${line.join("; ")}`);
     }
     if (rows.length === 2) {
       const [o, p] = [rows[0][1], rows[1][1]];
+      const r = (a: number | undefined, b: number | undefined, invert = false) => (a && b ? (invert ? b / a : a / b).toFixed(2) + "×" : "–");
       console.log(
-        `  ours/PyTorch: training ${(o.trainTokensPerSec / p.trainTokensPerSec).toFixed(2)}×, forward ` +
-          `${(o.forwardTokensPerSec / p.forwardTokensPerSec).toFixed(2)}×, generation ${(o.generateTokensPerSec / p.generateTokensPerSec).toFixed(2)}× ` +
-          `(above 1 = we are faster)`,
+        `  ours/PyTorch (above 1 = we are faster): training ${r(o.trainTokensPerSec, p.trainTokensPerSec)}, loop ${r(o.loopMs, p.loopMs, true)}, ` +
+          `forward ${r(o.forwardTokensPerSec, p.forwardTokensPerSec)}, generation batch 1 ${r(o.generateTokensPerSec, p.generateTokensPerSec)}, ` +
+          `batch 8 ${r(o.generate8TokensPerSec, p.generate8TokensPerSec)}` +
+          (o.sftFullMs ? `, full SFT ${r(o.sftFullMs, p.sftFullMs, true)}, LoRA SFT ${r(o.sftLoraMs, p.sftLoraMs, true)}` : ""),
       );
     }
   }

@@ -5,9 +5,10 @@
  */
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
+import { GPT, gptConfig } from "tiaoyu";
 import { initBackend } from "tiaoyu/dist/lib/backend";
 import { causalAttention, useKernelGroup } from "tiaoyu/dist/lib/kernels";
-import { nativeKernels } from "tiaoyu/dist/lib/kernels/native";
+import { requireNative } from "../native";
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
   assert.strictEqual(actual.length, expected.length, `${what}: length`);
@@ -41,7 +42,7 @@ describe("causalAttention on wasm (native)", function () {
     } catch {
       this.skip();
     }
-    if (!nativeKernels()) this.skip();
+    requireNative(this);
   });
   after(async () => {
     if (previous) await tf.setBackend(previous);
@@ -56,6 +57,19 @@ describe("causalAttention on wasm (native)", function () {
     q.dispose();
   });
 
+  it("the model's attention layer (lib/model/attention.ts) runs it, forward and backward", async () => {
+    const model = new GPT(gptConfig({ vocabSize: 19, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0.1 }));
+    const x = tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8]], undefined, "int32");
+    const info = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(() => model.loss(x, x, { training: true }), model.trainableVariables());
+      tf.dispose([value, grads]);
+    });
+    const names = info.kernels.map((k) => k.name);
+    assert.ok(names.includes("TiaoyuAttention") && names.includes("TiaoyuAttentionGrad") && !names.includes("Softmax"), names.join(", "));
+    x.dispose();
+    model.dispose();
+  });
+
   const CASES: [string, number[], number[], number][] = [
     ["tiny", [2, 3, 5, 4], [2, 3, 5, 4], 0],
     ["one head, one query", [1, 1, 1, 8], [1, 1, 1, 8], 0],
@@ -63,6 +77,8 @@ describe("causalAttention on wasm (native)", function () {
     ["after 4 cached positions", [1, 2, 3, 8], [1, 2, 7, 8], 4],
     ["one new token over a cache of 9", [2, 2, 1, 16], [2, 2, 10, 16], 9],
     ["rank 3", [6, 17, 5], [6, 17, 5], 0],
+    ["3 new tokens after 4 in a preallocated cache of 12", [1, 2, 3, 8], [1, 2, 12, 8], 4],
+    ["one new token at position 0 of a cache of 16", [2, 2, 1, 8], [2, 2, 16, 8], 0],
   ];
   for (const rate of [0, 0.2]) {
     for (const [name, qs, ks, offset] of CASES) {
@@ -93,7 +109,8 @@ describe("causalAttention on wasm (native)", function () {
   });
 
   it("rejects shapes that do not fit, naming them", () => {
-    assert.throws(() => causalAttention(tf.zeros([1, 2, 3, 4]), tf.zeros([1, 2, 5, 4]), tf.zeros([1, 2, 5, 4])), /q \[1,2,3,4\], k \[1,2,5,4\].*offset 0/);
+    assert.throws(() => causalAttention(tf.zeros([1, 2, 3, 4]), tf.zeros([1, 2, 5, 4]), tf.zeros([1, 2, 5, 4]), { offset: 3 }), /q \[1,2,3,4\], k \[1,2,5,4\].*offset 3/);
+    assert.throws(() => causalAttention(tf.zeros([1, 2, 3, 4]), tf.zeros([1, 2, 5, 4]), tf.zeros([1, 2, 4, 4])), /v \[1,2,4,4\]/);
   });
 
   it("leaves no tensors behind", () => {
@@ -106,3 +123,38 @@ describe("causalAttention on wasm (native)", function () {
     q.dispose();
   });
 });
+
+// Both backends, whatever runs there (native kernel on wasm with the addon, tfjs ops otherwise): keys and values
+// past offset + T (the unwritten rest of a preallocated KV cache) must not change anything, whatever they hold.
+for (const backend of ["wasm", "cpu"]) {
+  describe(`causalAttention over a longer key buffer (${backend})`, function () {
+    this.timeout(60_000);
+    let previous = "";
+    before(async function () {
+      previous = tf.getBackend();
+      try {
+        await initBackend({ force: backend, quiet: true });
+      } catch {
+        this.skip();
+      }
+    });
+    after(async () => {
+      if (previous) await tf.setBackend(previous);
+    });
+
+    for (const [T, offset, S] of [[1, 0, 8], [1, 5, 8], [3, 4, 12], [2, 6, 8]]) {
+      it(`${T} queries after ${offset} positions, buffer of ${S}: equals attention over the first ${offset + T} keys`, () => {
+        const [long, short] = tf.tidy(() => {
+          const q = tf.randomNormal([2, 3, T, 4], 0, 1, "float32", 11);
+          const k = tf.randomNormal([2, 3, offset + T, 4], 0, 1, "float32", 12);
+          const v = tf.randomNormal([2, 3, offset + T, 4], 0, 1, "float32", 13);
+          const junk = tf.mul(tf.randomNormal([2, 3, S - offset - T, 4], 0, 1, "float32", 14), 1e3); // stale rows
+          const kl = tf.concat([k, junk], 2);
+          const vl = tf.concat([v, tf.neg(junk)], 2);
+          return [causalAttention(q, kl, vl, { offset }).dataSync(), causalAttention(q, k, v, { offset }).dataSync()];
+        });
+        assertClose(long, short, 1e-5, `T ${T}, offset ${offset}, S ${S}`);
+      });
+    }
+  });
+}

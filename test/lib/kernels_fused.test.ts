@@ -7,7 +7,12 @@ import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "tiaoyu/dist/lib/backend";
 import { adamwUpdate, dropout, geluTanh, layerNorm, softmaxCrossEntropy, useKernelGroup } from "tiaoyu/dist/lib/kernels";
-import { nativeKernels, pauseNative } from "tiaoyu/dist/lib/kernels/native";
+import { pauseNative } from "tiaoyu/dist/lib/kernels/native";
+import { splitQkv } from "tiaoyu/dist/lib/kernels/fused";
+import { GPT, gptConfig } from "tiaoyu";
+import { dropout as modelDropout, SeedStream } from "tiaoyu/dist/lib/model/dropout";
+import { AdamW } from "tiaoyu/dist/lib/train/optimizer";
+import { requireNative } from "../native";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -77,7 +82,7 @@ for (const route of ROUTES) {
         this.skip();
       }
       pauseNative(!route.native);
-      if (route.native && !nativeKernels()) this.skip();
+      if (route.native) requireNative(this);
     });
     after(async () => {
       pauseNative(false);
@@ -234,6 +239,60 @@ for (const route of ROUTES) {
       assert.throws(() => adamwUpdate(tf.zeros([2]), tf.zeros([3]), tf.zeros([2]), tf.zeros([2]), {
         lr: 1, beta1: 0.9, beta2: 0.9, eps: 1e-8, decayFactor: 1, bc1: 1, bc2Sqrt: 1, gradScale: 1,
       }), /g has shape \[3\], the parameter \[2\]/);
+    });
+
+    it("the training path uses them: AdamW.apply runs TiaoyuAdamW and equals its plain-ops update", async () => {
+      const rand = rng(8);
+      const shapes = [[33, 17], [17], [5, 3, 4]];
+      const w0 = shapes.map((s) => randomArray(s.reduce((a, b) => a * b, 1), rand));
+      const gs = [1, 2, 3].map(() => shapes.map((s) => randomArray(s.reduce((a, b) => a * b, 1), rand, 2)));
+      const steps = () => {
+        const vars = shapes.map((s, i) => tf.variable(tf.tensor(w0[i], s)));
+        const opt = new AdamW(new Map(vars.map((v, i) => [`p${i}`, v] as [string, tf.Variable])), { weightDecay: 0.1 });
+        gs.forEach((g, k) => tf.tidy(() => opt.apply(Object.fromEntries(g.map((x, i) => [`p${i}`, tf.tensor(x, shapes[i])])), 1e-2 * (k + 1), 0.7)));
+        const out = vars.map((v) => v.clone());
+        opt.dispose();
+        tf.dispose(vars);
+        return out;
+      };
+      const info = await tf.profile(() => tf.dispose(steps()));
+      assert.ok(info.kernels.some((k) => k.name === "TiaoyuAdamW"), info.kernels.map((k) => k.name).join(", "));
+      const { fused, plain } = both(steps);
+      fused.forEach((a, i) => assertClose(a, plain[i], 2e-6, `AdamW.apply, parameter ${i}`));
+    });
+
+    it("the model's dropout (lib/model/dropout.ts) is this kernel, with the seed stream's next seed", () => {
+      const x = tf.randomNormal([9, 31], 0, 1, "float32", 6);
+      const seeds = new SeedStream(42);
+      const viaModel = modelDropout(x, 0.3, true, seeds).dataSync().slice();
+      const direct = dropout(x, 0.3, new SeedStream(42).next()).dataSync();
+      assert.deepStrictEqual(Array.from(viaModel), Array.from(direct));
+      assert.strictEqual(modelDropout(x, 0.3, false, seeds), x, "the identity at inference");
+      x.dispose();
+    });
+
+    it("splitQkv: values and gradient equal tf.split + heads, on random shapes; the model's attention uses it", async () => {
+      const rand = rng(9);
+      for (const [B, T, nh, hs] of [[1, 1, 1, 1], [2, 5, 3, 4], [3, 1, 2, 8], [4, 17, 4, 8]]) {
+        const x0 = randomArray(B * T * 3 * nh * hs, rand);
+        const w0 = [0, 1, 2].map(() => randomArray(B * nh * T * hs, rand));
+        const { fused, plain } = both(() => {
+          const x = tf.tensor3d(x0, [B, T, 3 * nh * hs]);
+          const f = (t: tf.Tensor) => tf.addN(splitQkv(t as tf.Tensor3D, nh).map((p, i) => tf.sum(tf.mul(p, tf.tensor(w0[i], [B, nh, T, hs])))));
+          // Only k and v in the loss: the gradient of an unused output (q) must count as zeros.
+          const g = (t: tf.Tensor) => tf.addN(splitQkv(t as tf.Tensor3D, nh).slice(1).map((p) => tf.sum(tf.square(p))));
+          return [...splitQkv(x, nh), tf.grad(f)(x), tf.grad(g)(x)];
+        });
+        fused.forEach((a, i) => assertClose(a, plain[i], 0, `splitQkv [${B}, ${T}, ${nh}, ${hs}] output ${i}`));
+      }
+      assert.throws(() => splitQkv(tf.zeros([1, 2, 10]) as tf.Tensor3D, 2), /last size 10 of \[1,2,10\] is not 3 × 2 heads/);
+      const model = new GPT(gptConfig({ vocabSize: 11, blockSize: 4, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }));
+      const ids = tf.tensor2d([[1, 2, 3]], undefined, "int32");
+      const info = await tf.profile(() => tf.dispose(tf.variableGrads(() => model.loss(ids, ids), model.trainableVariables()).grads));
+      const names = info.kernels.map((k) => k.name);
+      assert.ok(names.includes("TiaoyuSplitHeads") && names.includes("TiaoyuJoinHeads") && !names.includes("SplitV"), names.join(", "));
+      ids.dispose();
+      model.dispose();
     });
 
     it("leaves no tensors behind in a training-style step", () => {
