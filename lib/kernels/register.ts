@@ -8,7 +8,8 @@
  *   unary     exp, log, tanh, sqrt, rsqrt, sigmoid, square, pow: vectorised native  wasm (needs the addon)
  *   identity  Identity and same-dtype Cast share the buffer instead of copying        wasm
  *   reduce    Sum over leading axes (bias gradients) without a transpose               wasm
- *   fused     geluTanh, layerNorm, softmaxCrossEntropy, dropout, adamwUpdate          wasm (native or JS), cpu
+ *   fused     geluTanh, layerNorm, softmaxCrossEntropy, dropout, adamwUpdate,          wasm (native or JS), cpu
+ *             splitQkv (q, k, v into heads and back in one copy each way)
  *   attention causalAttention (kernels/attention)                                   wasm (needs the addon)
  *
  * Only `wasm` and `cpu` are touched: tfjs-node's `tensorflow` backend already has fast versions of all of them.
