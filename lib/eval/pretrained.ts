@@ -4,7 +4,7 @@
  *   next-token accuracy   top-1 / top-5 on held-out poems vs unigram and bigram guessers (nextToken.ts)
  *   form of generations   free poems sampled from <s>: line lengths, couplets, rhyme vs the corpus (poemForm.ts)
  *
- * (词语接龙 on famous first lines, the third, has its own table: lib/train/solitaire.ts.)
+ * (词语接龙 on famous first lines, the third, has its own table: lib/eval/wordChain.ts.)
  */
 import { sampleBody } from "../data/sample";
 import { complete, type GenerativeModel } from "../generate";

@@ -12,7 +12,7 @@
  *   loss = −log σ( β · [ (log π(y_c|x) − log π_ref(y_c|x)) − (log π(y_r|x) − log π_ref(y_r|x)) ] )
  *
  * π is the policy being trained, π_ref the frozen SFT model, y_c the chosen and y_r the rejected answer, and log π
- * sums over the answer's tokens only (rlhf.ts). The gradient raises log π(y_c) and lowers log π(y_r), most for the
+ * sums over the answer's tokens only (logprobs.ts). The gradient raises log π(y_c) and lowers log π(y_r), most for the
  * pairs the policy still gets wrong; β says how far the policy may drift from the reference (small β: far).
  */
 import * as path from "path";

@@ -10,7 +10,7 @@
  * ρ_t = π(y_t)/π_old(y_t) is the probability ratio of token t against the policy that sampled it (PPO's clipped
  * surrogate, Schulman et al. 2017). Each group is used for one update here, so ρ starts at 1 and the gradient is
  * A_i · ∇log π(y_i): answers better than the group's average become likelier, worse ones less likely. The group's
- * mean plays the part of PPO's learned value baseline. KL_t is the k3 estimate of rlhf.ts against the frozen SFT
+ * mean plays the part of PPO's learned value baseline. KL_t is the k3 estimate of logprobs.ts against the frozen SFT
  * model: without it the policy would drift into whatever text the (imperfect) reward model overrates.
  *
  * Sampling happens in the batch sampler (the loop's `batches.next()`): a "batch" of an on-policy method is a set of

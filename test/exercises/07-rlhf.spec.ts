@@ -56,7 +56,7 @@ describe("chapter 07 — 人类反馈强化学习", () => {
     const L = tf.randomNormal([n - 1, V], 0, 2, "float32", 3) as tf.Tensor2D;
     const ids = Array.from({ length: n }, (_, i) => (i * 5 + 3) % V);
     const want = tf.tidy(() => maskedLogProbs(L.expandDims(0) as tf.Tensor3D, tf.tensor2d([ids.slice(1)], [1, n - 1], "int32"), tf.tensor2d([ids.slice(1).map((_, t) => (t + 1 >= P ? 1 : 0))])).sum());
-    near(value(ex().answerLogProb(L, ids, P)), value(want), "random logits, against lib/train/rlhf.ts");
+    near(value(ex().answerLogProb(L, ids, P)), value(want), "random logits, against lib/train/logprobs.ts");
     tf.dispose([logits, L]);
   });
 
