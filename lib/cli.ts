@@ -48,6 +48,12 @@ const COMMANDS: Record<string, Command> = {
       await (await import("./commands/report")).reportCommand(args);
     },
   },
+  ship: {
+    summary: "put a trained stage (default: anneal, chapter 5's base model) into checkpoints/, shipped with the course",
+    async run(args) {
+      await (await import("./commands/ship")).shipCommand(args);
+    },
+  },
   sft: {
     summary: "chapters 6 and 8: fine-tune the pretrained model on the poem questions (--lora for adapters only; --help)",
     async run(args) {

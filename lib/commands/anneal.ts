@@ -38,7 +38,7 @@ export async function annealCommand(args: string[]): Promise<void> {
   const steps = numberFlag("steps", values.steps, { integer: true, min: 1, max: MAX_STEPS });
   const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
   const anthologyRepeat = numberFlag("anthology-repeat", values["anthology-repeat"], { integer: true, min: 0, max: 10_000 });
-  requireStage("pretrain");
+  await requireStage("pretrain");
   if (values.resume) requireResumable(stageDir("anneal"));
   await initBackend();
   const tokenizer = await courseTokenizer(values.tokenizer);

@@ -55,7 +55,7 @@ export async function distillCommand(args: string[]): Promise<void> {
   const temperature = numberFlag("temperature", values.temperature, { min: Number.MIN_VALUE, max: 100 });
   const alpha = numberFlag("alpha", values.alpha, { min: 0, max: 1 });
   const settings = { ...base, ...(steps === undefined ? {} : { steps }), ...(temperature === undefined ? {} : { temperature }), ...(alpha === undefined ? {} : { alpha }) };
-  requireStage("sft");
+  await requireStage("sft");
   await initBackend();
   const tokenizer = await ensureTokenizer();
   const teacherStage = await ensureSft(tokenizer);

@@ -7,10 +7,14 @@ import * as fs from "fs";
 import { isQuick, projectPath } from "../course";
 import { latestCheckpoint } from "../train/checkpoint";
 import { hasStage, STAGES, type StageName, stageDir } from "../train/registry";
+import { installShipped } from "../train/shipped";
 
-/** Throws, in full mode, when `stage` has no checkpoint: "no checkpoint of stage 'sft' in runs/sft: train it first (npx tiaoyu sft …)". */
-export function requireStage(stage: StageName): void {
-  if (isQuick() || hasStage(stage)) return;
+/**
+ * Throws, in full mode, when `stage` has no checkpoint and the course ships none for it (a shipped one is
+ * installed into runs/<stage>, saying so): "no checkpoint of stage 'sft' in runs/sft: train it first (npx tiaoyu sft …)".
+ */
+export async function requireStage(stage: StageName): Promise<void> {
+  if (isQuick() || hasStage(stage) || (await installShipped(stage))) return;
   const s = STAGES[stage];
   throw new Error(`no checkpoint of stage '${stage}' in ${projectPath(stageDir(stage))}: train it first (${s.command}, or chapter ${s.chapter}'s notebook)`);
 }

@@ -41,7 +41,7 @@ export async function reasoningCommand(args: string[]): Promise<void> {
   const steps = numberFlag("steps", values.steps, { integer: true, min: 1, max: MAX_STEPS });
   const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
   const settings = { ...reasoningSettings(), ...(steps === undefined ? {} : { steps }), ...(lr === undefined ? {} : { lr }) };
-  requireStage("sft");
+  await requireStage("sft");
   await initBackend();
   const tokenizer = await ensureTokenizer();
   const data = await ensureReasoningData();

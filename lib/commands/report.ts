@@ -33,7 +33,7 @@ export async function reportCommand(args: string[]): Promise<void> {
   if (!isStageName(stage)) throw new UsageError(`report: no stage called '${stage}'; the stages are ${Object.keys(STAGES).join(", ")}`);
   const poems = numberFlag("poems", values.poems, { integer: true, min: 1, max: 100_000 });
   const positions = numberFlag("positions", values.positions, { integer: true, min: 1, max: 10_000_000 });
-  requireStage(stage);
+  await requireStage(stage);
   await initBackend();
   const tok = values.tokenizer ? loadTokenizer(values.tokenizer) : await ensureTokenizer();
   const corpus = await ensureCorpus();

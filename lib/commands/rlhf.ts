@@ -36,8 +36,8 @@ export async function rlhfCommand(args: string[]): Promise<void> {
   }
   const steps = numberFlag("steps", values.steps, { integer: true, min: 1, max: MAX_STEPS });
   const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
-  requireStage("sft");
-  if (run === "grpo") requireStage("reward");
+  await requireStage("sft");
+  if (run === "grpo") await requireStage("reward");
   if (values.resume) requireResumable(stageDir(run));
   const opts: Partial<TrainingOptions> = {};
   if (steps !== undefined) Object.assign(opts, { steps });

@@ -48,7 +48,7 @@ export async function sftCommand(args: string[]): Promise<void> {
   const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
   const batchSize = numberFlag("batch-size", values["batch-size"], { integer: true, min: 1, max: MAX_BATCH_SIZE });
   const evalPerTemplate = numberFlag("eval", values.eval, { integer: true, min: 0, max: 100_000 });
-  requireStage("pretrain");
+  await requireStage("pretrain");
   if (values.resume) requireResumable(stageDir(values.lora ? "lora" : "sft"));
   await initBackend();
   const tokenizer = await ensureTokenizer();

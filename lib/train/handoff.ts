@@ -9,6 +9,7 @@ import { configFromHF } from "../model/gpt2format";
 import { assignWeights, type CheckpointMeta, latestCheckpoint, loadTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
 import { startOver, type TrainingOptions } from "./loop";
 import { hasStage, type StageName, stageDir } from "./registry";
+import { installShipped } from "./shipped";
 import { type StreamTokenizer, tokenizerIdentity } from "./tokens";
 
 /** A model loaded from a stage's checkpoint. The caller disposes `model`. */
@@ -75,14 +76,17 @@ export interface EnsureStageOptions<M> {
 
 /**
  * The one contract for making a stage available, the same in quick and full mode (quick mode changes sizes, never
- * what happens): a stage with a checkpoint is loaded; one without is trained, then loaded. `start: "retrain"`
+ * what happens): a stage with a checkpoint is loaded; one without is trained, then loaded — unless the course
+ * ships a model for it (checkpoints/, full mode only: lib/train/shipped.ts), which is installed into its run folder. `start: "retrain"`
  * trains even when there is a checkpoint, `"resume"` continues the checkpoint's run up to its steps.
  * @example const { model } = await ensureStage("pretrain", { tokenizer: tok, train: async (resume) => … });
  */
 export async function ensureStage<M = StageModel>(stage: StageName, options: EnsureStageOptions<M>): Promise<M> {
   const { start = "load", log = console.log } = options;
   const load = options.load ?? (() => loadStage(stage, { tokenizer: options.tokenizer }) as unknown as M);
-  const has = hasStage(stage);
+  const t = options.tokenizer;
+  // A stage that the course ships (checkpoints/, full mode only) is installed into its empty run folder, not trained.
+  const has = hasStage(stage) || (start === "load" && (await installShipped(stage, { tokenizer: t && ("hash" in t ? t : tokenizerIdentity(t)), log })));
   if (has && start === "load") return load();
   const how = options.describe ? ` (${options.describe})` : "";
   if (!has) log(`no checkpoint of stage '${stage}' in ${projectPath(stageDir(stage))}: training it now${how}…`);

@@ -9,7 +9,8 @@
  *   checkpoints/<name>/model.safetensors   float16 weights by GPT-2 name (half the bytes of float32)
  *
  * A model of your own in runs/<stage> always takes precedence; a shipped one is used only when runs/ has none,
- * never in quick mode (CI and quick runs train their own tiny models), and loading one says so.
+ * never in quick mode (CI and quick runs train their own tiny models), and installing one says so
+ * ({@link installShipped}: it becomes an ordinary checkpoint in runs/<stage>). `npx tiaoyu ship` writes them.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -20,7 +21,8 @@ import { writeFileAtomic } from "../io/atomic";
 import { writeSafetensors } from "../io/safetensors";
 import { GPT } from "../model/gpt";
 import { configToHF, loadModel, modelTensors } from "../model/gpt2format";
-import type { TokenizerIdentity } from "./checkpoint";
+import { type JsonRecord, latestCheckpoint, saveTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
+import { STAGES, type StageName, stageDir } from "./registry";
 import type { TokenBatch } from "./tokens";
 
 /** One shipped model in the manifest. */
@@ -193,4 +195,51 @@ export async function shipModel(name: string, model: GPT, o: ShipOptions): Promi
   const manifest: ShippedManifest = { format: "tiaoyu-shipped", version: 1, files, models: { ...(old?.models ?? {}), [name]: entry } };
   await writeFileAtomic(path.join(dir, "manifest.json"), JSON.stringify(manifest, null, 1) + "\n");
   return entry;
+}
+
+/**
+ * Puts the shipped model that stands in for `stage` into its run folder as an ordinary checkpoint (float32 weights,
+ * meta.json naming the shipped model; no optimizer state, so it loads but cannot be resumed). From then on every
+ * chapter and command reads runs/<stage> as if the learner had trained it. Returns false, doing nothing, in quick
+ * mode, when nothing is shipped for `stage`, or when runs/<stage> already has a checkpoint (the learner's own
+ * always wins). Throws when `tokenizer` is given and is not the one the shipped model was trained with.
+ * @example await installShipped("anneal")   // runs/anneal from checkpoints/base, when runs/anneal is empty
+ */
+export async function installShipped(
+  stage: StageName,
+  options: { tokenizer?: TokenizerIdentity; log?: (line: string) => void; dir?: string } = {},
+): Promise<boolean> {
+  const runDir = stageDir(stage);
+  if (latestCheckpoint(runDir)) return false;
+  const hit = shippedModelFor(stage, options.dir);
+  if (!hit) return false;
+  const want = options.tokenizer;
+  if (want && (want.hash !== hit.model.tokenizer.hash || want.vocabSize !== hit.model.tokenizer.vocabSize)) {
+    throw new Error(
+      `the shipped model '${hit.name}' for stage '${stage}' was trained with tokenizer ${hit.model.tokenizer.name ?? ""} ${hit.model.tokenizer.hash}, ` +
+        `not ${want.name ?? ""} ${want.hash}: train stage '${stage}' yourself (${STAGES[stage].command}) or use the course's tokenizer`,
+    );
+  }
+  const { model, entry, dir } = loadShipped(hit.name, options.dir);
+  try {
+    const at = (k: string) => (Number.isInteger(entry.numbers[k]) && entry.numbers[k] >= 0 ? entry.numbers[k] : 0);
+    await saveTrainingCheckpoint(runDir, {
+      stage,
+      from: STAGES[stage].from,
+      step: at("step"),
+      tokens: at("tokens"),
+      config: configToHF(model.config) as JsonRecord,
+      weights: model.parameters(),
+      tokenizer: entry.tokenizer,
+      extra: { shipped: hit.name, producedBy: { ...entry.producedBy }, checkLoss: entry.check.loss },
+    });
+  } finally {
+    model.dispose();
+  }
+  (options.log ?? console.log)(
+    `no checkpoint of stage '${stage}' in ${projectPath(runDir)}: installed the course's shipped model ${projectPath(dir)} there ` +
+      `(step ${entry.numbers.step ?? "?"}, made by \`${entry.producedBy.command}\` at ${entry.producedBy.commit.slice(0, 7)}; it loads but cannot be resumed). ` +
+      `To train your own instead: ${STAGES[stage].command} --fresh`,
+  );
+  return true;
 }

@@ -17,6 +17,7 @@ import { reasoningCommand } from "tiaoyu/dist/lib/commands/reasoning";
 import { reportCommand } from "tiaoyu/dist/lib/commands/report";
 import { rlhfCommand } from "tiaoyu/dist/lib/commands/rlhf";
 import { sftCommand } from "tiaoyu/dist/lib/commands/sft";
+import { shipCommand } from "tiaoyu/dist/lib/commands/ship";
 import { tokenizerCommand } from "tiaoyu/dist/lib/commands/tokenizer";
 
 type Command = (args: string[]) => Promise<void>;
@@ -32,6 +33,7 @@ const COMMANDS: readonly { name: string; run: Command; args: string[] }[] = [
   { name: "distill", run: distillCommand, args: [] },
   { name: "reasoning", run: reasoningCommand, args: [] },
   { name: "report", run: reportCommand, args: [] },
+  { name: "ship", run: shipCommand, args: [] },
 ];
 
 /** What `run` prints with console.log. */
@@ -87,7 +89,8 @@ describe("npx tiaoyu commands", () => {
     ["distill", distillCommand, [], /stage 'sft'.*npx tiaoyu sft, or chapter 6's notebook/],
     ["reasoning", reasoningCommand, [], /stage 'sft'.*npx tiaoyu sft/],
     ["report", reportCommand, [], /stage 'pretrain'.*npx tiaoyu pretrain/],
-    ["report anneal", reportCommand, ["anneal"], /stage 'anneal'.*npx tiaoyu anneal/],
+    ["report sft", reportCommand, ["sft"], /stage 'sft'.*npx tiaoyu sft/],
+    ["ship sft", shipCommand, ["sft"], /stage 'sft'.*npx tiaoyu sft/],
   ];
   for (const [name, run, args, message] of needs) {
     it(`${name} without the checkpoint it starts from says which one and how to make it`, async () => {
@@ -110,6 +113,18 @@ describe("npx tiaoyu commands", () => {
   it("report names the stages it knows and checks its numbers", async () => {
     await assert.rejects(reportCommand(["pretrian"]), /no stage called 'pretrian'; the stages are pretrain, anneal/);
     await assert.rejects(reportCommand(["--poems", "0"]), /--poems/);
+  });
+
+  it("ship refuses quick-mode models and names the stages it knows", async () => {
+    await assert.rejects(shipCommand(["anneel"]), /no stage called 'anneel'/);
+    const quick = process.env.TIAOYU_QUICK;
+    process.env.TIAOYU_QUICK = "1";
+    try {
+      await assert.rejects(shipCommand([]), /quick-mode models are not shipped/);
+    } finally {
+      if (quick === undefined) delete process.env.TIAOYU_QUICK;
+      else process.env.TIAOYU_QUICK = quick;
+    }
   });
 
   it("distill --student names the students it knows", async () => {

@@ -1,14 +1,16 @@
 /**
  * Checkpoints shipped with the course (lib/train/shipped.ts): a model shipped into a temporary folder is listed
  * with its SHA-256, loads, and reproduces its recorded loss; a changed, missing or unlisted file is caught; quick
- * mode never uses one. The last test checks the repository's own checkpoints/ when it has any.
+ * mode never uses one; a stage with an empty run folder gets the shipped model installed as its checkpoint (and
+ * is then loaded, not trained), while a run of the learner's own always wins. The last test checks the
+ * repository's own checkpoints/ when it has any.
  */
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-  batchLoss, batchSha256, ensureCorpus, ensureTokenStream, evalBatches, GPT, gptConfig, loadShipped, loadTokenizer,
+  batchLoss, batchSha256, ensureCorpus, ensureStage, hasStage, installShipped, loadStage, ensureTokenStream, evalBatches, GPT, gptConfig, loadShipped, loadTokenizer,
   readSafetensorsHeader, readSamples, readShippedManifest, shipModel, shippedDir, shippedModelFor, tokenizerIdentity, type TokenBatch, verifyShipped,
 } from "tiaoyu";
 
@@ -105,6 +107,59 @@ describe("shipped checkpoints", () => {
     fs.writeFileSync(file, JSON.stringify(good));
     fs.writeFileSync(tokFile, JSON.stringify({ model: { type: "BPE", vocab: { b: 0 } } }));
     await assert.rejects(() => ship("sft"), /differs from the shipped .*tokenizer\.json that base were trained with/);
+  });
+
+  describe("installed into an empty run folder", () => {
+    let runs: string;
+    const saved = process.env.TIAOYU_RUNS_DIR;
+    beforeEach(() => {
+      runs = fs.mkdtempSync(path.join(os.tmpdir(), "tiaoyu-shipped-runs-"));
+      process.env.TIAOYU_RUNS_DIR = runs;
+      delete process.env.TIAOYU_QUICK;
+    });
+    afterEach(() => {
+      fs.rmSync(runs, { recursive: true, force: true });
+      if (saved === undefined) delete process.env.TIAOYU_RUNS_DIR;
+      else process.env.TIAOYU_RUNS_DIR = saved;
+    });
+
+    it("becomes runs/<stage>'s checkpoint with the shipped weights, says so, and is never installed over a run", async () => {
+      const entry = await ship();
+      const lines: string[] = [];
+      assert.strictEqual(await installShipped("anneal", { dir, log: (l) => lines.push(l) }), true);
+      assert.match(lines.join("\n"), /no checkpoint of stage 'anneal' .*installed the course's shipped model .*base there .*cannot be resumed.*npx tiaoyu anneal --fresh/);
+      assert.ok(hasStage("anneal"));
+      const { model, meta } = loadStage("anneal", { tokenizer: { hash: "abc", vocabSize: 40 } });
+      try {
+        assert.strictEqual(meta.extra?.shipped, "base");
+        assert.strictEqual(meta.optimizer, null, "no optimizer state: it cannot be resumed as if it were a run");
+        assert.strictEqual(batchLoss(model, seededBatch(2)), entry.check.loss, "the float16 weights, widened exactly");
+      } finally {
+        model.dispose();
+      }
+      assert.strictEqual(await installShipped("anneal", { dir }), false, "a checkpoint is there now: nothing is installed over it");
+      assert.strictEqual(await installShipped("sft", { dir }), false, "nothing is shipped for sft");
+      process.env.TIAOYU_QUICK = "1";
+      assert.strictEqual(await installShipped("anneal", { dir }), false, "quick mode trains its own");
+    });
+
+    it("refuses a learner's tokenizer that is not the shipped model's", async () => {
+      await ship();
+      await assert.rejects(installShipped("anneal", { dir, tokenizer: { hash: "other", vocabSize: 40 } }), /shipped model 'base' for stage 'anneal' was trained with tokenizer .*abc.*not .*other/);
+      assert.strictEqual(hasStage("anneal"), false, "nothing was written");
+    });
+
+    it("ensureStage loads the shipped model instead of training when the course ships one (repository checkpoints/)", async function () {
+      // ensureStage reads the repository's checkpoints/, so this needs a shipped model there.
+      const shipped = shippedModelFor("anneal");
+      if (!shipped) return this.skip();
+      this.timeout(120_000);
+      let trained = false;
+      const { model } = await ensureStage("anneal", { train: async () => void (trained = true), log: () => {} });
+      model.dispose();
+      assert.strictEqual(trained, false);
+      assert.ok(hasStage("anneal"));
+    });
   });
 
   it("the repository's checkpoints/: every file matches the manifest and each model reproduces its recorded loss", async function () {
