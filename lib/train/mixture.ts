@@ -23,12 +23,21 @@ import { readSamples, sampleBody, toSample, BOS, EOS } from "../data/sample";
 import { Rng } from "../rng";
 import type { StreamTokenizer, TokenArray, TokenStream } from "./tokens";
 
+/** One poem of the anthology as pretraining reads it: its cleaned lines, with its title and poet. */
+export interface AnthologyPoem {
+  readonly title: string;
+  readonly author: string;
+  readonly paragraphs: readonly string[];
+}
+
 /** The anthology, cleaned as chapter 1 cleans the corpus. */
 export interface Anthology {
   /** Which collection (default 唐诗三百首). */
   readonly collection: CollectionName;
   /** The samples (`<s>…</s>`) that may be trained on. */
   readonly samples: readonly string[];
+  /** The same poems with their titles and poets, in the same order (chapter 6 asks questions about them). */
+  readonly poems: readonly AnthologyPoem[];
   /** Poems left out because a copy of them is in the validation or test split. */
   readonly heldOut: number;
   /** Poems chapter 1's cleaning drops (missing characters, too short, …). */
@@ -57,6 +66,7 @@ export async function anthology(corpus: CorpusInfo, collection: CollectionName =
     for await (const s of readSamples(corpus.files[split])) heldOutShingles.push(shingles(dedupKey(sampleBody(s)), dedup.shingleSize));
   }
   const samples: string[] = [];
+  const poems: AnthologyPoem[] = [];
   let heldOut = 0;
   let dropped = 0;
   for (const raw of readSimplified(collection)) {
@@ -71,8 +81,9 @@ export async function anthology(corpus: CorpusInfo, collection: CollectionName =
       continue;
     }
     samples.push(toSample(cleaned.paragraphs));
+    poems.push({ title: raw.title, author: raw.author, paragraphs: cleaned.paragraphs });
   }
-  return { collection, samples, heldOut, dropped };
+  return { collection, samples, poems, heldOut, dropped };
 }
 
 /**

@@ -1,0 +1,141 @@
+/**
+ * Questions about the poems pretraining read many times (唐诗三百首, mixed into chapter 5's stream): the data with
+ * which chapter 6 can show what SFT is for. The base model has read these poems dozens of times and can recite
+ * them; it has never been asked about them. SFT on some poems' questions should let it answer the same kinds of
+ * question about the other poems, from what it learned in pretraining (the book's 除夕夜 → 饺子).
+ *
+ * Five templates, asked about every line a question can quote (4 to 9 characters):
+ *
+ *   nextLine      「床前明月光」的下一句是什么？          → 下一句是「疑是地上霜」。
+ *   previousLine  「疑是地上霜」的上一句是什么？          → 上一句是「床前明月光」。
+ *   author        「床前明月光」是谁的诗句？              → 作者是「李白」。
+ *   title         「床前明月光」出自哪首诗？              → 出自「静夜思」。
+ *   form          「床前明月光，疑是地上霜」出自一首什么体裁的诗？ → 这是一首「五言绝句」。   (one per couplet)
+ *
+ * Split by poem, fixed before any training: a salted hash of the poem (`qa-anthology|` + chapter 1's split key) puts
+ * 30% of the poems in "heldout" — SFT never sees a question about them — and 70% in "train". Asking about every line
+ * gives each held-out row a few hundred questions, enough for a 95% interval of about ±5 points.
+ */
+import { classifyForm, poemLines } from "./form";
+import { fnv1a32, mix32 } from "./hash";
+import { splitKey } from "./split";
+
+export type AnthologyTemplate = "nextLine" | "previousLine" | "author" | "title" | "form";
+export const ANTHOLOGY_TEMPLATES: readonly AnthologyTemplate[] = Object.freeze(["nextLine", "previousLine", "author", "title", "form"] as AnthologyTemplate[]);
+
+/** Chinese names of the templates, for tables. */
+export const ANTHOLOGY_TEMPLATE_LABELS: Readonly<Record<AnthologyTemplate, string>> = Object.freeze({
+  nextLine: "下一句",
+  previousLine: "上一句",
+  author: "作者",
+  title: "题目",
+  form: "体裁",
+});
+
+/** Share of the anthology's poems whose questions SFT never trains on. */
+export const ANTHOLOGY_HELDOUT_FRACTION = 0.3;
+
+/** A poem as the anthology gives it (lib/train/mixture.ts `anthology(corpus).poems`). */
+export interface AnthologyQaPoem {
+  readonly title: string;
+  readonly author: string;
+  readonly paragraphs: readonly string[];
+}
+
+/** One question about an anthology poem; `expected` is what `extractAnswer(answer)` gives. */
+export interface AnthologyQaItem {
+  readonly prompt: string;
+  readonly answer: string;
+  readonly expected: string;
+  readonly template: AnthologyTemplate;
+  /** The poem's split key (chapter 1's `splitKey`): every question about one poem shares it. */
+  readonly poemKey: string;
+  readonly split: "train" | "heldout";
+}
+
+/** The split of a poem's questions, from a salted hash of the poem alone (never from its questions or scores). */
+export function anthologyQaSplit(poem: AnthologyQaPoem, heldoutFraction = ANTHOLOGY_HELDOUT_FRACTION): "train" | "heldout" {
+  return mix32(fnv1a32("qa-anthology|" + splitKey(poem))) / 2 ** 32 < heldoutFraction ? "heldout" : "train";
+}
+
+/** Lines short enough to quote (a 古体 poem's lines are 5 or 7 characters; longer pieces are not lines). */
+function quotable(line: string): boolean {
+  const n = [...line].length;
+  return n >= 4 && n <= 9;
+}
+
+/** One of two phrasings, fixed by the poem, the line and the template. */
+function phrasing(key: string, purpose: string, options: readonly [string, string]): string {
+  return options[mix32(fnv1a32(`${purpose}|${key}`)) % 2];
+}
+
+/** Authors that name nobody. */
+const NO_AUTHOR = new Set(["佚名", "无名氏", "不详", ""]);
+
+/**
+ * Every question about one poem, line by line.
+ * @example anthologyQaItems({ title: "静夜思", author: "李白", paragraphs: ["床前明月光，疑是地上霜。", "举头望明月，低头思故乡。"] })
+ *   // 3 nextLine, 3 previousLine, 4 author, 4 title, 2 form questions
+ */
+export function anthologyQaItems(poem: AnthologyQaPoem, heldoutFraction = ANTHOLOGY_HELDOUT_FRACTION): AnthologyQaItem[] {
+  const poemKey = splitKey(poem);
+  const base = { poemKey, split: anthologyQaSplit(poem, heldoutFraction) };
+  const lines = poemLines(poem.paragraphs);
+  const form = classifyForm(poem.paragraphs);
+  const items: AnthologyQaItem[] = [];
+  lines.forEach((line, i) => {
+    if (!quotable(line)) return;
+    const key = `${poemKey}|${i}`;
+    const next = lines[i + 1];
+    if (next !== undefined && quotable(next)) {
+      const q = phrasing(key, "next", [`「${line}」的下一句是什么？`, `「${line}」的下一句是？`]);
+      items.push({ ...base, template: "nextLine", prompt: q, answer: `下一句是「${next}」。`, expected: next });
+    }
+    const prev = lines[i - 1];
+    if (prev !== undefined && quotable(prev)) {
+      const q = phrasing(key, "prev", [`「${line}」的上一句是什么？`, `「${line}」的上一句是？`]);
+      items.push({ ...base, template: "previousLine", prompt: q, answer: `上一句是「${prev}」。`, expected: prev });
+    }
+    if (!NO_AUTHOR.has(poem.author)) {
+      const q = phrasing(key, "author", [`「${line}」是谁的诗句？`, `「${line}」是谁写的？`]);
+      items.push({ ...base, template: "author", prompt: q, answer: `作者是「${poem.author}」。`, expected: poem.author });
+    }
+    if (poem.title && !/[「」]/.test(poem.title)) {
+      const q = phrasing(key, "title", [`「${line}」出自哪首诗？`, `「${line}」是哪首诗里的？`]);
+      items.push({ ...base, template: "title", prompt: q, answer: `出自「${poem.title}」。`, expected: poem.title });
+    }
+    if (i % 2 === 0 && next !== undefined && quotable(next)) {
+      const q = phrasing(key, "form", [`「${line}，${next}」出自一首什么体裁的诗？`, `「${line}，${next}」所在的诗是什么体裁？`]);
+      items.push({ ...base, template: "form", prompt: q, answer: `这是一首「${form}」。`, expected: form });
+    }
+  });
+  return items;
+}
+
+/** Every question about a list of poems, in the poems' order. */
+export function buildAnthologyQa(poems: readonly AnthologyQaPoem[], options: { heldoutFraction?: number } = {}): AnthologyQaItem[] {
+  return poems.flatMap((p) => anthologyQaItems(p, options.heldoutFraction));
+}
+
+/**
+ * The cheap answer to each template and how often it is right on `items`: the most common answer among the
+ * training questions of that template (the majority poet, the majority form, the most common title or line).
+ * A model has learned something about a template only where it beats this rate beyond the intervals.
+ * @example majorityAnswers(train, heldout).author   // { answer: "杜甫", correct: 61, n: 780 }
+ */
+export function majorityAnswers(
+  train: readonly AnthologyQaItem[],
+  items: readonly AnthologyQaItem[],
+): Record<AnthologyTemplate, { answer: string; correct: number; n: number }> {
+  const out = {} as Record<AnthologyTemplate, { answer: string; correct: number; n: number }>;
+  for (const t of ANTHOLOGY_TEMPLATES) {
+    const counts = new Map<string, number>();
+    for (const it of train) if (it.template === t) counts.set(it.expected, (counts.get(it.expected) ?? 0) + 1);
+    let answer = "";
+    let best = -1;
+    for (const [a, c] of counts) if (c > best || (c === best && a < answer)) [answer, best] = [a, c];
+    const mine = items.filter((it) => it.template === t);
+    out[t] = { answer, correct: mine.filter((it) => it.expected === answer).length, n: mine.length };
+  }
+  return out;
+}
