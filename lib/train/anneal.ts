@@ -39,6 +39,8 @@ import { copyModel } from "./handoff";
 export interface AnnealSettings {
   /** Copies of 唐诗三百首 in the training stream (pretraining's `course` preset has 20). */
   readonly anthologyRepeat: number;
+  /** Each anthology poem followed by its poet and title (`——李白《静夜思》`, see attributedSample). */
+  readonly attribution: boolean;
   /** Dropout during this phase (0: off). */
   readonly dropout: number;
   /** The loop's options: a short warmup back to the peak rate, then cosine decay to almost nothing. */
@@ -50,8 +52,8 @@ export interface AnnealSettings {
  * mode, a few seconds.
  */
 export const ANNEAL_PRESETS: Readonly<Record<"tiny" | "course", AnnealSettings>> = Object.freeze({
-  tiny: { anthologyRepeat: 20, dropout: 0, train: { steps: 60, lr: 3e-3, minLr: 3e-5, warmupSteps: 5, evalEvery: 20, checkpointEvery: 60 } },
-  course: { anthologyRepeat: 200, dropout: 0, train: { steps: 1500, lr: 1e-3, minLr: 1e-5, warmupSteps: 50, evalEvery: 250, checkpointEvery: 250 } },
+  tiny: { anthologyRepeat: 20, attribution: false, dropout: 0, train: { steps: 60, lr: 3e-3, minLr: 3e-5, warmupSteps: 5, evalEvery: 20, checkpointEvery: 60 } },
+  course: { anthologyRepeat: 200, attribution: false, dropout: 0, train: { steps: 1500, lr: 1e-3, minLr: 1e-5, warmupSteps: 50, evalEvery: 250, checkpointEvery: 250 } },
 });
 
 /** The annealing settings for a pretraining preset (presets without their own use `course`'s). */
@@ -75,7 +77,7 @@ export function annealStage(
     name: "anneal",
     from: "pretrain",
     defaults: { ...anneal.train, progress: "auto" },
-    info: { ...stage.info, dropout: anneal.dropout },
+    info: { ...stage.info, dropout: anneal.dropout, attribution: anneal.attribution },
   };
 }
 
@@ -93,6 +95,8 @@ export interface AnnealRunOptions extends Partial<TrainingOptions> {
   readonly preset?: "tiny" | "course";
   /** Copies of the anthology (default: the preset's). */
   readonly anthologyRepeat?: number;
+  /** Anthology poems followed by their poet and title (default: the preset's). */
+  readonly attribution?: boolean;
   readonly corpus?: CorpusInfo;
   readonly log?: (line: string) => void;
 }
@@ -103,11 +107,11 @@ export interface AnnealRunOptions extends Partial<TrainingOptions> {
  * @example const { model, result } = await runAnnealing({ tokenizer: tok });
  */
 export async function runAnnealing(options: AnnealRunOptions): Promise<PretrainRun> {
-  const { tokenizer, preset = coursePreset(), anthologyRepeat, corpus, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = coursePreset(), anthologyRepeat, attribution, corpus, log = console.log, ...trainOptions } = options;
   const settings = pretrainSettings(preset);
   const anneal0 = annealSettings(preset);
-  const anneal = { ...anneal0, anthologyRepeat: anthologyRepeat ?? anneal0.anthologyRepeat };
-  const data = await pretrainData(tokenizer, { corpus, anthologyRepeat: anneal.anthologyRepeat, dataSeed: settings.dataSeed + 1, log });
+  const anneal = { ...anneal0, anthologyRepeat: anthologyRepeat ?? anneal0.anthologyRepeat, attribution: attribution ?? anneal0.attribution };
+  const data = await pretrainData(tokenizer, { corpus, anthologyRepeat: anneal.anthologyRepeat, attribution: anneal.attribution, dataSeed: settings.dataSeed + 1, log });
   const pretrained = await ensurePretrained(tokenizer, { corpus, log });
   const model = withDropout(pretrained.model, anneal.dropout);
   pretrained.model.dispose();

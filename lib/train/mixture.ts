@@ -87,6 +87,19 @@ export async function anthology(corpus: CorpusInfo, collection: CollectionName =
 }
 
 /**
+ * An anthology poem as a sample that ends with who wrote it and its title, the way a poem is cited under its text:
+ * `<s>床前明月光，疑是地上霜。举头望明月，低头思故乡。——李白《静夜思》</s>`. Read this way, the poet and the title
+ * come after the lines, so a left-to-right model learns to predict them from the lines — the direction in which
+ * chapter 6 asks 「床前明月光」是谁的诗句？ (a model that only read them before the lines could not answer that).
+ * Poems without a known poet or title keep their plain form.
+ * @example attributedSample({ title: "静夜思", author: "李白", paragraphs: ["床前明月光，疑是地上霜。"] })  // "<s>床前明月光，疑是地上霜。——李白《静夜思》</s>"
+ */
+export function attributedSample(poem: AnthologyPoem): string {
+  const known = poem.author && !["佚名", "无名氏", "不详"].includes(poem.author) && poem.title && !/[《》]/.test(poem.title);
+  return known ? `${BOS}${poem.paragraphs.join("")}——${poem.author}《${poem.title}》${EOS}` : toSample(poem.paragraphs);
+}
+
+/**
  * The training stream followed by `repeat` copies of the anthology, each copy in its own order (seeded, so a resumed
  * run rebuilds the same stream). With repeat 0 the stream is returned unchanged.
  * @example const mixed = mixStream(train, anthologySamples, tok, 20, 1);

@@ -22,7 +22,7 @@ import type { JsonRecord } from "./checkpoint";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import { type StageModel, ensureStage, type StageStart } from "./handoff";
 import { coursePreset } from "./registry";
-import { anthology, canMixAnthology, mixStream } from "./mixture";
+import { anthology, attributedSample, canMixAnthology, mixStream } from "./mixture";
 import { BlockSampler, corpusTokenStreams, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
 
 /** A GPT as the training loop and checkpoints see it: config.json in Hugging Face's fields, weights by GPT-2 name. */
@@ -146,9 +146,9 @@ export function bitsPerCharacter(lossNatsPerToken: number, charsPerToken: number
  */
 export async function pretrainData(
   tokenizer: Tokenizer,
-  options: { corpus?: CorpusInfo; anthologyRepeat: number; dataSeed: number; log?: (line: string) => void },
+  options: { corpus?: CorpusInfo; anthologyRepeat: number; dataSeed: number; attribution?: boolean; log?: (line: string) => void },
 ): Promise<{ train: TokenStream; validation: TokenStream }> {
-  const { anthologyRepeat, dataSeed, log = console.log } = options;
+  const { anthologyRepeat, dataSeed, attribution = false, log = console.log } = options;
   const corpus = options.corpus ?? (await ensureCorpus());
   const streams = await corpusTokenStreams(tokenizer, { corpus, log });
   let trainStream = streams.train;
@@ -157,11 +157,12 @@ export async function pretrainData(
   } else if (anthologyRepeat > 0) {
     const a = await anthology(corpus);
     const corpusTokens = trainStream.tokens.length;
-    trainStream = mixStream(trainStream, a.samples, tokenizer, anthologyRepeat, dataSeed);
+    const samples = attribution ? a.poems.map(attributedSample) : a.samples;
+    trainStream = mixStream(trainStream, samples, tokenizer, anthologyRepeat, dataSeed);
     const share = 1 - corpusTokens / trainStream.tokens.length;
     log(
       `mixture: + 唐诗三百首 ${a.samples.length} poems × ${anthologyRepeat} ` +
-        `(${a.heldOut} left out: a copy is in the validation or test split) → ${trainStream.tokens.length.toLocaleString("en-US")} training tokens, ` +
+        `(${a.heldOut} left out: a copy is in the validation or test split)${attribution ? ", each followed by its poet and title" : ""} → ${trainStream.tokens.length.toLocaleString("en-US")} training tokens, ` +
         `${(100 * share).toFixed(1)}% from the anthology`,
     );
   }

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { anthology, canMixAnthology, type CorpusInfo, DEFAULT_CLEAN_OPTIONS, DEFAULT_DEDUP_OPTIONS, ensureTokenStream, mixStream, readSamples } from "tiaoyu";
+import { anthology, attributedSample, canMixAnthology, type CorpusInfo, DEFAULT_CLEAN_OPTIONS, DEFAULT_DEDUP_OPTIONS, ensureTokenStream, mixStream, readSamples } from "tiaoyu";
 import { POEMS, poemTokenizer, writeSamples } from "./train_fixtures";
 
 describe("train/mixture", () => {
@@ -57,6 +57,23 @@ describe("train/mixture", () => {
     assert.ok(!a.samples.some((s) => s.includes("白日依山尽")), "登鹳雀楼 is in the test split: left out");
     assert.ok(a.samples.some((s) => s.includes("千山鸟飞绝")), "a poem only in the training split stays");
     assert.strictEqual(a.heldOut, 2);
+  });
+
+  it("can end each anthology poem with its poet and title, where a left-to-right model learns them from the lines", async function () {
+    this.timeout(60_000);
+    const poem = { title: "静夜思", author: "李白", paragraphs: ["床前明月光，疑是地上霜。", "举头望明月，低头思故乡。"] };
+    assert.strictEqual(attributedSample(poem), "<s>床前明月光，疑是地上霜。举头望明月，低头思故乡。——李白《静夜思》</s>");
+    assert.strictEqual(attributedSample({ ...poem, author: "佚名" }), "<s>床前明月光，疑是地上霜。举头望明月，低头思故乡。</s>", "no poet known: the plain poem");
+    assert.strictEqual(attributedSample({ ...poem, title: "" }), "<s>床前明月光，疑是地上霜。举头望明月，低头思故乡。</s>", "no title: the plain poem");
+    const files = {
+      train: writeSamples(dir, "train.jsonl", [POEMS[3]]),
+      validation: writeSamples(dir, "validation.jsonl", [POEMS[1]]),
+      test: writeSamples(dir, "test.jsonl", [POEMS[2]]),
+    };
+    const a = await anthology({ files, report: { settings: { clean: DEFAULT_CLEAN_OPTIONS, dedup: DEFAULT_DEDUP_OPTIONS } } } as unknown as CorpusInfo);
+    const jys = a.poems.find((p) => p.paragraphs[0]?.startsWith("床前明月光"));
+    assert.ok(jys, "静夜思 is in the anthology");
+    assert.strictEqual(attributedSample(jys!), `${a.samples[a.poems.indexOf(jys!)].slice(0, -4)}——李白《静夜思》</s>`, "the anthology's own sample, with the attribution before </s>");
   });
 
   it("mixes the anthology only into a corpus chapter 1 built from it, and says why not otherwise", async () => {
