@@ -17,20 +17,13 @@
  * gives each held-out row a few hundred questions, enough for a 95% interval of about ±5 points.
  */
 import { classifyForm, poemLines } from "./form";
+import type { QaItem, QaTemplate } from "./qa";
 import { fnv1a32, mix32 } from "./hash";
 import { splitKey } from "./split";
 
-export type AnthologyTemplate = "nextLine" | "previousLine" | "author" | "title" | "form";
+/** The templates chapter 6 asks about the anthology (QaTemplate has them all). */
+export type AnthologyTemplate = Extract<QaTemplate, "nextLine" | "previousLine" | "author" | "title" | "form">;
 export const ANTHOLOGY_TEMPLATES: readonly AnthologyTemplate[] = Object.freeze(["nextLine", "previousLine", "author", "title", "form"] as AnthologyTemplate[]);
-
-/** Chinese names of the templates, for tables. */
-export const ANTHOLOGY_TEMPLATE_LABELS: Readonly<Record<AnthologyTemplate, string>> = Object.freeze({
-  nextLine: "下一句",
-  previousLine: "上一句",
-  author: "作者",
-  title: "题目",
-  form: "体裁",
-});
 
 /** Share of the anthology's poems whose questions SFT never trains on. */
 export const ANTHOLOGY_HELDOUT_FRACTION = 0.3;
@@ -42,16 +35,11 @@ export interface AnthologyQaPoem {
   readonly paragraphs: readonly string[];
 }
 
-/** One question about an anthology poem; `expected` is what `extractAnswer(answer)` gives. */
-export interface AnthologyQaItem {
-  readonly prompt: string;
-  readonly answer: string;
-  readonly expected: string;
-  readonly template: AnthologyTemplate;
-  /** The poem's split key (chapter 1's `splitKey`): every question about one poem shares it. */
-  readonly poemKey: string;
-  readonly split: "train" | "heldout";
-}
+/**
+ * One question about an anthology poem: a QaItem whose `poemId` is the poem's split key (chapter 1's `splitKey`)
+ * and whose split is "train" or "heldout" — the anthology's own held-out poems, a set apart from the corpus's.
+ */
+export type AnthologyQaItem = QaItem & { readonly template: AnthologyTemplate; readonly split: "train" | "heldout" };
 
 /** The split of a poem's questions, from a salted hash of the poem alone (never from its questions or scores). */
 export function anthologyQaSplit(poem: AnthologyQaPoem, heldoutFraction = ANTHOLOGY_HELDOUT_FRACTION): "train" | "heldout" {
@@ -79,7 +67,7 @@ const NO_AUTHOR = new Set(["佚名", "无名氏", "不详", ""]);
  */
 export function anthologyQaItems(poem: AnthologyQaPoem, heldoutFraction = ANTHOLOGY_HELDOUT_FRACTION): AnthologyQaItem[] {
   const poemKey = splitKey(poem);
-  const base = { poemKey, split: anthologyQaSplit(poem, heldoutFraction) };
+  const base = { poemId: poemKey, split: anthologyQaSplit(poem, heldoutFraction) };
   const lines = poemLines(poem.paragraphs);
   const form = classifyForm(poem.paragraphs);
   const items: AnthologyQaItem[] = [];

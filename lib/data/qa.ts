@@ -31,9 +31,13 @@ import { expectObject, readJsonl, stringField, writeJsonl } from "./jsonl";
 import { type CorpusInfo, type CorpusOptions, ensureCorpus, type PoemRecord, readPoems } from "./pipeline";
 import { splitKey } from "./split";
 
-/** The question templates. */
-export type QaTemplate = "author" | "nextLine" | "meter" | "topic";
-export const QA_TEMPLATES: readonly QaTemplate[] = Object.freeze(["author", "nextLine", "meter", "topic"] as QaTemplate[]);
+/**
+ * The question templates: the four of this file, asked once per corpus poem, and three more that chapter 6 asks
+ * line by line about the anthology (previousLine, title, form: lib/data/anthologyQa.ts, which asks author and
+ * nextLine too, quoting a line instead of the title).
+ */
+export type QaTemplate = "author" | "nextLine" | "meter" | "topic" | "previousLine" | "title" | "form";
+export const QA_TEMPLATES: readonly QaTemplate[] = Object.freeze(["author", "nextLine", "meter", "topic", "previousLine", "title", "form"] as QaTemplate[]);
 
 /** Chinese names of the templates, for tables. */
 export const QA_TEMPLATE_LABELS: Readonly<Record<QaTemplate, string>> = Object.freeze({
@@ -41,6 +45,9 @@ export const QA_TEMPLATE_LABELS: Readonly<Record<QaTemplate, string>> = Object.f
   nextLine: "下一句",
   meter: "五言/七言",
   topic: "写一句诗",
+  previousLine: "上一句",
+  title: "题目",
+  form: "体裁",
 });
 
 /** Which questions SFT trains on ("train"), which it is scored on ("heldout"), and poems no stage read ("unseen"). */
@@ -261,7 +268,7 @@ export async function ensureQa(options: { corpus?: CorpusInfo; corpusOptions?: C
 
 /** The counts as table rows: one per template, a column per split. */
 export function qaCountRows(dataset: Pick<QaDataset, "counts">): Record<string, string | number>[] {
-  return QA_TEMPLATES.map((t) => ({
+  return QA_TEMPLATES.filter((t) => QA_SPLITS.some((s) => dataset.counts[s][t] > 0)).map((t) => ({
     template: t,
     题型: QA_TEMPLATE_LABELS[t],
     ...Object.fromEntries(QA_SPLITS.map((s) => [s, dataset.counts[s][t]])),

@@ -5,6 +5,7 @@
 import { isCorrectAnswer, QA_TEMPLATE_LABELS, QA_TEMPLATES, type QaItem, type QaSplit, type QaTemplate } from "../data/qa";
 import type { GPT } from "../model/gpt";
 import { type ChatTokenizer, chatReply, encodeChat, fitsContext } from "../train/chat";
+import { formatRate, type Rate, wilson } from "./stats";
 
 /**
  * The questions an evaluation asks: of one split, the first `perTemplate` distinct questions of each template
@@ -37,6 +38,8 @@ export type QaAccuracyRow = {
   readonly questions: number;
   readonly correct: number;
   readonly accuracy: number;
+  /** correct / questions with its Wilson 95% interval. */
+  readonly rate: Rate;
 };
 
 /** One question asked, and what came back. */
@@ -53,6 +56,11 @@ export interface QaEvaluation {
   /** Per template, then "all". */
   readonly rows: readonly QaAccuracyRow[];
   readonly accuracy: number;
+  /**
+   * Replies that answer in the taught format (an answer in 「」), right or wrong: the book's 除夕夜 effect. A model
+   * that only continues text writes more question or more poem instead.
+   */
+  readonly answered: Rate;
   readonly replies: readonly QaReply[];
 }
 
@@ -75,22 +83,29 @@ export async function evaluateQa(
   }
   const row = (template: QaTemplate | "all", rs: QaReply[]): QaAccuracyRow => {
     const correct = rs.filter((r) => r.correct).length;
-    return { template, 题型: template === "all" ? "全部" : QA_TEMPLATE_LABELS[template], questions: rs.length, correct, accuracy: rs.length ? correct / rs.length : 0 };
+    return { template, 题型: template === "all" ? "全部" : QA_TEMPLATE_LABELS[template], questions: rs.length, correct, accuracy: rs.length ? correct / rs.length : 0, rate: wilson(correct, rs.length) };
   };
   const rows = [...QA_TEMPLATES.map((t) => row(t, replies.filter((r) => r.template === t))).filter((r) => r.questions > 0), row("all", replies)];
-  return { rows, accuracy: rows[rows.length - 1].accuracy, replies };
+  return { rows, accuracy: rows[rows.length - 1].accuracy, answered: wilson(replies.filter((r) => r.answer !== null).length, replies.length), replies };
 }
 
 /**
- * Accuracy side by side, one column per model: the before/after table of chapter 6 and the LoRA table of chapter 8.
- * @example table(qaComparisonRows({ 预训练: before, SFT: after }))
+ * Accuracy side by side, one column per model, each cell with its 95% interval ("40.0% [35.1–45.2]"): the
+ * before/after table of chapter 6 and the LoRA table of chapter 8. With `baseline`, a column of the cheap answer's
+ * rate per template (the majority answer), which a model must beat beyond the intervals to have learned anything.
+ * @example table(qaComparisonRows({ 预训练: before, SFT: after }, { baseline: { label: "多数答案", rates } }))
  */
-export function qaComparisonRows(evaluations: Readonly<Record<string, QaEvaluation>>): Record<string, string | number>[] {
+export function qaComparisonRows(
+  evaluations: Readonly<Record<string, QaEvaluation>>,
+  options: { baseline?: { readonly label: string; readonly rates: Partial<Record<QaTemplate | "all", Rate>> } } = {},
+): Record<string, string | number>[] {
   const names = Object.keys(evaluations);
   if (names.length === 0) return [];
+  const base = options.baseline;
   return evaluations[names[0]].rows.map((r, i) => ({
     题型: r.题型,
-    questions: r.questions,
-    ...Object.fromEntries(names.map((n) => [n, `${(100 * evaluations[n].rows[i].accuracy).toFixed(1)}%`])),
+    n: r.questions,
+    ...(base ? { [base.label]: base.rates[r.template] ? formatRate(base.rates[r.template]!) : "—" } : {}),
+    ...Object.fromEntries(names.map((n) => [n, formatRate(evaluations[n].rows[i].rate)])),
   }));
 }

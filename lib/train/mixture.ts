@@ -17,6 +17,7 @@
 import { jaccard, shingles, dedupKey, DEFAULT_DEDUP_OPTIONS } from "../data/dedup";
 import { cleanLines } from "../data/clean";
 import type { CorpusInfo } from "../data/pipeline";
+import { type AnthologyQaItem, buildAnthologyQa } from "../data/anthologyQa";
 import { readSimplified } from "../data/pipeline";
 import type { CollectionName } from "../data/poetry";
 import { readSamples, sampleBody, toSample, BOS, EOS } from "../data/sample";
@@ -120,4 +121,14 @@ export function mixStream(train: TokenStream, samples: readonly string[], tokeni
     }
   }
   return { ...train, tokens, samples: train.samples + repeat * samples.length };
+}
+
+/**
+ * Chapter 6's questions about the anthology's poems (lib/data/anthologyQa.ts), for the poems this corpus's
+ * pretraining read; none when the corpus cannot take the anthology.
+ * @example const questions = await anthologyQuestions(corpus);   // ≈ 11,000: 下一句, 上一句, 作者, 题目, 体裁
+ */
+export async function anthologyQuestions(corpus: CorpusInfo): Promise<AnthologyQaItem[]> {
+  if (!canMixAnthology(corpus)) return [];
+  return buildAnthologyQa((await anthology(corpus)).poems);
 }

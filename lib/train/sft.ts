@@ -17,7 +17,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import type { CorpusInfo } from "../data/pipeline";
+import { type CorpusInfo, ensureCorpus } from "../data/pipeline";
 import { ensureQa, type QaDataset, type QaItem } from "../data/qa";
 import type { GPT } from "../model/gpt";
 import { configToHF } from "../model/gpt2format";
@@ -34,6 +34,7 @@ import { ensureStage, type StageModel, type StageStart, withOverrides } from "./
 import { stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 import { ChatSampler, encodeChatData } from "./chatData";
+import { anthologyQuestions } from "./mixture";
 
 // ---------------------------------------------------------------- the stage
 
@@ -47,6 +48,13 @@ export interface SftSettings {
   readonly dataSeed: number;
   /** Held-out questions per template asked when scoring accuracy. */
   readonly evalQuestions: number;
+  /**
+   * Copies of the anthology's training questions (lib/data/anthologyQa.ts) in the training data: the questions
+   * about poems the base model has read many times, the ones SFT can teach it to answer from what it knows.
+   */
+  readonly anthologyRepeat: number;
+  /** At most this many of the corpus's training questions (lib/data/qa.ts), drawn with `dataSeed`; null: all. */
+  readonly corpusQuestions: number | null;
   /** The loop's options for full fine-tuning. */
   readonly train: Partial<TrainingOptions>;
   /** What LoRA changes: a higher learning rate (only the small adapters move) and no weight decay. */
@@ -63,6 +71,8 @@ export const SFT_PRESETS: Readonly<Record<"tiny" | "course", SftSettings>> = Obj
     evalBatches: 2,
     dataSeed: 6,
     evalQuestions: 12,
+    anthologyRepeat: 1,
+    corpusQuestions: null,
     train: { steps: 150, lr: 2e-3, minLr: 2e-4, warmupSteps: 10, evalEvery: 25, checkpointEvery: 0 },
     lora: { lr: 5e-3, minLr: 5e-4, weightDecay: 0 },
   },
@@ -71,6 +81,8 @@ export const SFT_PRESETS: Readonly<Record<"tiny" | "course", SftSettings>> = Obj
     evalBatches: 4,
     dataSeed: 6,
     evalQuestions: 100,
+    anthologyRepeat: 2,
+    corpusQuestions: 14_000,
     train: { steps: 1500, lr: 5e-4, minLr: 5e-5, warmupSteps: 50, evalEvery: 100, checkpointEvery: 500 },
     lora: { lr: 2e-3, minLr: 2e-4, weightDecay: 0 },
   },
@@ -149,8 +161,10 @@ export interface SftRunOptions extends Partial<TrainingOptions> {
   readonly tokenizer: Tokenizer;
   /** Settings preset (default: `tiny` in quick mode, `course` otherwise). */
   readonly preset?: "tiny" | "course";
-  /** The questions (default: ensureQa(), chapter 6's data). */
+  /** The corpus's questions (default: ensureQa(), chapter 6's data). */
   readonly qa?: QaDataset | readonly QaItem[];
+  /** The questions about the anthology (default: anthologyQuestions(corpus) when `qa` is not given either, else none). */
+  readonly anthology?: readonly QaItem[];
   /** The model to fine-tune, changed in place (default: a fresh copy of the pretrained model, ensurePretrained). */
   readonly model?: GPT;
   /**
@@ -189,28 +203,51 @@ function qaItemsOf(qa: QaDataset | readonly QaItem[]): readonly QaItem[] {
 }
 
 /**
+ * SFT's examples: the corpus's training questions (at most `corpusQuestions`, or `maxTrain` of the mix, drawn with
+ * the data seed) and `anthologyRepeat` copies of the anthology's; the validation loss is taken on held-out
+ * anthology questions (held-out corpus questions when there are none).
+ */
+export function sftExamples(
+  corpusItems: readonly QaItem[],
+  anthologyItems: readonly QaItem[],
+  settings: Pick<SftSettings, "anthologyRepeat" | "corpusQuestions" | "dataSeed">,
+  maxTrain?: number,
+): { train: QaItem[]; validation: QaItem[]; corpusTrain: number; anthologyTrain: number } {
+  let corpus = corpusItems.filter((q) => q.split === "train");
+  if (settings.corpusQuestions !== null && corpus.length > settings.corpusQuestions) corpus = new Rng(settings.dataSeed).shuffle([...corpus]).slice(0, settings.corpusQuestions);
+  const anthology = anthologyItems.filter((q) => q.split === "train");
+  let train = [...corpus, ...Array.from({ length: settings.anthologyRepeat }, () => anthology).flat()];
+  if (maxTrain !== undefined) train = new Rng(settings.dataSeed).shuffle(train).slice(0, maxTrain);
+  const heldAnthology = anthologyItems.filter((q) => q.split === "heldout");
+  const validation = new Rng(settings.dataSeed + 1).shuffle([...(heldAnthology.length ? heldAnthology : corpusItems.filter((q) => q.split === "heldout"))]);
+  return { train, validation, corpusTrain: corpus.length, anthologyTrain: anthology.length };
+}
+
+/**
  * Chapter 6 (and, with `lora`, chapter 8) end to end: the pretrained model, the questions that fit its context,
  * the loop. Writes runs/sft (or runs/lora: the loop's checkpoints hold only the adapters, and adapter/ the
  * adapter in its own format).
  * @example const { model, result } = await runSft({ tokenizer: tok, steps: 1500 });
  */
 export async function runSft(options: SftRunOptions): Promise<SftRun> {
-  const { tokenizer, preset = coursePreset(), qa: givenQa, model: given, lora: loraConfig = null, settings: overrides, batchSize, maxTrain, corpus, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = coursePreset(), qa: givenQa, anthology: givenAnthology, model: given, lora: loraConfig = null, settings: overrides, batchSize, maxTrain, corpus, log = console.log, ...trainOptions } = options;
   const s0 = withOverrides(sftSettings(preset), overrides);
   const settings = batchSize ? { ...s0, batchSize } : s0;
-  const items = qaItemsOf(givenQa ?? (await ensureQa()));
+  const items = qaItemsOf(givenQa ?? (await ensureQa({ corpus })));
+  // Chapter 6's own data when none is given; a caller who passes `qa` alone chose its data (tests, experiments).
+  const anthologyItems = givenAnthology ?? (givenQa ? [] : await anthologyQuestions(corpus ?? (await ensureCorpus())));
   const model = given ?? (await ensurePretrained(tokenizer, { log, corpus })).model;
   let lora: LoraAdapter | null = null;
   try {
     const T = model.config.blockSize;
-    let trainItems = items.filter((q) => q.split === "train");
-    if (maxTrain !== undefined) trainItems = new Rng(settings.dataSeed).shuffle([...trainItems]).slice(0, maxTrain);
+    const { train: trainItems, validation: valItems, corpusTrain, anthologyTrain } = sftExamples(items, anthologyItems, settings, maxTrain);
     const train0 = encodeChatData(tokenizer, trainItems, T);
-    const val0 = encodeChatData(tokenizer, items.filter((q) => q.split === "heldout").slice(0, settings.evalBatches * settings.batchSize * 4), T);
+    const val0 = encodeChatData(tokenizer, valItems.slice(0, settings.evalBatches * settings.batchSize * 4), T);
     log(
-      `sft: ${train0.encoded.length.toLocaleString("en-US")} training questions` +
-        (train0.dropped ? ` (${train0.dropped.toLocaleString("en-US")} longer than the ${T}-token context left out)` : "") +
-        `, ${Math.min(val0.encoded.length, settings.evalBatches * settings.batchSize)} held-out for the validation loss`,
+      `sft: ${train0.encoded.length.toLocaleString("en-US")} training questions (${corpusTrain.toLocaleString("en-US")} about corpus poems, ` +
+        `${anthologyTrain.toLocaleString("en-US")} about 唐诗三百首 × ${settings.anthologyRepeat})` +
+        (train0.dropped ? `, ${train0.dropped.toLocaleString("en-US")} longer than the ${T}-token context left out` : "") +
+        `; ${Math.min(val0.encoded.length, settings.evalBatches * settings.batchSize)} held-out for the validation loss`,
     );
     const name = loraConfig ? "lora" : "sft";
     let stageModel: TrainableModel | undefined;

@@ -57,9 +57,9 @@ describe("data/anthologyQa: questions about 唐诗三百首", function () {
   it("splits by poem, about 30% held out, with ≥ 300 held-out questions for every template", () => {
     const splitOf = new Map<string, string>();
     for (const it of items) {
-      const was = splitOf.get(it.poemKey);
-      assert.ok(was === undefined || was === it.split, `${it.poemKey}: questions in both splits`);
-      splitOf.set(it.poemKey, it.split);
+      const was = splitOf.get(it.poemId);
+      assert.ok(was === undefined || was === it.split, `${it.poemId}: questions in both splits`);
+      splitOf.set(it.poemId, it.split);
     }
     assert.strictEqual(splitOf.size, poems, "every poem gives questions");
     const heldoutPoems = [...splitOf.values()].filter((s) => s === "heldout").length;
@@ -82,7 +82,7 @@ describe("data/anthologyQa: questions about 唐诗三百首", function () {
     }
     assert.strictEqual(base.author.answer, "杜甫", "唐诗三百首 holds more lines of 杜甫 than of anyone else");
     assert.ok(base.author.correct / base.author.n < 0.35, "guessing the majority poet is far from answering");
-    const hand = (expected: string, split: "train" | "heldout"): AnthologyQaItem => ({ prompt: "", answer: "", expected, template: "form", poemKey: expected, split });
+    const hand = (expected: string, split: "train" | "heldout"): AnthologyQaItem => ({ prompt: "", answer: "", expected, template: "form", poemId: expected, split });
     const m = majorityAnswers([hand("五言绝句", "train"), hand("五言绝句", "train"), hand("七言律诗", "train")], [hand("五言绝句", "heldout"), hand("七言绝句", "heldout")]);
     assert.deepStrictEqual(m.form, { answer: "五言绝句", correct: 1, n: 2 });
   });

@@ -24,6 +24,7 @@ import {
   qaEvalSet,
   type QaItem,
   runSft,
+  sftExamples,
   sftSettings,
   sftStage,
   stageTrainingSummary,
@@ -49,6 +50,29 @@ function poems(): PoemRecord[] {
     split: "train",
   }));
 }
+
+describe("SFT data: corpus questions and the anthology's", () => {
+  const q = (prompt: string, split: "train" | "heldout", template: QaItem["template"] = "author"): QaItem => ({ prompt, answer: `「${prompt}」`, expected: prompt, template, poemId: prompt, split });
+  const corpus = [...Array.from({ length: 10 }, (_, i) => q(`c${i}`, "train")), q("ch", "heldout")];
+  const anthology = [q("a0", "train", "title"), q("a1", "train", "title"), q("ah", "heldout", "title")];
+
+  it("repeats the anthology's training questions, caps the corpus's, and validates on held-out anthology questions", () => {
+    const d = sftExamples(corpus, anthology, { anthologyRepeat: 3, corpusQuestions: 4, dataSeed: 1 });
+    assert.strictEqual(d.corpusTrain, 4);
+    assert.strictEqual(d.anthologyTrain, 2);
+    assert.strictEqual(d.train.length, 4 + 3 * 2);
+    assert.strictEqual(d.train.filter((x) => x.prompt === "a0").length, 3);
+    assert.ok(d.train.every((x) => x.split === "train"), "no held-out question is trained on");
+    assert.deepStrictEqual(d.validation.map((x) => x.prompt), ["ah"]);
+    assert.deepStrictEqual(sftExamples(corpus, anthology, { anthologyRepeat: 3, corpusQuestions: 4, dataSeed: 1 }), d, "the same seed draws the same corpus questions");
+  });
+
+  it("without anthology questions: every corpus question, validated on held-out corpus questions", () => {
+    const d = sftExamples(corpus, [], { anthologyRepeat: 2, corpusQuestions: null, dataSeed: 1 });
+    assert.strictEqual(d.train.length, 10);
+    assert.deepStrictEqual(d.validation.map((x) => x.prompt), ["ch"]);
+  });
+});
 
 describe("SFT", function () {
   this.timeout(120_000);
