@@ -65,12 +65,13 @@ const NO_AUTHOR = new Set(["佚名", "无名氏", "不详", ""]);
  * @example anthologyQaItems({ title: "静夜思", author: "李白", paragraphs: ["床前明月光，疑是地上霜。", "举头望明月，低头思故乡。"] })
  *   // 3 nextLine, 3 previousLine, 4 author, 4 title, 2 form questions
  */
-export function anthologyQaItems(poem: AnthologyQaPoem, heldoutFraction = ANTHOLOGY_HELDOUT_FRACTION): AnthologyQaItem[] {
+export function anthologyQaItems(poem: AnthologyQaPoem, heldoutFraction = ANTHOLOGY_HELDOUT_FRACTION, style: AnthologyAnswerStyle = "direct"): AnthologyQaItem[] {
   const poemKey = splitKey(poem);
   const base = { poemId: poemKey, split: anthologyQaSplit(poem, heldoutFraction) };
   const lines = poemLines(poem.paragraphs);
   const form = classifyForm(poem.paragraphs);
   const items: AnthologyQaItem[] = [];
+  if (style === "cite") return citedItems(poem, base, lines, form);
   lines.forEach((line, i) => {
     if (!quotable(line)) return;
     const key = `${poemKey}|${i}`;
@@ -100,9 +101,56 @@ export function anthologyQaItems(poem: AnthologyQaPoem, heldoutFraction = ANTHOL
   return items;
 }
 
+/**
+ * How the answers are written. "direct": 下一句是「疑是地上霜」。 "cite": every question about a line is answered by
+ * citing its couplet with the poet and title, as books quote poems: 「床前明月光，疑是地上霜」——李白《静夜思》, and
+ * the question decides which part is scored (citedPart). The model then recalls in the direction it read: the
+ * couplet from its first line, the source after the couplet.
+ */
+export type AnthologyAnswerStyle = "direct" | "cite";
+
+/** Questions about the couplets of a poem, answered by citing the couplet (style "cite"). */
+function citedItems(poem: AnthologyQaPoem, base: { poemId: string; split: "train" | "heldout" }, lines: readonly string[], form: string): AnthologyQaItem[] {
+  const items: AnthologyQaItem[] = [];
+  const known = !NO_AUTHOR.has(poem.author) && !!poem.title && !/[「」《》]/.test(poem.title);
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const [first, second] = [lines[i], lines[i + 1]];
+    if (!quotable(first) || !quotable(second)) continue;
+    const key = `${base.poemId}|${i}`;
+    const cite = `「${first}，${second}」${known ? `——${poem.author}《${poem.title}》` : ""}`;
+    const ask = (template: AnthologyTemplate, prompt: string, expected: string) => items.push({ ...base, template, prompt, answer: cite, expected });
+    ask("nextLine", phrasing(key, "next", [`「${first}」的下一句是什么？`, `「${first}」的下一句是？`]), second);
+    ask("previousLine", phrasing(key, "prev", [`「${second}」的上一句是什么？`, `「${second}」的上一句是？`]), first);
+    if (known) {
+      ask("author", phrasing(key, "author", [`「${first}」是谁的诗句？`, `「${first}」是谁写的？`]), poem.author);
+      ask("title", phrasing(key, "title", [`「${first}」出自哪首诗？`, `「${first}」是哪首诗里的？`]), poem.title);
+    }
+    const q = phrasing(key, "form", [`「${first}，${second}」出自一首什么体裁的诗？`, `「${first}，${second}」所在的诗是什么体裁？`]);
+    items.push({ ...base, template: "form", prompt: q, answer: `这是一首「${form}」。`, expected: form });
+  }
+  return items;
+}
+
+/** Whether an answer is a citation (style "cite") rather than one sentence with the answer in 「」. */
+export function isCitation(answer: string): boolean {
+  return answer.startsWith("「") && /」(——|$)/.test(answer);
+}
+
+/**
+ * The part of a cited reply that a question asks for: the first or second line of the couplet in 「」, the poet
+ * after ——, the title in 《》. Null when the reply is not a citation or lacks that part.
+ * @example citedPart("author", "「床前明月光，疑是地上霜」——李白《静夜思》")  // "李白"
+ */
+export function citedPart(template: QaTemplate, reply: string): string | null {
+  const m = /「([^「」，]*)，([^「」]*)」(?:——([^《「」]*)《([^》]*)》)?/u.exec(reply);
+  if (!m) return null;
+  const part = { previousLine: m[1], nextLine: m[2], author: m[3], title: m[4] }[template as "previousLine" | "nextLine" | "author" | "title"];
+  return part === undefined ? null : part.trim();
+}
+
 /** Every question about a list of poems, in the poems' order. */
-export function buildAnthologyQa(poems: readonly AnthologyQaPoem[], options: { heldoutFraction?: number } = {}): AnthologyQaItem[] {
-  return poems.flatMap((p) => anthologyQaItems(p, options.heldoutFraction));
+export function buildAnthologyQa(poems: readonly AnthologyQaPoem[], options: { heldoutFraction?: number; style?: AnthologyAnswerStyle } = {}): AnthologyQaItem[] {
+  return poems.flatMap((p) => anthologyQaItems(p, options.heldoutFraction, options.style));
 }
 
 /**

@@ -2,6 +2,7 @@
  * Question–answer accuracy (chapters 6, 8 and 9): ask held-out questions in the chat format, pull the answer out of
  * 「」 and score it by exact match, per question template.
  */
+import { citedPart, isCitation } from "../data/anthologyQa";
 import { isCorrectAnswer, QA_TEMPLATE_LABELS, QA_TEMPLATES, type QaItem, type QaSplit, type QaTemplate } from "../data/qa";
 import type { GPT } from "../model/gpt";
 import { type ChatTokenizer, chatReply, encodeChat, fitsContext } from "../train/chat";
@@ -78,7 +79,8 @@ export async function evaluateQa(
   const replies: QaReply[] = [];
   for (const [i, it] of items.entries()) {
     const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: options.maxNewTokens ?? 24 });
-    replies.push({ template: it.template, prompt: it.prompt, expected: it.expected, reply: r.reply, answer: r.answer, correct: isCorrectAnswer(it, r.answer) });
+    const answer = isCitation(it.answer) ? citedPart(it.template, r.reply) : r.answer;
+    replies.push({ template: it.template, prompt: it.prompt, expected: it.expected, reply: r.reply, answer, correct: isCorrectAnswer(it, answer) });
     options.onProgress?.(i + 1, items.length);
   }
   const row = (template: QaTemplate | "all", rs: QaReply[]): QaAccuracyRow => {
@@ -86,7 +88,8 @@ export async function evaluateQa(
     return { template, 题型: template === "all" ? "全部" : QA_TEMPLATE_LABELS[template], questions: rs.length, correct, accuracy: rs.length ? correct / rs.length : 0, rate: wilson(correct, rs.length) };
   };
   const rows = [...QA_TEMPLATES.map((t) => row(t, replies.filter((r) => r.template === t))).filter((r) => r.questions > 0), row("all", replies)];
-  return { rows, accuracy: rows[rows.length - 1].accuracy, answered: wilson(replies.filter((r) => r.answer !== null).length, replies.length), replies };
+  const answered = replies.filter((r) => r.answer !== null || /「[^「」]*」/u.test(r.reply)).length;
+  return { rows, accuracy: rows[rows.length - 1].accuracy, answered: wilson(answered, replies.length), replies };
 }
 
 /**

@@ -15,7 +15,8 @@
  * exactly what this phase is for.
  *
  * The stage starts from chapter 5's checkpoint (runs/pretrain) and writes runs/anneal; it resumes like any stage.
- * Later chapters start from runs/pretrain (see ensurePretrained), as their recorded outputs did.
+ * Its model is the course's base model: chapters 6–10 start from it (ensureBase), and the course ships it
+ * (checkpoints/base, lib/train/shipped.ts) so that a class need not pretrain first.
  */
 import { projectPath } from "../course";
 import type { CorpusInfo } from "../data/pipeline";
@@ -33,7 +34,7 @@ import {
 } from "./pretrain";
 import type { TokenBatch, TokenStream } from "./tokens";
 import { coursePreset } from "./registry";
-import { copyModel } from "./handoff";
+import { copyModel, ensureStage, type StageModel, type StageStart } from "./handoff";
 
 /** What the annealing phase changes from pretraining (batch size, evaluation batches and data seed stay the same). */
 export interface AnnealSettings {
@@ -123,4 +124,28 @@ export async function runAnnealing(options: AnnealRunOptions): Promise<PretrainR
     model.dispose();
     throw e;
   }
+}
+
+/**
+ * The base model chapters 6–10 start from: runs/anneal, the end of chapter 5. When it has no checkpoint, the shipped
+ * one is installed (full mode), or it is trained now — pretraining first if that is missing too (ensureStage: the
+ * same in quick and full mode; quick mode trains tiny ones in seconds).
+ * @example const { model } = await ensureBase(tok);
+ */
+export async function ensureBase(
+  tokenizer: Tokenizer,
+  options: { start?: StageStart; corpus?: CorpusInfo; log?: (line: string) => void } = {},
+): Promise<StageModel> {
+  const log = options.log ?? console.log;
+  const preset = coursePreset();
+  return ensureStage("anneal", {
+    tokenizer,
+    start: options.start,
+    log,
+    describe: `${preset} preset, ${annealSettings(preset).train.steps} steps`,
+    train: async (resume) => {
+      const run = await runAnnealing({ tokenizer, preset, resume, ...(preset === "tiny" ? { progress: "none" as const } : {}), log, corpus: options.corpus });
+      run.model.dispose();
+    },
+  });
 }

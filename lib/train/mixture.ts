@@ -16,6 +16,7 @@
  */
 import { jaccard, shingles, dedupKey, DEFAULT_DEDUP_OPTIONS } from "../data/dedup";
 import { cleanLines } from "../data/clean";
+import { poemLines } from "../data/form";
 import type { CorpusInfo } from "../data/pipeline";
 import { type AnthologyQaItem, buildAnthologyQa } from "../data/anthologyQa";
 import { readSimplified } from "../data/pipeline";
@@ -98,6 +99,19 @@ export async function anthology(corpus: CorpusInfo, collection: CollectionName =
 export function attributedSample(poem: AnthologyPoem): string {
   const known = poem.author && !["佚名", "无名氏", "不详"].includes(poem.author) && poem.title && !/[《》]/.test(poem.title);
   return known ? `${BOS}${poem.paragraphs.join("")}——${poem.author}《${poem.title}》${EOS}` : toSample(poem.paragraphs);
+}
+
+/**
+ * The couplets of an anthology poem, each cited on its own with its source, as quotations of poems usually appear
+ * in text: `<s>床前明月光，疑是地上霜。——李白《静夜思》</s>`. Read in pretraining, they tie every couplet to the
+ * line before it and to its poet and title over a short distance. None for a poem without a known poet or title.
+ */
+export function citedCouplets(poem: AnthologyPoem): string[] {
+  if (attributedSample(poem) === toSample(poem.paragraphs)) return [];
+  const lines = poemLines(poem.paragraphs);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < lines.length; i += 2) out.push(`${BOS}${lines[i]}，${lines[i + 1]}。——${poem.author}《${poem.title}》${EOS}`);
+  return out;
 }
 
 /**

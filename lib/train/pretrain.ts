@@ -22,7 +22,7 @@ import type { JsonRecord } from "./checkpoint";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import { type StageModel, ensureStage, type StageStart } from "./handoff";
 import { coursePreset } from "./registry";
-import { anthology, attributedSample, canMixAnthology, mixStream } from "./mixture";
+import { anthology, attributedSample, canMixAnthology, citedCouplets, mixStream } from "./mixture";
 import { BlockSampler, corpusTokenStreams, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
 
 /** A GPT as the training loop and checkpoints see it: config.json in Hugging Face's fields, weights by GPT-2 name. */
@@ -157,12 +157,12 @@ export async function pretrainData(
   } else if (anthologyRepeat > 0) {
     const a = await anthology(corpus);
     const corpusTokens = trainStream.tokens.length;
-    const samples = attribution ? a.poems.map(attributedSample) : a.samples;
+    const samples = attribution ? a.poems.flatMap((p) => [attributedSample(p), ...citedCouplets(p)]) : a.samples;
     trainStream = mixStream(trainStream, samples, tokenizer, anthologyRepeat, dataSeed);
     const share = 1 - corpusTokens / trainStream.tokens.length;
     log(
       `mixture: + 唐诗三百首 ${a.samples.length} poems × ${anthologyRepeat} ` +
-        `(${a.heldOut} left out: a copy is in the validation or test split)${attribution ? ", each followed by its poet and title" : ""} → ${trainStream.tokens.length.toLocaleString("en-US")} training tokens, ` +
+        `(${a.heldOut} left out: a copy is in the validation or test split)${attribution ? ", each followed by its poet and title and with its couplets cited on their own" : ""} → ${trainStream.tokens.length.toLocaleString("en-US")} training tokens, ` +
         `${(100 * share).toFixed(1)}% from the anthology`,
     );
   }

@@ -28,7 +28,8 @@ import { applyLora, type LoraAdapter, type LoraConfig } from "./lora";
 import { saveLoraAdapter } from "./loraFiles";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import type { NamedVariables } from "./optimizer";
-import { ensurePretrained, gptTrainable } from "./pretrain";
+import { ensureBase } from "./anneal";
+import { gptTrainable } from "./pretrain";
 import { Rng } from "../rng";
 import { ensureStage, type StageModel, type StageStart, withOverrides } from "./handoff";
 import { stageDir, coursePreset } from "./registry";
@@ -96,7 +97,7 @@ export function sftSettings(preset: "tiny" | "course"): SftSettings {
 export interface SftStageOptions {
   /** Stage name (default "sft"; a LoRA run is "lora"). */
   readonly name?: string;
-  /** The stage it starts from (default "pretrain"). */
+  /** The stage it starts from (default "anneal", the base model). */
   readonly from?: string | null;
   /** What checkpoints save (default: the whole GPT; LoRA: only its adapters). */
   readonly model?: TrainableModel;
@@ -127,7 +128,7 @@ export function sftStage(
   const identity = tokenizerIdentity(tok as Parameters<typeof tokenizerIdentity>[0]);
   return {
     name: options.name ?? "sft",
-    from: options.from === undefined ? "pretrain" : options.from,
+    from: options.from === undefined ? "anneal" : options.from,
     model: options.model ?? gptTrainable(model),
     trainable: options.trainable,
     batches: new ChatSampler(data.train, settings.batchSize, settings.dataSeed, T, pad),
@@ -165,7 +166,7 @@ export interface SftRunOptions extends Partial<TrainingOptions> {
   readonly qa?: QaDataset | readonly QaItem[];
   /** The questions about the anthology (default: anthologyQuestions(corpus) when `qa` is not given either, else none). */
   readonly anthology?: readonly QaItem[];
-  /** The model to fine-tune, changed in place (default: a fresh copy of the pretrained model, ensurePretrained). */
+  /** The model to fine-tune, changed in place (default: a fresh copy of the base model, ensureBase: runs/anneal). */
   readonly model?: GPT;
   /**
    * Train LoRA adapters with this config instead of every weight (stage "lora"). Unless the config lists its own
@@ -175,7 +176,7 @@ export interface SftRunOptions extends Partial<TrainingOptions> {
   readonly batchSize?: number;
   /** At most this many training questions (default all that fit the context). */
   readonly maxTrain?: number;
-  /** The corpus ensurePretrained trains on in quick mode when there is no pretrained model (default: ensureCorpus()). */
+  /** The corpus ensureBase trains on when there is no base model (default: ensureCorpus()). */
   readonly corpus?: CorpusInfo;
   /** Told what is happening before training starts; default: printed. */
   /** Overrides of the preset's settings ({@link withOverrides}), e.g. from a notebook cell: { batchSize: 16, train: { lr: 1e-4 } }. */
@@ -236,7 +237,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
   const items = qaItemsOf(givenQa ?? (await ensureQa({ corpus })));
   // Chapter 6's own data when none is given; a caller who passes `qa` alone chose its data (tests, experiments).
   const anthologyItems = givenAnthology ?? (givenQa ? [] : await anthologyQuestions(corpus ?? (await ensureCorpus())));
-  const model = given ?? (await ensurePretrained(tokenizer, { log, corpus })).model;
+  const model = given ?? (await ensureBase(tokenizer, { log, corpus })).model;
   let lora: LoraAdapter | null = null;
   try {
     const T = model.config.blockSize;

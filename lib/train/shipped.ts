@@ -49,9 +49,9 @@ export interface ShippedManifest {
   readonly models: Readonly<Record<string, ShippedModel>>;
 }
 
-/** The folder of shipped checkpoints: checkpoints/ in the project. */
+/** The folder of shipped checkpoints: checkpoints/ in the project (TIAOYU_SHIPPED_DIR elsewhere, e.g. an empty one in tests). */
 export function shippedDir(): string {
-  return path.join(projectRoot(), "checkpoints");
+  return process.env.TIAOYU_SHIPPED_DIR || path.join(projectRoot(), "checkpoints");
 }
 
 function sha256(file: string): string {

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   ANTHOLOGY_TEMPLATES, anthology, anthologyQaItems, anthologyQaSplit, buildAnthologyQa, type AnthologyQaItem, type CorpusInfo,
-  DEFAULT_CLEAN_OPTIONS, DEFAULT_DEDUP_OPTIONS, extractAnswer, majorityAnswers,
+  citedPart, DEFAULT_CLEAN_OPTIONS, DEFAULT_DEDUP_OPTIONS, extractAnswer, isCitation, majorityAnswers,
 } from "tiaoyu";
 import { writeSamples } from "./train_fixtures";
 
@@ -48,6 +48,25 @@ describe("data/anthologyQa: questions about 唐诗三百首", function () {
     assert.deepStrictEqual(of("form").map((q) => q.prompt.slice(0, 13)), ["「床前明月光，疑是地上霜」", "「举头望明月，低头思故乡」"]);
     assert.deepStrictEqual(of("form").map((q) => q.expected), ["五言绝句", "五言绝句"]);
     assert.ok(qs.every((q) => q.split === anthologyQaSplit(poem)), "every question about a poem is in the poem's split");
+  });
+
+  it("style cite: each couplet is cited with its source, and the question decides which part is scored", () => {
+    const poem = { title: "静夜思", author: "李白", paragraphs: ["床前明月光，疑是地上霜。", "举头望明月，低头思故乡。"] };
+    const qs = anthologyQaItems(poem, undefined, "cite");
+    const cite = "「床前明月光，疑是地上霜」——李白《静夜思》";
+    const first = qs.filter((q) => q.answer === cite);
+    assert.deepStrictEqual(first.map((q) => [q.template, q.expected]), [["nextLine", "疑是地上霜"], ["previousLine", "床前明月光"], ["author", "李白"], ["title", "静夜思"]]);
+    assert.match(first[1].prompt, /^「疑是地上霜」的上一句/, "上一句 quotes the couplet's second line");
+    for (const q of qs) {
+      assert.strictEqual(isCitation(q.answer), q.template !== "form");
+      const got = isCitation(q.answer) ? citedPart(q.template, q.answer) : extractAnswer(q.answer);
+      assert.strictEqual(got, q.expected, `${q.template}: ${q.answer}`);
+    }
+    assert.strictEqual(citedPart("author", "下一句是「疑是地上霜」。"), null, "not a citation");
+    assert.strictEqual(citedPart("author", "「床前明月光，疑是地上霜」"), null, "a couplet without its source names no poet");
+    assert.strictEqual(citedPart("nextLine", "「床前明月光，疑是地上霜」"), "疑是地上霜");
+    const anonymous = anthologyQaItems({ ...poem, author: "佚名" }, undefined, "cite");
+    assert.deepStrictEqual([...new Set(anonymous.map((q) => q.template))], ["nextLine", "previousLine", "form"], "no poet known: no 作者 or 题目 question");
   });
 
   it("every answer reads back as its expected part", () => {

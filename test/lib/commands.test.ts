@@ -49,16 +49,17 @@ async function printed(run: () => Promise<void>): Promise<string> {
   return lines.join("\n");
 }
 
-/** Runs `fn` in full mode with an empty runs folder, restoring the environment afterwards. */
+/** Runs `fn` in full mode with an empty runs folder and no shipped checkpoints, restoring the environment afterwards. */
 async function withEmptyRuns(fn: (runs: string) => Promise<void>): Promise<void> {
-  const saved = { quick: process.env.TIAOYU_QUICK, runs: process.env.TIAOYU_RUNS_DIR };
+  const saved = { quick: process.env.TIAOYU_QUICK, runs: process.env.TIAOYU_RUNS_DIR, shipped: process.env.TIAOYU_SHIPPED_DIR };
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), "tiaoyu-commands-"));
   delete process.env.TIAOYU_QUICK;
   process.env.TIAOYU_RUNS_DIR = runs;
+  process.env.TIAOYU_SHIPPED_DIR = path.join(runs, "no-shipped-checkpoints"); // as a clone without checkpoints/
   try {
     await fn(runs);
   } finally {
-    for (const [k, v] of [["TIAOYU_QUICK", saved.quick], ["TIAOYU_RUNS_DIR", saved.runs]] as const) {
+    for (const [k, v] of [["TIAOYU_QUICK", saved.quick], ["TIAOYU_RUNS_DIR", saved.runs], ["TIAOYU_SHIPPED_DIR", saved.shipped]] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -81,8 +82,8 @@ describe("npx tiaoyu commands", () => {
   // Each command that starts from a checkpoint, the stage it needs, and how to fill it.
   const needs: readonly [string, Command, string[], RegExp][] = [
     ["anneal", annealCommand, [], /stage 'pretrain' in .*pretrain: train it first \(npx tiaoyu pretrain/],
-    ["sft", sftCommand, [], /stage 'pretrain'.*npx tiaoyu pretrain/],
-    ["sft --lora", sftCommand, ["--lora"], /stage 'pretrain'.*npx tiaoyu pretrain/],
+    ["sft", sftCommand, [], /stage 'anneal'.*npx tiaoyu anneal/],
+    ["sft --lora", sftCommand, ["--lora"], /stage 'anneal'.*npx tiaoyu anneal/],
     ["rlhf reward", rlhfCommand, ["reward"], /stage 'sft'.*npx tiaoyu sft/],
     ["rlhf dpo", rlhfCommand, ["dpo"], /stage 'sft'.*npx tiaoyu sft/],
     ["rlhf grpo", rlhfCommand, ["grpo"], /stage 'sft'.*npx tiaoyu sft/],

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { anthology, attributedSample, canMixAnthology, type CorpusInfo, DEFAULT_CLEAN_OPTIONS, DEFAULT_DEDUP_OPTIONS, ensureTokenStream, mixStream, readSamples } from "tiaoyu";
+import { anthology, attributedSample, canMixAnthology, citedCouplets, type CorpusInfo, DEFAULT_CLEAN_OPTIONS, DEFAULT_DEDUP_OPTIONS, ensureTokenStream, mixStream, readSamples } from "tiaoyu";
 import { POEMS, poemTokenizer, writeSamples } from "./train_fixtures";
 
 describe("train/mixture", () => {
@@ -65,6 +65,8 @@ describe("train/mixture", () => {
     assert.strictEqual(attributedSample(poem), "<s>床前明月光，疑是地上霜。举头望明月，低头思故乡。——李白《静夜思》</s>");
     assert.strictEqual(attributedSample({ ...poem, author: "佚名" }), "<s>床前明月光，疑是地上霜。举头望明月，低头思故乡。</s>", "no poet known: the plain poem");
     assert.strictEqual(attributedSample({ ...poem, title: "" }), "<s>床前明月光，疑是地上霜。举头望明月，低头思故乡。</s>", "no title: the plain poem");
+    assert.deepStrictEqual(citedCouplets(poem), ["<s>床前明月光，疑是地上霜。——李白《静夜思》</s>", "<s>举头望明月，低头思故乡。——李白《静夜思》</s>"]);
+    assert.deepStrictEqual(citedCouplets({ ...poem, author: "佚名" }), [], "nothing to cite without a poet");
     const files = {
       train: writeSamples(dir, "train.jsonl", [POEMS[3]]),
       validation: writeSamples(dir, "validation.jsonl", [POEMS[1]]),
