@@ -115,6 +115,14 @@ export function citedCouplets(poem: AnthologyPoem): string[] {
 }
 
 /**
+ * One copy of the anthology as pretraining reads it: its samples, or with `attribution` each poem followed by its
+ * poet and title and its couplets cited on their own (attributedSample, citedCouplets).
+ */
+export function anthologySamples(a: Pick<Anthology, "samples" | "poems">, attribution: boolean): string[] {
+  return attribution ? a.poems.flatMap((p) => [attributedSample(p), ...citedCouplets(p)]) : [...a.samples];
+}
+
+/**
  * The training stream followed by `repeat` copies of the anthology, each copy in its own order (seeded, so a resumed
  * run rebuilds the same stream). With repeat 0 the stream is returned unchanged.
  * @example const mixed = mixStream(train, anthologySamples, tok, 20, 1);

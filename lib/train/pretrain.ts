@@ -22,7 +22,7 @@ import type { JsonRecord } from "./checkpoint";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import { type StageModel, ensureStage, type StageStart } from "./handoff";
 import { coursePreset } from "./registry";
-import { anthology, attributedSample, canMixAnthology, citedCouplets, mixStream } from "./mixture";
+import { anthology, anthologySamples, canMixAnthology, mixStream } from "./mixture";
 import { BlockSampler, corpusTokenStreams, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
 
 /** A GPT as the training loop and checkpoints see it: config.json in Hugging Face's fields, weights by GPT-2 name. */
@@ -157,7 +157,7 @@ export async function pretrainData(
   } else if (anthologyRepeat > 0) {
     const a = await anthology(corpus);
     const corpusTokens = trainStream.tokens.length;
-    const samples = attribution ? a.poems.flatMap((p) => [attributedSample(p), ...citedCouplets(p)]) : a.samples;
+    const samples = anthologySamples(a, attribution);
     trainStream = mixStream(trainStream, samples, tokenizer, anthologyRepeat, dataSeed);
     const share = 1 - corpusTokens / trainStream.tokens.length;
     log(

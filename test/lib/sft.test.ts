@@ -134,7 +134,7 @@ describe("SFT", function () {
       assert.notStrictEqual(loss(answerChanged), base);
       assert.strictEqual(stage.tokens(batch), batch.mask.reduce((s, v) => s + v, 0));
       assert.strictEqual(stage.name, "sft");
-      assert.strictEqual(stage.from, "pretrain");
+      assert.strictEqual(stage.from, "anneal", "SFT starts from the base model");
     } finally {
       model.dispose();
     }
@@ -230,7 +230,7 @@ describe("SFT", function () {
       const lines: string[] = [];
       const first = await ensureSft(tok, { steps: 2, qa: items, corpus, log: (l) => lines.push(l) });
       assert.strictEqual(first.meta.stage, "sft");
-      assert.strictEqual(first.meta.from, "pretrain");
+      assert.strictEqual(first.meta.from, "anneal");
       assert.ok(lines.some((l) => /no checkpoint of stage .sft. in .*: training it now \(tiny preset, 2 steps\)/.test(l)), lines.join("\n"));
       const again = await ensureSft(tok, { log: () => assert.fail("must load, not train") });
       assert.strictEqual(again.dir, first.dir);
