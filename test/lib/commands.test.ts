@@ -106,6 +106,14 @@ describe("npx tiaoyu commands", () => {
     });
   });
 
+  it("rlhf takes β for dpo and grpo and a group size for grpo only, checking their ranges", async () => {
+    await assert.rejects(rlhfCommand(["reward", "--beta", "0.1"]), /--beta is for dpo and grpo/);
+    await assert.rejects(rlhfCommand(["dpo", "--group-size", "4"]), /--group-size is for grpo/);
+    await assert.rejects(rlhfCommand(["dpo", "--beta", "0"]), /--beta must be > 0/);
+    await assert.rejects(rlhfCommand(["grpo", "--group-size", "1"]), /--group-size/);
+    await assert.rejects(rlhfCommand(["grpo", "--beta", "-1"]), /--beta/);
+  });
+
   it("rlhf needs exactly one of reward, dpo, grpo", async () => {
     await assert.rejects(rlhfCommand([]), /one of reward, dpo, grpo \(got none\)/);
     await assert.rejects(rlhfCommand(["ppo"]), /got 'ppo'/);
