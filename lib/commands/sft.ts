@@ -23,8 +23,8 @@ const SFT_USAGE = `usage: npx tiaoyu sft [options]
   --eval N               held-out questions per template to score after training (default: the preset's; 0: none)
 ${RUN_FLAGS_USAGE}
 
-Starts from the base model runs/anneal (the end of chapter 5; the course's shipped checkpoints/base when
-runs/anneal is empty). Trains on the corpus's questions and those about 唐诗三百首, and scores both held-out sets.
+Starts from runs/pretrain (chapter 5; the course's shipped checkpoints/pretrain when runs/pretrain is empty).
+Scores the held-out corpus questions, and those about 唐诗三百首 (lib/data/anthologyQa.ts) as a second set.
 Ctrl-C stops after the current step and writes a checkpoint.
 Environment: TIAOYU_QUICK=1 for the quick sizes (runs/sft-quick).`;
 
@@ -53,7 +53,7 @@ export async function sftCommand(args: string[]): Promise<void> {
   const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
   const batchSize = numberFlag("batch-size", values["batch-size"], { integer: true, min: 1, max: MAX_BATCH_SIZE });
   const evalPerTemplate = numberFlag("eval", values.eval, { integer: true, min: 0, max: 100_000 });
-  await requireStage("anneal");
+  await requireStage("pretrain");
   if (values.resume) requireResumable(stageDir(values.lora ? "lora" : "sft"));
   await initBackend();
   const tokenizer = await ensureTokenizer();
@@ -66,7 +66,7 @@ export async function sftCommand(args: string[]): Promise<void> {
     const anthology = await anthologyQuestions(corpus);
     const opts: Record<string, unknown> = { steps, lr };
     for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
-    const run = await runSft({ tokenizer, qa, anthology, corpus, lora, batchSize, ...run0, signal, ...(opts as Partial<TrainingOptions>) });
+    const run = await runSft({ tokenizer, qa, corpus, lora, batchSize, ...run0, signal, ...(opts as Partial<TrainingOptions>) });
     if (run.result.stopped) console.log(`resume with: ${resumeCommand("sft", args)}`);
     const perTemplate = evalPerTemplate ?? sftSettings(coursePreset()).evalQuestions;
     if (perTemplate > 0 && !run.result.stopped) {

@@ -15,8 +15,8 @@
  * exactly what this phase is for.
  *
  * The stage starts from chapter 5's checkpoint (runs/pretrain) and writes runs/anneal; it resumes like any stage.
- * Its model is the course's base model: chapters 6–10 start from it (ensureBase), and the course ships it
- * (checkpoints/base, lib/train/shipped.ts) so that a class need not pretrain first.
+ * The course ships its model as checkpoints/base (lib/train/shipped.ts). Chapters 6–10 still start from runs/pretrain
+ * (ensurePretrained), as their recorded outputs do; ensureBase makes the annealed model available the same way.
  */
 import { projectPath } from "../course";
 import type { CorpusInfo } from "../data/pipeline";
@@ -127,7 +127,7 @@ export async function runAnnealing(options: AnnealRunOptions): Promise<PretrainR
 }
 
 /**
- * The base model chapters 6–10 start from: runs/anneal, the end of chapter 5. When it has no checkpoint, the shipped
+ * The annealed base model: runs/anneal, the end of chapter 5. When it has no checkpoint, the shipped
  * one is installed (full mode), or it is trained now — pretraining first if that is missing too (ensureStage: the
  * same in quick and full mode; quick mode trains tiny ones in seconds).
  * @example const { model } = await ensureBase(tok);

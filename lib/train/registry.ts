@@ -1,7 +1,7 @@
 /**
  * The course's stages in one table: each one's run folder, the stage whose checkpoint it starts from, and the chapter
  * that trains it. Stages hand off through these folders (nanochat's `load_model("base" | "sft" | "rl")`): chapter 5
- * leaves runs/pretrain and runs/anneal (the base model), chapter 6 starts from runs/anneal and leaves runs/sft, and so on.
+ * leaves runs/pretrain (and runs/anneal), chapter 6 starts from runs/pretrain and leaves runs/sft, and so on.
  *
  * `StageName` is closed: `stageDir("sfft")` fails to compile instead of looking in an empty folder at run time.
  * A new chapter's stage adds its line here (see the README's developer section).
@@ -33,11 +33,11 @@ export interface StageInfo {
 export const STAGES: Readonly<Record<StageName, StageInfo>> = Object.freeze({
   pretrain: { chapter: 5, from: null, holds: "the pretrained model", command: "npx tiaoyu pretrain" },
   anneal: { chapter: 5, from: "pretrain", holds: "the pretrained model after annealing on 唐诗三百首", command: "npx tiaoyu anneal" },
-  sft: { chapter: 6, from: "anneal", holds: "the base model fine-tuned on the poem questions", command: "npx tiaoyu sft" },
+  sft: { chapter: 6, from: "pretrain", holds: "the pretrained model fine-tuned on the poem questions", command: "npx tiaoyu sft" },
   reward: { chapter: 7, from: "sft", holds: "the reward model (the SFT model with a scalar head)", command: "npx tiaoyu rlhf reward" },
   dpo: { chapter: 7, from: "sft", holds: "the SFT model aligned with DPO", command: "npx tiaoyu rlhf dpo" },
   grpo: { chapter: 7, from: "sft", holds: "the SFT model aligned with GRPO against the reward model", command: "npx tiaoyu rlhf grpo" },
-  lora: { chapter: 8, from: "anneal", holds: "LoRA adapters (runs/lora/adapter) on the frozen base model", command: "npx tiaoyu sft --lora" },
+  lora: { chapter: 8, from: "pretrain", holds: "LoRA adapters (runs/lora/adapter) on the frozen pretrained model", command: "npx tiaoyu sft --lora" },
   "student-pretrain": { chapter: 9, from: null, holds: "the small student, pretrained like chapter 5's model", command: "npx tiaoyu distill" },
   "distill-hard": { chapter: 9, from: "student-pretrain", holds: "the student fine-tuned on the questions' answers", command: "npx tiaoyu distill" },
   "distill-blackbox": { chapter: 9, from: "student-pretrain", holds: "the student fine-tuned on the teacher's answers", command: "npx tiaoyu distill" },

@@ -28,8 +28,7 @@ import { applyLora, type LoraAdapter, type LoraConfig } from "./lora";
 import { saveLoraAdapter } from "./loraFiles";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import type { NamedVariables } from "./optimizer";
-import { ensureBase } from "./anneal";
-import { gptTrainable } from "./pretrain";
+import { ensurePretrained, gptTrainable } from "./pretrain";
 import { Rng } from "../rng";
 import { ensureStage, type StageModel, type StageStart, withOverrides } from "./handoff";
 import { stageDir, coursePreset } from "./registry";
@@ -72,7 +71,7 @@ export const SFT_PRESETS: Readonly<Record<"tiny" | "course", SftSettings>> = Obj
     evalBatches: 2,
     dataSeed: 6,
     evalQuestions: 12,
-    anthologyRepeat: 1,
+    anthologyRepeat: 0,
     corpusQuestions: null,
     train: { steps: 150, lr: 2e-3, minLr: 2e-4, warmupSteps: 10, evalEvery: 25, checkpointEvery: 0 },
     lora: { lr: 5e-3, minLr: 5e-4, weightDecay: 0 },
@@ -82,8 +81,8 @@ export const SFT_PRESETS: Readonly<Record<"tiny" | "course", SftSettings>> = Obj
     evalBatches: 4,
     dataSeed: 6,
     evalQuestions: 100,
-    anthologyRepeat: 2,
-    corpusQuestions: 14_000,
+    anthologyRepeat: 0,
+    corpusQuestions: null,
     train: { steps: 1500, lr: 5e-4, minLr: 5e-5, warmupSteps: 50, evalEvery: 100, checkpointEvery: 500 },
     lora: { lr: 2e-3, minLr: 2e-4, weightDecay: 0 },
   },
@@ -97,7 +96,7 @@ export function sftSettings(preset: "tiny" | "course"): SftSettings {
 export interface SftStageOptions {
   /** Stage name (default "sft"; a LoRA run is "lora"). */
   readonly name?: string;
-  /** The stage it starts from (default "anneal", the base model). */
+  /** The stage it starts from (default "pretrain"). */
   readonly from?: string | null;
   /** What checkpoints save (default: the whole GPT; LoRA: only its adapters). */
   readonly model?: TrainableModel;
@@ -128,7 +127,7 @@ export function sftStage(
   const identity = tokenizerIdentity(tok as Parameters<typeof tokenizerIdentity>[0]);
   return {
     name: options.name ?? "sft",
-    from: options.from === undefined ? "anneal" : options.from,
+    from: options.from === undefined ? "pretrain" : options.from,
     model: options.model ?? gptTrainable(model),
     trainable: options.trainable,
     batches: new ChatSampler(data.train, settings.batchSize, settings.dataSeed, T, pad),
@@ -164,9 +163,9 @@ export interface SftRunOptions extends Partial<TrainingOptions> {
   readonly preset?: "tiny" | "course";
   /** The corpus's questions (default: ensureQa(), chapter 6's data). */
   readonly qa?: QaDataset | readonly QaItem[];
-  /** The questions about the anthology (default: anthologyQuestions(corpus) when `qa` is not given either, else none). */
+  /** The questions about the anthology (default: anthologyQuestions(corpus) when the settings repeat them and `qa` is not given, else none). */
   readonly anthology?: readonly QaItem[];
-  /** The model to fine-tune, changed in place (default: a fresh copy of the base model, ensureBase: runs/anneal). */
+  /** The model to fine-tune, changed in place (default: a fresh copy of the pretrained model, ensurePretrained). */
   readonly model?: GPT;
   /**
    * Train LoRA adapters with this config instead of every weight (stage "lora"). Unless the config lists its own
@@ -176,7 +175,7 @@ export interface SftRunOptions extends Partial<TrainingOptions> {
   readonly batchSize?: number;
   /** At most this many training questions (default all that fit the context). */
   readonly maxTrain?: number;
-  /** The corpus ensureBase trains on when there is no base model (default: ensureCorpus()). */
+  /** The corpus ensurePretrained trains on when there is no pretrained model (default: ensureCorpus()). */
   readonly corpus?: CorpusInfo;
   /** Told what is happening before training starts; default: printed. */
   /** Overrides of the preset's settings ({@link withOverrides}), e.g. from a notebook cell: { batchSize: 16, train: { lr: 1e-4 } }. */
@@ -206,7 +205,7 @@ function qaItemsOf(qa: QaDataset | readonly QaItem[]): readonly QaItem[] {
 /**
  * SFT's examples: the corpus's training questions (at most `corpusQuestions`, or `maxTrain` of the mix, drawn with
  * the data seed) and `anthologyRepeat` copies of the anthology's; the validation loss is taken on held-out
- * anthology questions (held-out corpus questions when there are none).
+ * anthology questions when the anthology is trained on, else on held-out corpus questions.
  */
 export function sftExamples(
   corpusItems: readonly QaItem[],
@@ -219,7 +218,7 @@ export function sftExamples(
   const anthology = anthologyItems.filter((q) => q.split === "train");
   let train = [...corpus, ...Array.from({ length: settings.anthologyRepeat }, () => anthology).flat()];
   if (maxTrain !== undefined) train = new Rng(settings.dataSeed).shuffle(train).slice(0, maxTrain);
-  const heldAnthology = anthologyItems.filter((q) => q.split === "heldout");
+  const heldAnthology = settings.anthologyRepeat > 0 ? anthologyItems.filter((q) => q.split === "heldout") : [];
   const validation = new Rng(settings.dataSeed + 1).shuffle([...(heldAnthology.length ? heldAnthology : corpusItems.filter((q) => q.split === "heldout"))]);
   return { train, validation, corpusTrain: corpus.length, anthologyTrain: anthology.length };
 }
@@ -235,9 +234,9 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
   const s0 = withOverrides(sftSettings(preset), overrides);
   const settings = batchSize ? { ...s0, batchSize } : s0;
   const items = qaItemsOf(givenQa ?? (await ensureQa({ corpus })));
-  // Chapter 6's own data when none is given; a caller who passes `qa` alone chose its data (tests, experiments).
-  const anthologyItems = givenAnthology ?? (givenQa ? [] : await anthologyQuestions(corpus ?? (await ensureCorpus())));
-  const model = given ?? (await ensureBase(tokenizer, { log, corpus })).model;
+  // The anthology's questions only when the settings ask for them, and `qa` alone means the caller chose the data.
+  const anthologyItems = givenAnthology ?? (givenQa || settings.anthologyRepeat === 0 ? [] : await anthologyQuestions(corpus ?? (await ensureCorpus())));
+  const model = given ?? (await ensurePretrained(tokenizer, { log, corpus })).model;
   let lora: LoraAdapter | null = null;
   try {
     const T = model.config.blockSize;

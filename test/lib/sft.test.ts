@@ -71,6 +71,8 @@ describe("SFT data: corpus questions and the anthology's", () => {
     const d = sftExamples(corpus, [], { anthologyRepeat: 2, corpusQuestions: null, dataSeed: 1 });
     assert.strictEqual(d.train.length, 10);
     assert.deepStrictEqual(d.validation.map((x) => x.prompt), ["ch"]);
+    const off = sftExamples(corpus, anthology, { anthologyRepeat: 0, corpusQuestions: null, dataSeed: 1 });
+    assert.deepStrictEqual([off.train.length, off.validation.map((x) => x.prompt)], [10, ["ch"]], "repeat 0: the anthology neither trains nor validates");
   });
 });
 
@@ -134,7 +136,7 @@ describe("SFT", function () {
       assert.notStrictEqual(loss(answerChanged), base);
       assert.strictEqual(stage.tokens(batch), batch.mask.reduce((s, v) => s + v, 0));
       assert.strictEqual(stage.name, "sft");
-      assert.strictEqual(stage.from, "anneal", "SFT starts from the base model");
+      assert.strictEqual(stage.from, "pretrain");
     } finally {
       model.dispose();
     }
@@ -156,7 +158,9 @@ describe("SFT", function () {
       const ev = await evaluateQa(model, tok, [q]);
       assert.strictEqual(ev.accuracy, 1);
       assert.deepStrictEqual(ev.rows.map((x) => x.template), ["author", "all"]);
-      assert.strictEqual(qaComparisonRows({ a: ev, b: ev })[0].a, "100.0%");
+      assert.strictEqual(ev.answered.k, 1, "the reply answers in the taught format");
+      const rows = qaComparisonRows({ a: ev, b: ev }, { baseline: { label: "多数答案", rates: { author: { k: 0, n: 1, rate: 0, low: 0, high: 0.79 } } } });
+      assert.deepStrictEqual(rows[0], { 题型: "作者", n: 1, 多数答案: "0.0% [0.0–79.0]", a: "100.0% [20.7–100.0]", b: "100.0% [20.7–100.0]" }, "each cell with its Wilson interval, n = 1");
     } finally {
       model.dispose();
     }
@@ -230,7 +234,7 @@ describe("SFT", function () {
       const lines: string[] = [];
       const first = await ensureSft(tok, { steps: 2, qa: items, corpus, log: (l) => lines.push(l) });
       assert.strictEqual(first.meta.stage, "sft");
-      assert.strictEqual(first.meta.from, "anneal");
+      assert.strictEqual(first.meta.from, "pretrain");
       assert.ok(lines.some((l) => /no checkpoint of stage .sft. in .*: training it now \(tiny preset, 2 steps\)/.test(l)), lines.join("\n"));
       const again = await ensureSft(tok, { log: () => assert.fail("must load, not train") });
       assert.strictEqual(again.dir, first.dir);
