@@ -19,7 +19,8 @@ const SHIP_USAGE = `usage: npx tiaoyu ship [STAGE] [options]
 
 Writes the model of runs/STAGE (default: anneal, the base model at the end of chapter 5) into checkpoints/NAME as
 float16 weights, and records in checkpoints/manifest.json each file's SHA-256, the stages and commit that made it,
-its validation loss, and its loss on a fixed check batch (the first 4 blocks of the validation stream) that anyone
+its loss on the whole validation stream (the poems as pretraining reads them: the measure for pretrain and anneal;
+for a fine-tuned model only a check, since it was trained on another format), and its loss on a fixed check batch (the first 4 blocks of the validation stream) that anyone
 can reproduce. Commit checkpoints/ afterwards. Full mode only: quick-mode models are never shipped.
 
   --name NAME       folder under checkpoints/ (default: base for anneal, else the stage's name)
@@ -70,11 +71,11 @@ export async function shipCommand(args: string[]): Promise<void> {
       checkBatch: evalBatches(val.tokens, blockSize, 4, 1)[0],
       command: `${lineage(stage).map((s) => STAGES[s].command).join(" → ")}, then npx tiaoyu ship ${args.join(" ")}`.trim(),
       commit: currentCommit(),
-      numbers: { step: meta.step, tokens: meta.tokens, valLoss, valBlocks: batches.length * batches[0].batchSize },
+      numbers: { step: meta.step, tokens: meta.tokens, validationStreamLoss: valLoss, validationBlocks: batches.length * batches[0].batchSize },
     });
     console.log(
       `shipped runs/${stage} (step ${meta.step}) as ${projectPath(path.join("checkpoints", name))}: ${entry.parameters.toLocaleString("en-US")} parameters, ` +
-        `validation loss ${valLoss.toFixed(4)} over ${batches.length} batches (float32), check-batch loss ${entry.check.loss.toFixed(4)} (float16 as loaded back)`,
+        `validation-stream loss ${valLoss.toFixed(4)} over ${batches.length} batches (float32), check-batch loss ${entry.check.loss.toFixed(4)} (float16 as loaded back)`,
     );
   } finally {
     model.dispose();

@@ -244,8 +244,8 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
     const train0 = encodeChatData(tokenizer, trainItems, T);
     const val0 = encodeChatData(tokenizer, valItems.slice(0, settings.evalBatches * settings.batchSize * 4), T);
     log(
-      `sft: ${train0.encoded.length.toLocaleString("en-US")} training questions (${corpusTrain.toLocaleString("en-US")} about corpus poems, ` +
-        `${anthologyTrain.toLocaleString("en-US")} about 唐诗三百首 × ${settings.anthologyRepeat})` +
+      `sft: ${train0.encoded.length.toLocaleString("en-US")} training questions` +
+        (settings.anthologyRepeat > 0 ? ` (${corpusTrain.toLocaleString("en-US")} about corpus poems, ${anthologyTrain.toLocaleString("en-US")} about 唐诗三百首 × ${settings.anthologyRepeat})` : "") +
         (train0.dropped ? `, ${train0.dropped.toLocaleString("en-US")} longer than the ${T}-token context left out` : "") +
         `; ${Math.min(val0.encoded.length, settings.evalBatches * settings.batchSize)} held-out for the validation loss`,
     );
