@@ -6,7 +6,7 @@ import { MAX_BATCH_SIZE, MAX_STEPS, numberFlag, parseCommandFlags, resumeCommand
 import { ensureTokenizer } from "../tokenizer/ensure";
 import { LORA_DEFAULTS } from "../train/lora";
 import type { TrainingOptions } from "../train/loop";
-import { evaluateQa, qaEvalSet } from "../eval/qa";
+import { evaluateQa, qaEvalSet, qaRowRate } from "../eval/qa";
 import { formatRate } from "../eval/stats";
 import { anthologyQuestions } from "../train/mixture";
 import { stageDir, coursePreset } from "../train/registry";
@@ -75,7 +75,7 @@ export async function sftCommand(args: string[]): Promise<void> {
         if (questions.length === 0) continue;
         const ev = await evaluateQa(run.model, tokenizer, questions);
         console.log(`\n${label}:`);
-        for (const r of ev.rows) console.log(`  ${r.题型.padEnd(8)} ${formatRate(r.rate, { withN: true })}`);
+        for (const r of ev.rows) console.log(`  ${r.题型.padEnd(8)} ${formatRate(qaRowRate(r), { withN: true })}`);
       }
     }
     console.log(`trainable parameters ${run.trainableParameters.toLocaleString("en-US")} of ${run.totalParameters.toLocaleString("en-US")}`);

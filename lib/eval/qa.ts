@@ -39,8 +39,9 @@ export type QaAccuracyRow = {
   readonly questions: number;
   readonly correct: number;
   readonly accuracy: number;
-  /** correct / questions with its Wilson 95% interval. */
-  readonly rate: Rate;
+  /** The Wilson 95% interval of the accuracy (flat numbers, so that a row is a table row). */
+  readonly low: number;
+  readonly high: number;
 };
 
 /** One question asked, and what came back. */
@@ -85,11 +86,16 @@ export async function evaluateQa(
   }
   const row = (template: QaTemplate | "all", rs: QaReply[]): QaAccuracyRow => {
     const correct = rs.filter((r) => r.correct).length;
-    return { template, 题型: template === "all" ? "全部" : QA_TEMPLATE_LABELS[template], questions: rs.length, correct, accuracy: rs.length ? correct / rs.length : 0, rate: wilson(correct, rs.length) };
+    return { template, 题型: template === "all" ? "全部" : QA_TEMPLATE_LABELS[template], questions: rs.length, correct, accuracy: rs.length ? correct / rs.length : 0, low: wilson(correct, rs.length).low, high: wilson(correct, rs.length).high };
   };
   const rows = [...QA_TEMPLATES.map((t) => row(t, replies.filter((r) => r.template === t))).filter((r) => r.questions > 0), row("all", replies)];
   const answered = replies.filter((r) => r.answer !== null || /「[^「」]*」/u.test(r.reply)).length;
   return { rows, accuracy: rows[rows.length - 1].accuracy, answered: wilson(answered, replies.length), replies };
+}
+
+/** A row's accuracy as a Rate (k, n, Wilson interval), for formatRate and clearlyDifferent. */
+export function qaRowRate(row: Pick<QaAccuracyRow, "correct" | "questions">): Rate {
+  return wilson(row.correct, row.questions);
 }
 
 /**
@@ -109,6 +115,6 @@ export function qaComparisonRows(
     题型: r.题型,
     n: r.questions,
     ...(base ? { [base.label]: base.rates[r.template] ? formatRate(base.rates[r.template]!) : "—" } : {}),
-    ...Object.fromEntries(names.map((n) => [n, formatRate(evaluations[n].rows[i].rate)])),
+    ...Object.fromEntries(names.map((n) => [n, formatRate(qaRowRate(evaluations[n].rows[i]))])),
   }));
 }
