@@ -152,26 +152,3 @@ export function citedPart(template: QaTemplate, reply: string): string | null {
 export function buildAnthologyQa(poems: readonly AnthologyQaPoem[], options: { heldoutFraction?: number; style?: AnthologyAnswerStyle } = {}): AnthologyQaItem[] {
   return poems.flatMap((p) => anthologyQaItems(p, options.heldoutFraction, options.style));
 }
-
-/**
- * The cheap answer to each template and how often it is right on `items`: the most common answer among the
- * training questions of that template (the majority poet, the majority form, the most common title or line).
- * A model has learned something about a template only where it beats this rate beyond the intervals.
- * @example majorityAnswers(train, heldout).author   // { answer: "杜甫", correct: 61, n: 780 }
- */
-export function majorityAnswers(
-  train: readonly AnthologyQaItem[],
-  items: readonly AnthologyQaItem[],
-): Record<AnthologyTemplate, { answer: string; correct: number; n: number }> {
-  const out = {} as Record<AnthologyTemplate, { answer: string; correct: number; n: number }>;
-  for (const t of ANTHOLOGY_TEMPLATES) {
-    const counts = new Map<string, number>();
-    for (const it of train) if (it.template === t) counts.set(it.expected, (counts.get(it.expected) ?? 0) + 1);
-    let answer = "";
-    let best = -1;
-    for (const [a, c] of counts) if (c > best || (c === best && a < answer)) [answer, best] = [a, c];
-    const mine = items.filter((it) => it.template === t);
-    out[t] = { answer, correct: mine.filter((it) => it.expected === answer).length, n: mine.length };
-  }
-  return out;
-}

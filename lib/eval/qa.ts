@@ -93,6 +93,33 @@ export async function evaluateQa(
   return { rows, accuracy: rows[rows.length - 1].accuracy, answered: wilson(answered, replies.length), replies };
 }
 
+/**
+ * The cheap answer's base rate per template: the most common expected answer among `train`'s questions of that
+ * template, scored on `items` as a model's answer would be (isCorrectAnswer). A model has learned something about a
+ * template only where it beats this rate beyond the intervals; "all" scores every question with its template's answer.
+ * @example qaMajorityRates(train, heldout).author   // { answer: "杜甫", k: 49, n: 320, rate: 0.153, … }
+ */
+export function qaMajorityRates(
+  train: readonly Pick<QaItem, "template" | "expected">[],
+  items: readonly Pick<QaItem, "template" | "expected">[],
+): Partial<Record<QaTemplate | "all", Rate & { readonly answer: string | null }>> {
+  const answer = new Map<QaTemplate, string>();
+  for (const t of QA_TEMPLATES) {
+    const counts = new Map<string, number>();
+    for (const it of train) if (it.template === t) counts.set(it.expected, (counts.get(it.expected) ?? 0) + 1);
+    const best = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
+    if (best) answer.set(t, best[0]);
+  }
+  const out: Partial<Record<QaTemplate | "all", Rate & { readonly answer: string | null }>> = {};
+  const right = (it: Pick<QaItem, "template" | "expected">) => isCorrectAnswer(it, answer.get(it.template) ?? null);
+  for (const t of QA_TEMPLATES) {
+    const mine = items.filter((it) => it.template === t);
+    if (mine.length) out[t] = { answer: answer.get(t) ?? null, ...wilson(mine.filter(right).length, mine.length) };
+  }
+  out.all = { answer: null, ...wilson(items.filter(right).length, items.length) };
+  return out;
+}
+
 /** A row's accuracy as a Rate (k, n, Wilson interval), for formatRate and clearlyDifferent. */
 export function qaRowRate(row: Pick<QaAccuracyRow, "correct" | "questions">): Rate {
   return wilson(row.correct, row.questions);

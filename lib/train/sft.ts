@@ -80,7 +80,7 @@ export const SFT_PRESETS: Readonly<Record<"tiny" | "course", SftSettings>> = Obj
     batchSize: 32,
     evalBatches: 4,
     dataSeed: 6,
-    evalQuestions: 100,
+    evalQuestions: 300,
     anthologyRepeat: 0,
     corpusQuestions: null,
     train: { steps: 1500, lr: 5e-4, minLr: 5e-5, warmupSteps: 50, evalEvery: 100, checkpointEvery: 500 },

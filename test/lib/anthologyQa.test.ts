@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   ANTHOLOGY_TEMPLATES, anthology, anthologyQaItems, anthologyQaSplit, buildAnthologyQa, type AnthologyQaItem, type CorpusInfo,
-  citedPart, DEFAULT_CLEAN_OPTIONS, DEFAULT_DEDUP_OPTIONS, extractAnswer, isCitation, majorityAnswers,
+  citedPart, DEFAULT_CLEAN_OPTIONS, DEFAULT_DEDUP_OPTIONS, extractAnswer, isCitation, qaMajorityRates,
 } from "tiaoyu";
 import { writeSamples } from "./train_fixtures";
 
@@ -93,16 +93,19 @@ describe("data/anthologyQa: questions about 唐诗三百首", function () {
   it("the majority answer of the training questions is the base rate on the held-out ones", () => {
     const train = items.filter((it) => it.split === "train");
     const heldout = items.filter((it) => it.split === "heldout");
-    const base = majorityAnswers(train, heldout);
+    const base = qaMajorityRates(train, heldout);
     for (const t of ANTHOLOGY_TEMPLATES) {
       const mine = heldout.filter((it) => it.template === t);
-      assert.strictEqual(base[t].n, mine.length);
-      assert.strictEqual(base[t].correct, mine.filter((it) => it.expected === base[t].answer).length);
+      assert.strictEqual(base[t]!.n, mine.length);
+      assert.strictEqual(base[t]!.k, mine.filter((it) => it.expected === base[t]!.answer).length);
     }
-    assert.strictEqual(base.author.answer, "杜甫", "唐诗三百首 holds more lines of 杜甫 than of anyone else");
-    assert.ok(base.author.correct / base.author.n < 0.35, "guessing the majority poet is far from answering");
+    assert.strictEqual(base.author!.answer, "杜甫", "唐诗三百首 holds more lines of 杜甫 than of anyone else");
+    assert.ok(base.author!.rate < 0.35, "guessing the majority poet is far from answering");
+    assert.strictEqual(base.all!.n, heldout.length);
     const hand = (expected: string, split: "train" | "heldout"): AnthologyQaItem => ({ prompt: "", answer: "", expected, template: "form", poemId: expected, split });
-    const m = majorityAnswers([hand("五言绝句", "train"), hand("五言绝句", "train"), hand("七言律诗", "train")], [hand("五言绝句", "heldout"), hand("七言绝句", "heldout")]);
-    assert.deepStrictEqual(m.form, { answer: "五言绝句", correct: 1, n: 2 });
+    const m = qaMajorityRates([hand("五言绝句", "train"), hand("五言绝句", "train"), hand("七言律诗", "train")], [hand("五言绝句", "heldout"), hand("七言绝句", "heldout")]);
+    assert.deepStrictEqual([m.form!.answer, m.form!.k, m.form!.n], ["五言绝句", 1, 2]);
+    assert.deepStrictEqual(Object.keys(m).sort(), ["all", "form"], "only the templates asked get a rate");
+  });
   });
 });
