@@ -107,5 +107,4 @@ describe("data/anthologyQa: questions about 唐诗三百首", function () {
     assert.deepStrictEqual([m.form!.answer, m.form!.k, m.form!.n], ["五言绝句", 1, 2]);
     assert.deepStrictEqual(Object.keys(m).sort(), ["all", "form"], "only the templates asked get a rate");
   });
-  });
 });
