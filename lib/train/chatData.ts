@@ -1,4 +1,6 @@
 import { type ChatBatch, type ChatExample, type ChatTokenizer, collateChat, type EncodedChat, encodeChat, fitsContext } from "./chat";
+import type { QaItem } from "../data/qa";
+import { Rng } from "../rng";
 import { EpochSampler } from "./sampler";
 
 // ---------------------------------------------------------------- batches
@@ -44,4 +46,27 @@ export function encodeChatData<E extends ChatExample>(tokenizer: ChatTokenizer, 
     kept.push(ex);
   }
   return { encoded, kept, dropped: examples.length - kept.length };
+}
+
+// ---------------------------------------------------------------- which questions
+
+/**
+ * SFT's examples (SftSettings says how many of each): the corpus's training questions (at most `corpusQuestions`, or `maxTrain` of the mix, drawn with
+ * the data seed) and `anthologyRepeat` copies of the anthology's; the validation loss is taken on held-out
+ * anthology questions when the anthology is trained on, else on held-out corpus questions.
+ */
+export function sftExamples(
+  corpusItems: readonly QaItem[],
+  anthologyItems: readonly QaItem[],
+  settings: { readonly anthologyRepeat: number; readonly corpusQuestions: number | null; readonly dataSeed: number },
+  maxTrain?: number,
+): { train: QaItem[]; validation: QaItem[]; corpusTrain: number; anthologyTrain: number } {
+  let corpus = corpusItems.filter((q) => q.split === "train");
+  if (settings.corpusQuestions !== null && corpus.length > settings.corpusQuestions) corpus = new Rng(settings.dataSeed).shuffle([...corpus]).slice(0, settings.corpusQuestions);
+  const anthology = anthologyItems.filter((q) => q.split === "train");
+  let train = [...corpus, ...Array.from({ length: settings.anthologyRepeat }, () => anthology).flat()];
+  if (maxTrain !== undefined) train = new Rng(settings.dataSeed).shuffle(train).slice(0, maxTrain);
+  const heldAnthology = settings.anthologyRepeat > 0 ? anthologyItems.filter((q) => q.split === "heldout") : [];
+  const validation = new Rng(settings.dataSeed + 1).shuffle([...(heldAnthology.length ? heldAnthology : corpusItems.filter((q) => q.split === "heldout"))]);
+  return { train, validation, corpusTrain: corpus.length, anthologyTrain: anthology.length };
 }

@@ -10,9 +10,9 @@
  * The question is given, never predicted: training the model to write questions too would teach it nothing
  * about answering and spend its capacity on the user's side of the conversation.
  *
- * This file is the stage (batches of padded chat sequences, the masked loss, its defaults), the data preparation,
- * and the evaluation: exact-match accuracy of the answer extracted from the model's greedy reply to held-out
- * questions, per template. With a LoRA config the same run trains only low-rank adapters (chapter 8).
+ * This file is the stage (batches of padded chat sequences, the masked loss, its defaults) and the whole run; which
+ * questions it trains on is chatData.ts's sftExamples, how the answers are scored lib/eval/qa.ts. With a LoRA config
+ * the same run trains only low-rank adapters (chapter 8).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -29,11 +29,10 @@ import { saveLoraAdapter } from "./loraFiles";
 import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
 import type { NamedVariables } from "./optimizer";
 import { ensurePretrained, gptTrainable } from "./pretrain";
-import { Rng } from "../rng";
 import { ensureStage, type StageModel, type StageStart, withOverrides } from "./handoff";
 import { stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
-import { ChatSampler, encodeChatData } from "./chatData";
+import { ChatSampler, encodeChatData, sftExamples } from "./chatData";
 import { anthologyQuestions } from "./mixture";
 
 // ---------------------------------------------------------------- the stage
@@ -200,27 +199,6 @@ export interface SftRun {
 
 function qaItemsOf(qa: QaDataset | readonly QaItem[]): readonly QaItem[] {
   return "items" in qa ? (qa as QaDataset).items : (qa as readonly QaItem[]);
-}
-
-/**
- * SFT's examples: the corpus's training questions (at most `corpusQuestions`, or `maxTrain` of the mix, drawn with
- * the data seed) and `anthologyRepeat` copies of the anthology's; the validation loss is taken on held-out
- * anthology questions when the anthology is trained on, else on held-out corpus questions.
- */
-export function sftExamples(
-  corpusItems: readonly QaItem[],
-  anthologyItems: readonly QaItem[],
-  settings: Pick<SftSettings, "anthologyRepeat" | "corpusQuestions" | "dataSeed">,
-  maxTrain?: number,
-): { train: QaItem[]; validation: QaItem[]; corpusTrain: number; anthologyTrain: number } {
-  let corpus = corpusItems.filter((q) => q.split === "train");
-  if (settings.corpusQuestions !== null && corpus.length > settings.corpusQuestions) corpus = new Rng(settings.dataSeed).shuffle([...corpus]).slice(0, settings.corpusQuestions);
-  const anthology = anthologyItems.filter((q) => q.split === "train");
-  let train = [...corpus, ...Array.from({ length: settings.anthologyRepeat }, () => anthology).flat()];
-  if (maxTrain !== undefined) train = new Rng(settings.dataSeed).shuffle(train).slice(0, maxTrain);
-  const heldAnthology = settings.anthologyRepeat > 0 ? anthologyItems.filter((q) => q.split === "heldout") : [];
-  const validation = new Rng(settings.dataSeed + 1).shuffle([...(heldAnthology.length ? heldAnthology : corpusItems.filter((q) => q.split === "heldout"))]);
-  return { train, validation, corpusTrain: corpus.length, anthologyTrain: anthology.length };
 }
 
 /**
