@@ -17,6 +17,7 @@
  * gives each held-out row a few hundred questions, enough for a 95% interval of about ±5 points.
  */
 import { classifyForm, poemLines } from "./form";
+import { namesAuthor } from "./poetry";
 import type { QaItem, QaTemplate } from "./qa";
 import { fnv1a32, mix32 } from "./hash";
 import { splitKey } from "./split";
@@ -57,8 +58,13 @@ function phrasing(key: string, purpose: string, options: readonly [string, strin
   return options[mix32(fnv1a32(`${purpose}|${key}`)) % 2];
 }
 
-/** Authors that name nobody. */
-const NO_AUTHOR = new Set(["佚名", "无名氏", "不详", ""]);
+/**
+ * Whether a poem's source can be cited: a poet who is named and a title without quotation brackets of its own.
+ * @example hasCitableSource({ title: "静夜思", author: "李白", paragraphs: [] }) // true
+ */
+export function hasCitableSource(poem: Pick<AnthologyQaPoem, "title" | "author">): boolean {
+  return namesAuthor(poem.author) && !!poem.title && !/[「」《》]/.test(poem.title);
+}
 
 /**
  * Every question about one poem, line by line.
@@ -85,7 +91,7 @@ export function anthologyQaItems(poem: AnthologyQaPoem, heldoutFraction = ANTHOL
       const q = phrasing(key, "prev", [`「${line}」的上一句是什么？`, `「${line}」的上一句是？`]);
       items.push({ ...base, template: "previousLine", prompt: q, answer: `上一句是「${prev}」。`, expected: prev });
     }
-    if (!NO_AUTHOR.has(poem.author)) {
+    if (namesAuthor(poem.author)) {
       const q = phrasing(key, "author", [`「${line}」是谁的诗句？`, `「${line}」是谁写的？`]);
       items.push({ ...base, template: "author", prompt: q, answer: `作者是「${poem.author}」。`, expected: poem.author });
     }
@@ -112,7 +118,7 @@ export type AnthologyAnswerStyle = "direct" | "cite";
 /** Questions about the couplets of a poem, answered by citing the couplet (style "cite"). */
 function citedItems(poem: AnthologyQaPoem, base: { poemId: string; split: "train" | "heldout" }, lines: readonly string[], form: string): AnthologyQaItem[] {
   const items: AnthologyQaItem[] = [];
-  const known = !NO_AUTHOR.has(poem.author) && !!poem.title && !/[「」《》]/.test(poem.title);
+  const known = hasCitableSource(poem);
   for (let i = 0; i + 1 < lines.length; i += 2) {
     const [first, second] = [lines[i], lines[i + 1]];
     if (!quotable(first) || !quotable(second)) continue;

@@ -167,3 +167,14 @@ export function* readCollection(name: CollectionName, options: ReadCollectionOpt
     yield { collection: name, index: i, ...e };
   }
 }
+
+/** The words the sources (and chapter 1, for a missing author) use for "unknown": they name nobody. */
+const ANONYMOUS = new Set(["", "佚名", "无名氏", "不详"]);
+
+/**
+ * Whether an author field names a poet (not 佚名, 无名氏, 不详 or empty): a question "who wrote it?" has an answer.
+ * @example namesAuthor("李白") // true;  namesAuthor("佚名") // false
+ */
+export function namesAuthor(author: string): boolean {
+  return !ANONYMOUS.has(author.trim());
+}

@@ -29,6 +29,7 @@ import { poemLines, meterOf } from "./form";
 import { fnv1a32, mix32 } from "./hash";
 import { expectObject, readJsonl, stringField, writeJsonl } from "./jsonl";
 import { type CorpusInfo, type CorpusOptions, ensureCorpus, type PoemRecord, readPoems } from "./pipeline";
+import { namesAuthor } from "./poetry";
 import { splitKey } from "./split";
 
 /**
@@ -80,8 +81,6 @@ export function qaSplitOf(poem: Pick<PoemRecord, "title" | "author" | "paragraph
   return mix32(fnv1a32("qa|" + splitKey(poem))) / 2 ** 32 < heldoutFraction ? "heldout" : "train";
 }
 
-/** Authors that name nobody: a question about them has no answer. */
-const NO_AUTHOR = new Set(["佚名", "无名氏", "不详", ""]);
 
 /** Topics of the `topic` template: the character a line must contain, and how the question names it. */
 export const QA_TOPICS: readonly (readonly [string, string])[] = Object.freeze([
@@ -140,7 +139,7 @@ export function qaItemsForPoem(poem: PoemRecord, context: QaContext, heldoutFrac
   // author: only where the title names one poem's poet, and a poet is known. Song lyrics are titled by their tune
   // (浣溪沙 has hundreds of authors) and are left out by the same rule.
   const authors = context.titleAuthors.get(poem.title);
-  if (!NO_AUTHOR.has(poem.author) && authors?.size === 1 && [...poem.title].length <= 12 && !/\s/.test(poem.title)) {
+  if (namesAuthor(poem.author) && authors?.size === 1 && [...poem.title].length <= 12 && !/\s/.test(poem.title)) {
     const q = [`《${poem.title}》的作者是谁？`, `《${poem.title}》是谁写的？`][pick(poem.id, "author", 2)];
     items.push({ ...base, template: "author", prompt: q, answer: `作者是「${poem.author}」。`, expected: poem.author });
   }

@@ -36,6 +36,7 @@
 import { fnv1a32, mix32 } from "./hash";
 import { type Form, poemLines } from "./form";
 import { ensureCorpus, loadPoems, type CorpusOptions, type PoemRecord } from "./pipeline";
+import { namesAuthor } from "./poetry";
 import { type QaSplit, QA_SPLITS, qaSplitOf } from "./qa";
 import { type CharRhyme, charRhyme } from "./rhyme";
 
@@ -148,7 +149,6 @@ export function rhymeQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)
 }
 
 /** Authors that name nobody: a question about them has no answer to learn. */
-const NO_AUTHOR = new Set(["", "佚名", "无名氏", "不详"]);
 
 /**
  * The next-line question about a 绝句: 「X」的下一句是什么？这首诗的作者是谁？ The trace recalls the poem, finds X in
@@ -157,7 +157,7 @@ const NO_AUTHOR = new Set(["", "佚名", "无名氏", "不详"]);
  * says whether a line occurs in exactly one poem: otherwise the question would have two right answers).
  */
 export function nextLineQuestion(poem: PoemRecord, isUnique: (line: string) => boolean = () => true, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
-  if (poem.collection === "songci" || NO_AUTHOR.has(poem.author.trim())) return null;
+  if (poem.collection === "songci" || !namesAuthor(poem.author)) return null;
   const lines = poemLines(poem.paragraphs);
   const regular = lines.length === 4 && (lines.every((l) => chars(l) === 5) || lines.every((l) => chars(l) === 7));
   if (!regular) return null;

@@ -5,7 +5,7 @@
  * questions about it. Scored on poems whose questions chapter 6 holds out, so the two chapters measure one set.
  */
 import { poemLines } from "../data/form";
-import type { AnthologyQaPoem } from "../data/anthologyQa";
+import { type AnthologyQaPoem, hasCitableSource } from "../data/anthologyQa";
 import { complete, type GenerativeModel } from "../generate";
 import type { Tokenizer } from "../tokenizer/types";
 import { type Rate, wilson } from "./stats";
@@ -23,7 +23,7 @@ export function recallItems(poems: readonly AnthologyQaPoem[], max = Infinity): 
   const out: RecallItem[] = [];
   for (const p of poems) {
     const lines = poemLines(p.paragraphs);
-    const known = !!p.author && !["佚名", "无名氏", "不详"].includes(p.author) && !!p.title && !/[《》]/.test(p.title);
+    const known = hasCitableSource(p);
     for (let i = 0; i + 1 < lines.length && out.length < max; i += 2) {
       out.push({ first: lines[i], second: lines[i + 1], author: known ? p.author : null, title: known ? p.title : null });
     }

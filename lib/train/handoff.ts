@@ -12,6 +12,11 @@ import { hasStage, type StageName, stageDir } from "./registry";
 import { installShipped } from "./shipped";
 import { type StreamTokenizer, tokenizerIdentity } from "./tokens";
 
+/** A tokenizer's identity, whether given as the identity or as the tokenizer. */
+function identityOf(t: TokenizerIdentity | StreamTokenizer | undefined): TokenizerIdentity | undefined {
+  return t === undefined ? undefined : "hash" in t ? t : tokenizerIdentity(t);
+}
+
 /** A model loaded from a stage's checkpoint. The caller disposes `model`. */
 export interface StageModel {
   readonly model: GPT;
@@ -33,8 +38,7 @@ export function loadStage(
   if (!latestCheckpoint(dir)) {
     throw new Error(`no checkpoint for stage '${stage}' in ${dir}: train that stage first (its chapter's notebook, or npx tiaoyu ${stage})`);
   }
-  const t = options.tokenizer;
-  const tokenizer = t === undefined ? undefined : "hash" in t ? t : tokenizerIdentity(t);
+  const tokenizer = identityOf(options.tokenizer);
   const ckpt = loadTrainingCheckpoint(dir, { tokenizer });
   try {
     const config = configFromHF(ckpt.config as Record<string, unknown>, `${ckpt.dir}/config.json`);
@@ -84,9 +88,8 @@ export interface EnsureStageOptions<M> {
 export async function ensureStage<M = StageModel>(stage: StageName, options: EnsureStageOptions<M>): Promise<M> {
   const { start = "load", log = console.log } = options;
   const load = options.load ?? (() => loadStage(stage, { tokenizer: options.tokenizer }) as unknown as M);
-  const t = options.tokenizer;
   // A stage that the course ships (checkpoints/, full mode only) is installed into its empty run folder, not trained.
-  const has = hasStage(stage) || (start === "load" && (await installShipped(stage, { tokenizer: t && ("hash" in t ? t : tokenizerIdentity(t)), log })));
+  const has = hasStage(stage) || (start === "load" && (await installShipped(stage, { tokenizer: identityOf(options.tokenizer), log })));
   if (has && start === "load") return load();
   const how = options.describe ? ` (${options.describe})` : "";
   if (!has) log(`no checkpoint of stage '${stage}' in ${projectPath(stageDir(stage))}: training it now${how}…`);

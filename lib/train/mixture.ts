@@ -18,7 +18,7 @@ import { jaccard, shingles, dedupKey, DEFAULT_DEDUP_OPTIONS } from "../data/dedu
 import { cleanLines } from "../data/clean";
 import { poemLines } from "../data/form";
 import type { CorpusInfo } from "../data/pipeline";
-import { type AnthologyQaItem, buildAnthologyQa } from "../data/anthologyQa";
+import { type AnthologyQaItem, buildAnthologyQa, hasCitableSource } from "../data/anthologyQa";
 import { readSimplified } from "../data/pipeline";
 import type { CollectionName } from "../data/poetry";
 import { readSamples, sampleBody, toSample, BOS, EOS } from "../data/sample";
@@ -97,8 +97,7 @@ export async function anthology(corpus: CorpusInfo, collection: CollectionName =
  * @example attributedSample({ title: "静夜思", author: "李白", paragraphs: ["床前明月光，疑是地上霜。"] })  // "<s>床前明月光，疑是地上霜。——李白《静夜思》</s>"
  */
 export function attributedSample(poem: AnthologyPoem): string {
-  const known = poem.author && !["佚名", "无名氏", "不详"].includes(poem.author) && poem.title && !/[《》]/.test(poem.title);
-  return known ? `${BOS}${poem.paragraphs.join("")}——${poem.author}《${poem.title}》${EOS}` : toSample(poem.paragraphs);
+  return hasCitableSource(poem) ? `${BOS}${poem.paragraphs.join("")}——${poem.author}《${poem.title}》${EOS}` : toSample(poem.paragraphs);
 }
 
 /**
@@ -107,7 +106,7 @@ export function attributedSample(poem: AnthologyPoem): string {
  * line before it and to its poet and title over a short distance. None for a poem without a known poet or title.
  */
 export function citedCouplets(poem: AnthologyPoem): string[] {
-  if (attributedSample(poem) === toSample(poem.paragraphs)) return [];
+  if (!hasCitableSource(poem)) return [];
   const lines = poemLines(poem.paragraphs);
   const out: string[] = [];
   for (let i = 0; i + 1 < lines.length; i += 2) out.push(`${BOS}${lines[i]}，${lines[i + 1]}。——${poem.author}《${poem.title}》${EOS}`);

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   ANTHOLOGY_TEMPLATES, anthology, anthologyQaItems, anthologyQaSplit, buildAnthologyQa, type AnthologyQaItem, type CorpusInfo,
-  citedPart, DEFAULT_CLEAN_OPTIONS, DEFAULT_DEDUP_OPTIONS, extractAnswer, isCitation, qaMajorityRates,
+  citedPart, hasCitableSource, namesAuthor, DEFAULT_CLEAN_OPTIONS, DEFAULT_DEDUP_OPTIONS, extractAnswer, isCitation, qaMajorityRates,
 } from "tiaoyu";
 import { writeSamples } from "./train_fixtures";
 
@@ -65,6 +65,8 @@ describe("data/anthologyQa: questions about 唐诗三百首", function () {
     assert.strictEqual(citedPart("author", "下一句是「疑是地上霜」。"), null, "not a citation");
     assert.strictEqual(citedPart("author", "「床前明月光，疑是地上霜」"), null, "a couplet without its source names no poet");
     assert.strictEqual(citedPart("nextLine", "「床前明月光，疑是地上霜」"), "疑是地上霜");
+    assert.deepStrictEqual(["李白", "佚名", "无名氏", "不详", " "].map(namesAuthor), [true, false, false, false, false]);
+    assert.deepStrictEqual([poem, { ...poem, title: "" }, { ...poem, title: "《静夜思》" }].map(hasCitableSource), [true, false, false]);
     const anonymous = anthologyQaItems({ ...poem, author: "佚名" }, undefined, "cite");
     assert.deepStrictEqual([...new Set(anonymous.map((q) => q.template))], ["nextLine", "previousLine", "form"], "no poet known: no 作者 or 题目 question");
   });
