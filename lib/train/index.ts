@@ -5,6 +5,7 @@ export * from "./optimizer";
 export * from "./checkpoint";
 export * from "./progress";
 export * from "./loop";
+export * from "./stageCurves";
 export * from "./sampler";
 export * from "./registry";
 export * from "./handoff";
