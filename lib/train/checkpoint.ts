@@ -390,7 +390,7 @@ export function loadTrainingCheckpoint(dir: string, options: LoadOptions = {}): 
   if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir} is a file; a checkpoint folder (step-N) or a run folder was expected`);
   const found = fs.existsSync(path.join(dir, "meta.json")) ? dir : latestCheckpoint(dir);
   if (!found) throw new Error(`no checkpoint in ${dir}: it has neither meta.json nor a complete step-N folder`);
-  const meta = validateMeta(readJson<unknown>(path.join(found, "meta.json")), path.join(found, "meta.json"));
+  const meta = readCheckpointMeta(found);
 
   const bytesOf = (file: string): Buffer => {
     const p = path.join(found, file);
@@ -451,6 +451,15 @@ export function loadTrainingCheckpoint(dir: string, options: LoadOptions = {}): 
       if (optimizer) for (const t of Object.values(optimizer.tensors)) t.dispose();
     },
   };
+}
+
+/**
+ * A checkpoint folder's meta.json, validated, without its tensors: what a stage reads to decide whether its
+ * checkpoint is still the one it wants (the tasks it trained on, its step) before loading or retraining it.
+ */
+export function readCheckpointMeta(dir: string): CheckpointMeta {
+  const file = path.join(dir, "meta.json");
+  return validateMeta(readJson<unknown>(file), file);
 }
 
 /**

@@ -15,19 +15,19 @@
  * sums over the answer's tokens only (logprobs.ts). The gradient raises log π(y_c) and lowers log π(y_r), most for the
  * pairs the policy still gets wrong; β says how far the policy may drift from the reference (small β: far).
  */
-import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { ensurePreferences, type PreferenceDataset, type PreferenceItem } from "../data/preferences";
 import type { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
-import type { TokenizerIdentity } from "./checkpoint";
+import type { JsonRecord, TokenizerIdentity } from "./checkpoint";
 import { type BatchSampler, type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
 import { gptTrainable } from "./pretrain";
-import { type EncodedPairs, MetricsLog, type PairBatch, pairBatches, PairSampler, rlhfPairs, resumeStepOf, type RlhfPairs } from "./preferencePairs";
+import { type EncodedPairs, type PairBatch, pairBatches, PairSampler, rlhfPairs, type RlhfPairs } from "./preferencePairs";
 import { logSigmoid, sequenceLogProbs } from "./logprobs";
 import { ensureSft } from "./sft";
 import { loadStage, withOverrides } from "./handoff";
 import { runFolder, coursePreset } from "./registry";
+import { stageCurves } from "./stageCurves";
 import { tokenizerIdentity } from "./tokens";
 
 /**
@@ -274,23 +274,16 @@ export async function runDpo(options: DpoRunOptions): Promise<DpoRun> {
     // The curves follow fixed pairs: the first training pairs (seen by DPO) and the first held-out ones (never seen).
     const monitor = { train: train0.encoded.subset(monitorPairs), heldout: validation.subset(monitorPairs) };
     const refMonitor = { train: new ReferenceLogProbs(reference, monitor.train.size), heldout: new ReferenceLogProbs(reference, monitor.heldout.size) };
-    const o = { ...stage.defaults, ...trainOptions };
-    const runDir = o.runDir === undefined ? runFolder(stage.name) : o.runDir;
-    const metrics = new MetricsLog<DpoRecord>(runDir ? path.join(runDir, "metrics.jsonl") : null).start(resumeStepOf(runDir, o.resume ?? false));
-    const result = await train(stage, {
-      ...trainOptions,
-      onEval: async (step, valLoss) => {
-        metrics.append({
-          step,
-          train: await dpoMetrics(policy, refMonitor.train, monitor.train, settings.beta),
-          heldout: await dpoMetrics(policy, refMonitor.heldout, monitor.heldout, settings.beta),
-        });
-        await trainOptions.onEval?.(step, valLoss);
-      },
+    // The curves go into the loop's log at every evaluation (a resumed run keeps those up to its checkpoint).
+    const afterEval = async (): Promise<JsonRecord> => ({
+      train: { ...(await dpoMetrics(policy, refMonitor.train, monitor.train, settings.beta)) },
+      heldout: { ...(await dpoMetrics(policy, refMonitor.heldout, monitor.heldout, settings.beta)) },
     });
+    const result = await train({ ...stage, metrics: { afterEval } }, trainOptions);
     const refHeldout = new ReferenceLogProbs(reference, heldout.encoded.size);
     const final = await dpoMetrics(policy, refHeldout, heldout.encoded, settings.beta);
-    return { policy, reference, result, settings, data: { train: train0, heldout }, history: metrics.records, heldout: final };
+    const runDir = trainOptions.runDir === undefined ? runFolder(stage.name) : trainOptions.runDir;
+    return { policy, reference, result, settings, data: { train: train0, heldout }, history: stageCurves<DpoRecord>(runDir, result.history), heldout: final };
   } catch (e) {
     policy.dispose();
     reference?.dispose();

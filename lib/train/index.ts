@@ -33,3 +33,4 @@ export * from "./distill";
 export * from "./students";
 export * from "./reasoning";
 export * from "./reasoningReward";
+export * from "./reasoningGrpo";

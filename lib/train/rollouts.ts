@@ -160,7 +160,6 @@ export class RolloutSampler implements BatchSampler<Rollout> {
     readonly prompts: readonly (readonly number[])[],
     private readonly settings: RolloutSettings,
     private readonly tokens: { readonly stopIds: readonly number[]; readonly padId: number },
-    private readonly onStats?: (s: GrpoStepStats) => void,
   ) {
     if (prompts.length === 0) throw new Error("RolloutSampler: no prompts");
     this.rng = new Rng(settings.seed);
@@ -215,7 +214,6 @@ export class RolloutSampler implements BatchSampler<Rollout> {
       flatGroups: flat / (R / G),
     };
     this.history.push(s);
-    this.onStats?.(s);
   }
 
   state(): JsonValue {
