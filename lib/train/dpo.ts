@@ -20,10 +20,11 @@ import { ensurePreferences, type PreferenceDataset, type PreferenceItem } from "
 import type { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
 import type { JsonRecord, TokenizerIdentity } from "./checkpoint";
-import { type BatchSampler, type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
+import { type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
 import { gptTrainable } from "./pretrain";
 import { type EncodedPairs, type PairBatch, pairBatches, PairSampler, rlhfPairs, type RlhfPairs } from "./preferencePairs";
 import { logSigmoid, sequenceLogProbs } from "./logprobs";
+import { ReferenceLogProbs, PairsWithReference } from "./referenceLogProbs";
 import { ensureSft } from "./sft";
 import { loadStage, withOverrides } from "./handoff";
 import { runFolder, coursePreset } from "./registry";
@@ -47,68 +48,6 @@ export function dpoLoss(
     const margin = tf.mul(beta, tf.sub(tf.sub(policyChosen, referenceChosen), tf.sub(policyRejected, referenceRejected))); // [B]
     return tf.neg(tf.mean(logSigmoid(margin))) as tf.Scalar;
   });
-}
-
-/**
- * The reference's log-probabilities of every pair, computed once: the reference is frozen, so they never change
- * (TRL's `precompute_ref_log_probs`). The policy's forward pass is then the only one inside the training step.
- */
-export class ReferenceLogProbs {
-  private readonly chosen: Float32Array;
-  private readonly rejected: Float32Array;
-  private readonly done: Uint8Array;
-
-  constructor(
-    readonly reference: Pick<GPT, "forward">,
-    size: number,
-  ) {
-    this.chosen = new Float32Array(size);
-    this.rejected = new Float32Array(size);
-    this.done = new Uint8Array(size);
-  }
-
-  /** Makes sure the batch's pairs are computed (synchronously: a batch sampler's next() is synchronous). */
-  fill(batch: PairBatch): void {
-    if (batch.index.every((i) => this.done[i])) return;
-    const lp = sequenceLogProbs(this.reference, batch); // [2B]
-    const v = lp.dataSync();
-    lp.dispose();
-    batch.index.forEach((pair, k) => {
-      this.chosen[pair] = v[k];
-      this.rejected[pair] = v[batch.pairs + k];
-      this.done[pair] = 1;
-    });
-  }
-
-  /** The batch's reference log-probabilities, chosen rows then rejected rows [2B], as in the batch. */
-  of(batch: PairBatch): Float32Array {
-    this.fill(batch);
-    const out = new Float32Array(2 * batch.pairs);
-    batch.index.forEach((pair, k) => {
-      out[k] = this.chosen[pair];
-      out[batch.pairs + k] = this.rejected[pair];
-    });
-    return out;
-  }
-}
-
-/** A pair sampler that fills the reference cache for each batch before the training step sees it. */
-class WithReference implements BatchSampler<PairBatch> {
-  constructor(
-    private readonly inner: PairSampler,
-    private readonly ref: ReferenceLogProbs,
-  ) {}
-  next(): PairBatch {
-    const b = this.inner.next();
-    this.ref.fill(b);
-    return b;
-  }
-  state() {
-    return this.inner.state();
-  }
-  restore(state: Parameters<PairSampler["restore"]>[0]): void {
-    this.inner.restore(state);
-  }
 }
 
 /** Settings of DPO besides the loop's options. */
@@ -158,7 +97,7 @@ export function dpoStage(
     name: options.name ?? "dpo",
     from: "sft",
     model: gptTrainable(policy),
-    batches: new WithReference(new PairSampler(data.train, settings.batchSize, settings.dataSeed), refTrain),
+    batches: new PairsWithReference(new PairSampler(data.train, settings.batchSize, settings.dataSeed), refTrain),
     validation: val ? () => val : undefined,
     loss(batch) {
       // No dropout, as in TRL: the reference's log-probabilities are computed without it, and a margin between a

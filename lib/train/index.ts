@@ -21,11 +21,14 @@ export * from "./sft";
 // Chapter 7 — RLHF: reward model, DPO, GRPO
 export * from "./logprobs";
 export * from "./preferencePairs";
+export * from "./rewardModel";
 export * from "./reward";
+export * from "./referenceLogProbs";
 export * from "./dpo";
 export * from "./rollouts";
 export * from "./grpo";
 // Chapter 8 — LoRA
+export * from "./tokenRows";
 export * from "./lora";
 export * from "./loraFiles";
 // Chapters 9 and 10 — knowledge distillation, reasoning-model training

@@ -3,7 +3,7 @@ import { pickToken, type SamplingOptions } from "../generate";
 import type { GPT } from "../model/gpt";
 import type { JsonValue } from "./checkpoint";
 import { type BatchSampler } from "./loop";
-import { type RewardModel } from "./reward";
+import type { RewardModel } from "./rewardModel";
 import { type EncodedAnswer, packRows } from "./preferencePairs";
 import { type MaskedSequences, tokenLogProbs } from "./logprobs";
 import { Rng, type RngState } from "../rng";
