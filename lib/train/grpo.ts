@@ -104,7 +104,8 @@ export function grpoStage(
     tokens: (rollout) => rollout.rows * rollout.length,
     defaults: { ...settings.train },
     tokenizer: options.tokenizer ?? null,
-    // The reward and KL of the step's rollouts, into the loop's log (stageCurves reads them back as GrpoStepStats).
+    // The reward and KL of the step's rollouts (its last ones when it accumulates several), into the loop's log
+    // (stageCurves reads them back as GrpoStepStats).
     metrics: { afterStep: () => (sampler.history.length ? ({ ...sampler.history[sampler.history.length - 1] } as unknown as JsonRecord) : null) },
     info: {
       groupSize: settings.groupSize,
