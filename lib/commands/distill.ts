@@ -70,8 +70,8 @@ export async function distillCommand(args: string[]): Promise<void> {
           kind === "blackbox"
             ? await teacherAnswers(teacher, tokenizer, data.questions, { file: `${stageDir(STUDENT_STAGES.blackbox)}/teacher-answers.jsonl`, teacherId: teacherStage.dir })
             : data.questions;
-        const force = values.force ?? false;
-        students[kind] = (await ensureStudent(kind, { tokenizer, questions, validation: data.validation, teacher, settings, force, signal })).model;
+        const start = values.force ? "retrain" : "load";
+        students[kind] = (await ensureStudent(kind, { tokenizer, questions, validation: data.validation, teacher, settings, start, signal })).model;
       }
       if (values["no-table"] || signal.aborted) return;
       const labels: Record<StudentKind, string> = { hard: "学生(只用硬标签)", blackbox: "学生(黑盒蒸馏)", whitebox: "学生(白盒蒸馏)" };

@@ -6,7 +6,8 @@ import { evaluateReasoning, reasoningComparisonRows, reasoningEvalSet, type Reas
 import { MAX_STEPS, numberFlag, parseCommandFlags, stopOnCtrlC } from "../flags";
 import { ensureTokenizer } from "../tokenizer/ensure";
 import type { StageModel } from "../train/handoff";
-import { ensureReasoningBase, ensureReasoningGrpo, ensureReasoningModel, reasoningSettings } from "../train/reasoning";
+import { ensureReasoningBase, ensureReasoningModel, reasoningSettings } from "../train/reasoning";
+import { ensureReasoningGrpo } from "../train/reasoningGrpo";
 import { requireStage } from "./prerequisites";
 
 const REASONING_USAGE = `usage: npx tiaoyu reasoning [options]
@@ -50,12 +51,12 @@ export async function reasoningCommand(args: string[]): Promise<void> {
     await stopOnCtrlC(async (signal) => {
       const base = await ensureReasoningBase(tokenizer);
       held.push(base);
-      const force = values.force ?? false;
-      const traced = await ensureReasoningModel("traces", { tokenizer, data, base, settings, force, signal });
+      const start = values.force ? "retrain" : "load";
+      const traced = await ensureReasoningModel("traces", { tokenizer, data, base, settings, start, signal });
       held.push(traced);
-      const answers = await ensureReasoningModel("answers", { tokenizer, data, base, settings, force, signal });
+      const answers = await ensureReasoningModel("answers", { tokenizer, data, base, settings, start, signal });
       held.push(answers);
-      const grpo = values.grpo ? await ensureReasoningGrpo({ tokenizer, data, start: traced, force, signal }) : null;
+      const grpo = values.grpo ? await ensureReasoningGrpo({ tokenizer, data, from: traced, start, signal }) : null;
       if (grpo) held.push(grpo);
       if (values["no-table"] || signal.aborted) return;
       const evalSet = reasoningEvalSet(data, { perGroup: settings.evalQuestions, tokenizer, blockSize: base.model.config.blockSize });

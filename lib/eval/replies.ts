@@ -5,7 +5,7 @@
 import { isCorrectAnswer, type QaItem, type QaTemplate } from "../data/qa";
 import type { GenerativeModel } from "../generate";
 import { chatPrompt, chatReply, chatTokenIds, type ChatTokenizer, padId } from "../train/chat";
-import type { RewardModel } from "../train/reward";
+import type { RewardModel } from "../train/rewardModel";
 import { packRows } from "../train/preferencePairs";
 
 /** One model's reply to one question, scored both ways. */

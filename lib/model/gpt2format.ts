@@ -18,6 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../io/atomic";
 import { readSafetensors, SafeTensor, SafeTensorInput, writeSafetensors } from "../io/safetensors";
 import { formatBytes, GPT2_DEFAULTS, GPTConfig, parameterCount, validateConfig } from "./config";
+import { checkWeightsFit } from "./weightsFit";
 
 /** config.json's name for each GPTConfig field, so that an error names the field as it is written in the file. */
 const HF_FIELD: Readonly<Record<string, string>> = Object.freeze({
@@ -135,7 +136,8 @@ export function modelTensors(model: GPT): Map<string, SafeTensorInput> {
 
 /**
  * Copies tensors (by Hugging Face name) into the model's weights. Everything is checked before anything is
- * assigned; on any problem the error lists every missing, unexpected and mismatched tensor.
+ * assigned (checkWeightsFit, the rule every loader shares); on any problem the error lists every missing,
+ * unexpected and mismatched tensor.
  * Tolerated: GPT-2's non-weight buffers (`attn.bias`, `attn.masked_bias`), `lm_head.weight` of a tied model, and
  * the hub's `gpt2` naming without the `transformer.` prefix.
  */
@@ -149,26 +151,7 @@ export function loadWeights(model: GPT, tensors: ReadonlyMap<string, SafeTensor>
     if (name === "lm_head.weight" && model.config.tieEmbeddings) continue; // the tied copy of wte
     byName.set(name, t);
   }
-  const missing = [...params.keys()].filter((n) => !byName.has(n));
-  const unexpected = [...byName.keys()].filter((n) => !params.has(n));
-  const mismatched: string[] = [];
-  for (const [name, v] of params) {
-    const t = byName.get(name);
-    if (!t) continue;
-    if (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i])) {
-      mismatched.push(`${name}: shape [${t.shape.join(", ")}] in the file, the model expects [${v.shape.join(", ")}]`);
-    } else if (!(t.data instanceof Float32Array)) {
-      mismatched.push(`${name}: dtype ${t.dtype}, the model expects a float (F32, F16 or BF16)`);
-    }
-  }
-  if (missing.length || unexpected.length || mismatched.length) {
-    const parts = [
-      missing.length ? `missing ${missing.length}: ${missing.join(", ")}` : "",
-      unexpected.length ? `unexpected ${unexpected.length}: ${unexpected.join(", ")}` : "",
-      mismatched.length ? `mismatched ${mismatched.length}: ${mismatched.join("; ")}` : "",
-    ].filter(Boolean);
-    throw new Error(`${source} does not fit the model (${model.config.nLayer} layers, nEmbd ${model.config.nEmbd}, vocabSize ${model.config.vocabSize}): ${parts.join("; ")}`);
-  }
+  checkWeightsFit(params, byName, source, `${model.config.nLayer} layers, nEmbd ${model.config.nEmbd}, vocabSize ${model.config.vocabSize}`);
   for (const [name, v] of params) {
     const t = byName.get(name)!;
     tf.tidy(() => v.assign(tf.tensor(t.data, v.shape, "float32")));

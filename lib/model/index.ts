@@ -13,3 +13,4 @@ export * from "./norm";
 export * from "./block";
 export * from "./gpt";
 export * from "./gpt2format";
+export * from "./weightsFit";

@@ -30,6 +30,7 @@ import * as tf from "@tensorflow/tfjs";
 import { fsyncDirSync, writeFileAtomic } from "../io/atomic";
 import type { NamedVariables, OptimizerState } from "./optimizer";
 import { decodeSafetensors, encodeSafetensors, type SafeTensorInput } from "../io/safetensors";
+import { checkWeightsFit } from "../model/weightsFit";
 import type { RngState } from "../rng";
 
 /** A value that survives `JSON.stringify` → `JSON.parse` unchanged. */
@@ -390,7 +391,7 @@ export function loadTrainingCheckpoint(dir: string, options: LoadOptions = {}): 
   if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir} is a file; a checkpoint folder (step-N) or a run folder was expected`);
   const found = fs.existsSync(path.join(dir, "meta.json")) ? dir : latestCheckpoint(dir);
   if (!found) throw new Error(`no checkpoint in ${dir}: it has neither meta.json nor a complete step-N folder`);
-  const meta = validateMeta(readJson<unknown>(path.join(found, "meta.json")), path.join(found, "meta.json"));
+  const meta = readCheckpointMeta(found);
 
   const bytesOf = (file: string): Buffer => {
     const p = path.join(found, file);
@@ -454,22 +455,20 @@ export function loadTrainingCheckpoint(dir: string, options: LoadOptions = {}): 
 }
 
 /**
- * Copies loaded weights into a model's variables. Every variable must be in the checkpoint with the same shape;
- * extra tensors in the checkpoint are an error too (they usually mean a different architecture).
+ * A checkpoint folder's meta.json, validated, without its tensors: what a stage reads to decide whether its
+ * checkpoint is still the one it wants (the tasks it trained on, its step) before loading or retraining it.
+ */
+export function readCheckpointMeta(dir: string): CheckpointMeta {
+  const file = path.join(dir, "meta.json");
+  return validateMeta(readJson<unknown>(file), file);
+}
+
+/**
+ * Copies loaded weights into a model's variables, after checking them all (checkWeightsFit, the rule every loader
+ * shares): every variable must be in the checkpoint with the same shape, and extra tensors are an error too (they
+ * usually mean a different architecture).
  */
 export function assignWeights(target: NamedVariables, weights: ReadonlyMap<string, tf.Tensor>, where = "checkpoint"): void {
-  const missing = [...target.keys()].filter((n) => !weights.has(n));
-  const extra = [...weights.keys()].filter((n) => !target.has(n));
-  if (missing.length || extra.length) {
-    throw new Error(
-      `${where} does not fit the model:` +
-        (missing.length ? ` missing ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""};` : "") +
-        (extra.length ? ` unexpected ${extra.slice(0, 5).join(", ")}${extra.length > 5 ? ` and ${extra.length - 5} more` : ""}` : ""),
-    );
-  }
-  for (const [name, v] of target) {
-    const w = weights.get(name)!;
-    if (!tf.util.arraysEqual(v.shape, w.shape)) throw new Error(`${where}: '${name}' has shape [${w.shape}], the model has [${v.shape}]`);
-  }
+  checkWeightsFit(target, weights, where);
   for (const [name, v] of target) v.assign(weights.get(name)!);
 }

@@ -15,19 +15,20 @@
  * sums over the answer's tokens only (logprobs.ts). The gradient raises log π(y_c) and lowers log π(y_r), most for the
  * pairs the policy still gets wrong; β says how far the policy may drift from the reference (small β: far).
  */
-import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { ensurePreferences, type PreferenceDataset, type PreferenceItem } from "../data/preferences";
 import type { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
-import type { TokenizerIdentity } from "./checkpoint";
-import { type BatchSampler, type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
+import type { JsonRecord, TokenizerIdentity } from "./checkpoint";
+import { type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
 import { gptTrainable } from "./pretrain";
-import { type EncodedPairs, MetricsLog, type PairBatch, pairBatches, PairSampler, rlhfPairs, resumeStepOf, type RlhfPairs } from "./preferencePairs";
+import { type EncodedPairs, type PairBatch, pairBatches, PairSampler, rlhfPairs, type RlhfPairs } from "./preferencePairs";
 import { logSigmoid, sequenceLogProbs } from "./logprobs";
+import { ReferenceLogProbs, PairsWithReference } from "./referenceLogProbs";
 import { ensureSft } from "./sft";
 import { loadStage, withOverrides } from "./handoff";
 import { runFolder, coursePreset } from "./registry";
+import { stageCurves } from "./stageCurves";
 import { tokenizerIdentity } from "./tokens";
 
 /**
@@ -47,68 +48,6 @@ export function dpoLoss(
     const margin = tf.mul(beta, tf.sub(tf.sub(policyChosen, referenceChosen), tf.sub(policyRejected, referenceRejected))); // [B]
     return tf.neg(tf.mean(logSigmoid(margin))) as tf.Scalar;
   });
-}
-
-/**
- * The reference's log-probabilities of every pair, computed once: the reference is frozen, so they never change
- * (TRL's `precompute_ref_log_probs`). The policy's forward pass is then the only one inside the training step.
- */
-export class ReferenceLogProbs {
-  private readonly chosen: Float32Array;
-  private readonly rejected: Float32Array;
-  private readonly done: Uint8Array;
-
-  constructor(
-    readonly reference: Pick<GPT, "forward">,
-    size: number,
-  ) {
-    this.chosen = new Float32Array(size);
-    this.rejected = new Float32Array(size);
-    this.done = new Uint8Array(size);
-  }
-
-  /** Makes sure the batch's pairs are computed (synchronously: a batch sampler's next() is synchronous). */
-  fill(batch: PairBatch): void {
-    if (batch.index.every((i) => this.done[i])) return;
-    const lp = sequenceLogProbs(this.reference, batch); // [2B]
-    const v = lp.dataSync();
-    lp.dispose();
-    batch.index.forEach((pair, k) => {
-      this.chosen[pair] = v[k];
-      this.rejected[pair] = v[batch.pairs + k];
-      this.done[pair] = 1;
-    });
-  }
-
-  /** The batch's reference log-probabilities, chosen rows then rejected rows [2B], as in the batch. */
-  of(batch: PairBatch): Float32Array {
-    this.fill(batch);
-    const out = new Float32Array(2 * batch.pairs);
-    batch.index.forEach((pair, k) => {
-      out[k] = this.chosen[pair];
-      out[batch.pairs + k] = this.rejected[pair];
-    });
-    return out;
-  }
-}
-
-/** A pair sampler that fills the reference cache for each batch before the training step sees it. */
-class WithReference implements BatchSampler<PairBatch> {
-  constructor(
-    private readonly inner: PairSampler,
-    private readonly ref: ReferenceLogProbs,
-  ) {}
-  next(): PairBatch {
-    const b = this.inner.next();
-    this.ref.fill(b);
-    return b;
-  }
-  state() {
-    return this.inner.state();
-  }
-  restore(state: Parameters<PairSampler["restore"]>[0]): void {
-    this.inner.restore(state);
-  }
 }
 
 /** Settings of DPO besides the loop's options. */
@@ -158,7 +97,7 @@ export function dpoStage(
     name: options.name ?? "dpo",
     from: "sft",
     model: gptTrainable(policy),
-    batches: new WithReference(new PairSampler(data.train, settings.batchSize, settings.dataSeed), refTrain),
+    batches: new PairsWithReference(new PairSampler(data.train, settings.batchSize, settings.dataSeed), refTrain),
     validation: val ? () => val : undefined,
     loss(batch) {
       // No dropout, as in TRL: the reference's log-probabilities are computed without it, and a margin between a
@@ -274,23 +213,16 @@ export async function runDpo(options: DpoRunOptions): Promise<DpoRun> {
     // The curves follow fixed pairs: the first training pairs (seen by DPO) and the first held-out ones (never seen).
     const monitor = { train: train0.encoded.subset(monitorPairs), heldout: validation.subset(monitorPairs) };
     const refMonitor = { train: new ReferenceLogProbs(reference, monitor.train.size), heldout: new ReferenceLogProbs(reference, monitor.heldout.size) };
-    const o = { ...stage.defaults, ...trainOptions };
-    const runDir = o.runDir === undefined ? runFolder(stage.name) : o.runDir;
-    const metrics = new MetricsLog<DpoRecord>(runDir ? path.join(runDir, "metrics.jsonl") : null).start(resumeStepOf(runDir, o.resume ?? false));
-    const result = await train(stage, {
-      ...trainOptions,
-      onEval: async (step, valLoss) => {
-        metrics.append({
-          step,
-          train: await dpoMetrics(policy, refMonitor.train, monitor.train, settings.beta),
-          heldout: await dpoMetrics(policy, refMonitor.heldout, monitor.heldout, settings.beta),
-        });
-        await trainOptions.onEval?.(step, valLoss);
-      },
+    // The curves go into the loop's log at every evaluation (a resumed run keeps those up to its checkpoint).
+    const afterEval = async (): Promise<JsonRecord> => ({
+      train: { ...(await dpoMetrics(policy, refMonitor.train, monitor.train, settings.beta)) },
+      heldout: { ...(await dpoMetrics(policy, refMonitor.heldout, monitor.heldout, settings.beta)) },
     });
+    const result = await train({ ...stage, metrics: { afterEval } }, trainOptions);
     const refHeldout = new ReferenceLogProbs(reference, heldout.encoded.size);
     const final = await dpoMetrics(policy, refHeldout, heldout.encoded, settings.beta);
-    return { policy, reference, result, settings, data: { train: train0, heldout }, history: metrics.records, heldout: final };
+    const runDir = trainOptions.runDir === undefined ? runFolder(stage.name) : trainOptions.runDir;
+    return { policy, reference, result, settings, data: { train: train0, heldout }, history: stageCurves<DpoRecord>(runDir, result.history), heldout: final };
   } catch (e) {
     policy.dispose();
     reference?.dispose();

@@ -16,22 +16,22 @@
  * Sampling happens in the batch sampler (the loop's `batches.next()`): a "batch" of an on-policy method is a set of
  * fresh rollouts with their rewards, advantages, and the old and reference log-probabilities, all host arrays.
  */
-import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { ensureQa, type QaDataset } from "../data/qa";
 import type { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
 import { chatPrompt, chatStopIds, padId } from "./chat";
-import type { TokenizerIdentity } from "./checkpoint";
+import type { JsonRecord, TokenizerIdentity } from "./checkpoint";
 import { type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
 import { gptTrainable } from "./pretrain";
-import {  ensureRewardModel, type RewardModel } from "./reward";
-import { MetricsLog, resumeStepOf } from "./preferencePairs";
+import { ensureRewardModel } from "./reward";
+import type { RewardModel } from "./rewardModel";
 import { klK3, tokenLogProbs } from "./logprobs";
 import { Rng } from "../rng";
 import { ensureSft } from "./sft";
 import { loadStage, withOverrides } from "./handoff";
-import { stageDir, coursePreset } from "./registry";
+import { runFolder, coursePreset } from "./registry";
+import { stageCurves } from "./stageCurves";
 import { tokenizerIdentity } from "./tokens";
 import { RolloutScorer, rewardModelScorer, Rollout, GrpoStepStats, RolloutSettings, RolloutSampler } from "./rollouts";
 
@@ -89,9 +89,9 @@ export function grpoStage(
   prompts: readonly (readonly number[])[],
   settings: GrpoSettings,
   tokens: { readonly stopIds: readonly number[]; readonly padId: number },
-  options: { tokenizer?: TokenizerIdentity | null; name?: string; onStats?: (s: GrpoStepStats) => void } = {},
+  options: { tokenizer?: TokenizerIdentity | null; name?: string } = {},
 ): GrpoStage {
-  const sampler = new RolloutSampler(policy, reference, scorer, prompts, settings, tokens, options.onStats);
+  const sampler = new RolloutSampler(policy, reference, scorer, prompts, settings, tokens);
   return {
     name: options.name ?? "grpo",
     from: "sft",
@@ -104,6 +104,9 @@ export function grpoStage(
     tokens: (rollout) => rollout.rows * rollout.length,
     defaults: { ...settings.train },
     tokenizer: options.tokenizer ?? null,
+    // The reward and KL of the step's rollouts (its last ones when it accumulates several), into the loop's log
+    // (stageCurves reads them back as GrpoStepStats).
+    metrics: { afterStep: () => (sampler.history.length ? ({ ...sampler.history[sampler.history.length - 1] } as unknown as JsonRecord) : null) },
     info: {
       groupSize: settings.groupSize,
       promptsPerStep: settings.promptsPerStep,
@@ -166,15 +169,12 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRun> {
     // A question is usable when it leaves room for an answer of a few tokens in the model's context.
     const prompts = sample.map((q) => chatPrompt(tokenizer, q)).filter((p) => p.length + 8 <= T);
     log(`grpo: ${prompts.length.toLocaleString("en-US")} questions, ${settings.promptsPerStep} per step × ${settings.groupSize} answers, β = ${settings.beta}`);
-    const o = { ...settings.train, ...trainOptions };
-    const runDir = o.runDir === undefined ? stageDir("grpo") : o.runDir;
-    const metrics = new MetricsLog<GrpoStepStats>(runDir ? path.join(runDir, "metrics.jsonl") : null).start(resumeStepOf(runDir, o.resume ?? false));
     const stage = grpoStage(policy, reference, rewardModelScorer(rm), prompts, settings, { stopIds: chatStopIds(tokenizer), padId: padId(tokenizer) }, {
       tokenizer: tokenizerIdentity(tokenizer),
-      onStats: (s) => metrics.append(s),
     });
     const result = await train(stage, trainOptions);
-    return { policy, reference, rewardModel: rm, result, settings, history: metrics.records };
+    const runDir = trainOptions.runDir === undefined ? runFolder(stage.name) : trainOptions.runDir;
+    return { policy, reference, rewardModel: rm, result, settings, history: stageCurves<GrpoStepStats>(runDir, result.history) };
   } catch (e) {
     policy?.dispose();
     reference?.dispose();

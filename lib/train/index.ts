@@ -5,6 +5,7 @@ export * from "./optimizer";
 export * from "./checkpoint";
 export * from "./progress";
 export * from "./loop";
+export * from "./stageCurves";
 export * from "./sampler";
 export * from "./registry";
 export * from "./handoff";
@@ -20,11 +21,14 @@ export * from "./sft";
 // Chapter 7 — RLHF: reward model, DPO, GRPO
 export * from "./logprobs";
 export * from "./preferencePairs";
+export * from "./rewardModel";
 export * from "./reward";
+export * from "./referenceLogProbs";
 export * from "./dpo";
 export * from "./rollouts";
 export * from "./grpo";
 // Chapter 8 — LoRA
+export * from "./tokenRows";
 export * from "./lora";
 export * from "./loraFiles";
 // Chapters 9 and 10 — knowledge distillation, reasoning-model training
@@ -32,3 +36,4 @@ export * from "./distill";
 export * from "./students";
 export * from "./reasoning";
 export * from "./reasoningReward";
+export * from "./reasoningGrpo";

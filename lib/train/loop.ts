@@ -89,6 +89,15 @@ export interface Stage<B> {
   readonly tokenizer?: TokenizerIdentity | null;
   /** Facts about the stage worth keeping in meta.json (batch size, preset, data files, …). */
   readonly info?: JsonRecord;
+  /**
+   * The stage's own curves (DPO's margins, GRPO's reward and KL), kept in log.jsonl beside the loss as
+   * {@link MetricsRecord}s, so that a resumed run cuts them back to its checkpoint as it does the loss curve.
+   * `afterStep` is asked after every step, `afterEval` after every evaluation; null records nothing.
+   */
+  readonly metrics?: {
+    afterStep?(step: number): JsonRecord | null;
+    afterEval?(step: number): Promise<JsonRecord | null>;
+  };
 }
 
 export interface TrainingOptions {
@@ -192,6 +201,20 @@ export interface EvalRecord {
   readonly loss: number;
 }
 
+/** One line of log.jsonl with a stage's own measurements at a step (see {@link Stage.metrics}). */
+export interface MetricsRecord {
+  readonly kind: "metrics";
+  readonly step: number;
+  readonly values: JsonRecord;
+}
+
+/** A run's curves as log.jsonl holds them. */
+export interface TrainingLog {
+  readonly train: readonly StepRecord[];
+  readonly val: readonly EvalRecord[];
+  readonly metrics: readonly MetricsRecord[];
+}
+
 export interface TrainResult {
   readonly stage: string;
   /** The step the run ended at. */
@@ -202,7 +225,7 @@ export interface TrainResult {
   /** The last validation loss, or null without validation. */
   readonly valLoss: number | null;
   /** The whole run's curves (the earlier part of a resumed run included, from its log). */
-  readonly history: { readonly train: readonly StepRecord[]; readonly val: readonly EvalRecord[] };
+  readonly history: TrainingLog;
   /** The folder of the last checkpoint written, or null. */
   readonly checkpoint: string | null;
   /** Wall time of this call, and its training throughput. */
@@ -392,36 +415,42 @@ export async function evaluate<B>(stage: Pick<Stage<B>, "loss">, batches: Iterab
   return sum / n;
 }
 
-function readLog(file: string, upTo: number): { train: StepRecord[]; val: EvalRecord[] } {
+function readLog(file: string, upTo: number): { train: StepRecord[]; val: EvalRecord[]; metrics: MetricsRecord[] } {
   const train: StepRecord[] = [];
   const val: EvalRecord[] = [];
-  if (!fs.existsSync(file)) return { train, val };
+  const metrics: MetricsRecord[] = [];
+  if (!fs.existsSync(file)) return { train, val, metrics };
   if (fs.statSync(file).isDirectory()) throw new Error(`${file} is a folder; the training log (a JSONL file) was expected there`);
   for (const [i, line] of fs.readFileSync(file, "utf8").split("\n").entries()) {
     if (!line.trim()) continue;
-    let r: StepRecord | EvalRecord;
+    let r: StepRecord | EvalRecord | MetricsRecord;
     try {
       r = JSON.parse(line);
     } catch {
       // A kill can cut the last line short; anything after the checkpoint is dropped anyway.
       continue;
     }
-    if (typeof r !== "object" || r === null || !Number.isInteger(r.step) || r.step < 0 || typeof r.loss !== "number") {
-      throw new Error(`line ${i + 1} of ${file}: expected a record with an integer 'step' ≥ 0 and a numeric 'loss', got ${line.slice(0, 80)}`);
+    const isMetrics = typeof r === "object" && r !== null && r.kind === "metrics";
+    if (
+      typeof r !== "object" || r === null || !Number.isInteger(r.step) || r.step < 0 ||
+      (isMetrics ? typeof (r as MetricsRecord).values !== "object" || (r as MetricsRecord).values === null : typeof (r as StepRecord).loss !== "number")
+    ) {
+      throw new Error(`line ${i + 1} of ${file}: expected a record with an integer 'step' ≥ 0 and a numeric 'loss' (or, of kind 'metrics', an object 'values'), got ${line.slice(0, 80)}`);
     }
     if (r.step > upTo) continue;
     if (r.kind === "train") train.push(r);
     else if (r.kind === "val") val.push(r);
+    else if (r.kind === "metrics") metrics.push(r);
     else throw new Error(`line ${i + 1} of ${file}: unknown record kind '${(r as { kind: unknown }).kind}'`);
   }
-  return { train, val };
+  return { train, val, metrics };
 }
 
 /**
  * The curves of a run, from its log.jsonl: how a notebook shows a finished run without training it again.
  * @example plotLossCurves(readTrainingLog(stageDir("pretrain")))
  */
-export function readTrainingLog(runDir: string): { train: StepRecord[]; val: EvalRecord[] } {
+export function readTrainingLog(runDir: string): TrainingLog {
   const file = path.join(runDir, "log.jsonl");
   if (!fs.existsSync(file)) throw new Error(`no training log in ${runDir} (log.jsonl is missing)`);
   return readLog(file, Infinity);
@@ -450,7 +479,7 @@ export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions
   let step = 0;
   let tokens = 0;
   let rng = new Rng(o.seed);
-  let history: { train: StepRecord[]; val: EvalRecord[] } = { train: [], val: [] };
+  let history: { train: StepRecord[]; val: EvalRecord[]; metrics: MetricsRecord[] } = { train: [], val: [], metrics: [] };
   let checkpoint: string | null = null;
   let resumed = false;
   const interrupt = watchNotebookInterrupt(stage.name);
@@ -497,8 +526,8 @@ export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions
       // Rewritten atomically (temporary file, fsync, rename): a kill at this moment leaves the old log or the new
       // one, never an empty file. During the run lines are appended; a kill can cut only the last one short, and
       // readLog skips a torn line.
-      history = resumed ? readLog(logFile, step) : { train: [], val: [] };
-      const text = [...history.train, ...history.val].sort((a, b) => a.step - b.step).map((r) => JSON.stringify(r) + "\n").join("");
+      history = resumed ? readLog(logFile, step) : { train: [], val: [], metrics: [] };
+      const text = [...history.train, ...history.val, ...history.metrics].sort((a, b) => a.step - b.step).map((r) => JSON.stringify(r) + "\n").join("");
       writeFileAtomicSync(logFile, text);
     }
 
@@ -512,8 +541,14 @@ export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions
     let savedStep = resumed ? step : -1;
     let stopped = false;
 
-    const log = (r: StepRecord | EvalRecord) => {
+    const log = (r: StepRecord | EvalRecord | MetricsRecord) => {
       if (logFile) fs.appendFileSync(logFile, JSON.stringify(r) + "\n");
+    };
+    const logMetrics = (values: JsonRecord | null) => {
+      if (!values) return;
+      const r: MetricsRecord = { kind: "metrics", step, values };
+      history.metrics.push(r);
+      log(r);
     };
     const runEval = async () => {
       if (!stage.validation || o.evalEvery === 0) return;
@@ -522,6 +557,7 @@ export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions
       history.val.push(r);
       log(r);
       progress.evaluated(step, lastVal);
+      if (stage.metrics?.afterEval) logMetrics(await stage.metrics.afterEval(step));
       await o.onEval?.(step, lastVal);
     };
     const save = async () => {
@@ -610,6 +646,7 @@ export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions
       const record: StepRecord = { kind: "train", step, loss, lr, gradNorm, tokens, seconds };
       history.train.push(record);
       log(record);
+      logMetrics(stage.metrics?.afterStep?.(step) ?? null);
       o.onStep?.(record);
       const done = step - stepAtStart;
       progress.step({

@@ -1,9 +1,37 @@
+/**
+ * LoRA微调 (chapter 8): fine-tuning through a low-rank correction instead of the whole weight matrix.
+ * Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models".
+ *
+ * The book's example: a weight W of 1024×512 has 524,288 numbers. LoRA leaves W frozen and learns two thin
+ * matrices A (1024×8) and B (8×512) instead, 8,192 + 4,096 = 12,288 numbers, and the layer computes with
+ *
+ *   W' = W + (alpha / r) · A·B          (r = 8: the rank of the correction A·B)
+ *   y  = x·W' + b = x·W + b + (alpha / r) · (x·A)·B
+ *
+ * Our Linear stores W as [in, out] (GPT-2's Conv1D), so A is [in, r] and B is [r, out], exactly the book's shapes.
+ * B starts at zero, so A·B = 0 and the adapted model starts as exactly the base model; A starts small and random
+ * (if both were zero, neither would ever get a gradient). alpha / r scales the correction so that trying another
+ * rank does not require another learning rate.
+ *
+ * After training, the correction can be merged into W (W ← W + (alpha/r)·A·B): the model is then an ordinary GPT,
+ * as fast as the base, and unmerging (W ← W − (alpha/r)·A·B) gives the base back. An adapter is small and saved
+ * alone: many adapters (one per task) can share one base model.
+ *
+ * New tokens: the chat markers never occurred in pretraining, so an adapter may also train a correction of their
+ * embedding rows (`trainableTokens`, as PEFT's `trainable_token_indices`): tokenRows.ts says why and how.
+ *
+ * How it is wired: `applyLora` finds the chosen linear layers of a GPT by name (`attn.c_attn` matches
+ * transformer.h.0.attn.c_attn, transformer.h.1.attn.c_attn, …) and puts a LoraLinear in each one's adapter slot
+ * (Linear.attachAdapter: the layer adds the adapter's output to x·W + b); the token rows go in the embedding's slot,
+ * which the tied output layer reads too. No method of a live object is replaced, so a later change to the model's
+ * forward reaches adapted models as well; `dispose()` empties the slots. Saving and loading adapters: loraFiles.ts.
+ */
 import * as tf from "@tensorflow/tfjs";
-import type { EmbeddingAdapter } from "../model/embedding";
 import type { GPT } from "../model/gpt";
 import type { Linear, LinearAdapter } from "../model/linear";
 import { sizeOf } from "../model/params";
 import type { NamedVariables } from "./optimizer";
+import { TRAINABLE_TOKENS_NAME, TokenRowsAdapter } from "./tokenRows";
 
 export interface LoraConfig {
   /** r: the rank of the correction A·B (A is [in, r], B is [r, out]). The book's example: 8. */
@@ -17,7 +45,7 @@ export interface LoraConfig {
   readonly targets: readonly string[];
   /**
    * Token ids whose embedding rows also train (a correction added to those rows of wte, which the tied output layer
-   * shares). Default none; chapter 8 passes the chat markers (see the file comment).
+   * shares). Default none; chapter 8 passes the chat markers (tokenRows.ts).
    */
   readonly trainableTokens?: readonly number[];
 }
@@ -133,58 +161,6 @@ export class LoraLinear implements LinearAdapter {
     this.b.dispose();
   }
 }
-
-/**
- * A trainable correction of some rows of the token embedding: wte' = wte + P·delta, where P [V, k] puts row i of
- * delta [k, D] at token id ids[i]. delta starts at 0 (the base model exactly); only delta trains.
- */
-export class TokenRowsAdapter implements EmbeddingAdapter {
-  readonly delta: tf.Variable; // [k, D]
-  private readonly placement: tf.Tensor2D; // [V, k], one-hot columns
-  private mergedIn = false;
-
-  constructor(
-    readonly wte: tf.Variable,
-    readonly ids: readonly number[],
-  ) {
-    const [V, D] = wte.shape as [number, number];
-    ids.forEach((id) => {
-      if (id >= V) throw new Error(`LoRA trainableTokens: id ${id} is outside the vocabulary (${V} tokens)`);
-    });
-    this.delta = tf.tidy(() => tf.variable(tf.zeros([ids.length, D]), true, `lora${nextAdapterId++}/transformer.wte.trainable_tokens`));
-    this.placement = tf.tidy(() => tf.transpose(tf.oneHot(tf.tensor1d([...ids], "int32"), V)).toFloat() as tf.Tensor2D); // [V, k]
-  }
-
-  get merged(): boolean {
-    return this.mergedIn;
-  }
-
-  /** The table the model uses: wte + P·delta [V, D], or wte itself once merged. Call inside a tidy. */
-  table(): tf.Tensor2D {
-    if (this.mergedIn) return this.wte as tf.Tensor as tf.Tensor2D;
-    return tf.add(this.wte, tf.matMul(this.placement, this.delta)) as tf.Tensor2D; // [V, D]
-  }
-
-  merge(): void {
-    if (this.mergedIn) throw new Error("LoRA token rows are already merged");
-    tf.tidy(() => this.wte.assign(tf.add(this.wte, tf.matMul(this.placement, this.delta))));
-    this.mergedIn = true;
-  }
-
-  unmerge(): void {
-    if (!this.mergedIn) throw new Error("LoRA token rows are not merged");
-    tf.tidy(() => this.wte.assign(tf.sub(this.wte, tf.matMul(this.placement, this.delta))));
-    this.mergedIn = false;
-  }
-
-  dispose(): void {
-    this.delta.dispose();
-    this.placement.dispose();
-  }
-}
-
-/** Name of the token-row correction in adapter files and in `trainable()`. */
-export const TRAINABLE_TOKENS_NAME = "transformer.wte.trainable_tokens";
 
 /** A row of the trainable-parameter table. */
 export type LoraCountRow = {

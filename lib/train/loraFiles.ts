@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { projectPath } from "../course";
 import { writeFileAtomic } from "../io/atomic";
 import { readSafetensors, writeSafetensors } from "../io/safetensors";
+import { checkWeightsFit } from "../model/weightsFit";
 import type { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
 import { loadStage } from "./handoff";
@@ -62,14 +63,10 @@ export function loadLoraAdapter(dir: string, model: GPT): LoraAdapter {
   const adapter = applyLora(model, { rank: cfg.rank, alpha: cfg.alpha, targets: Object.keys(cfg.layers), trainableTokens: cfg.trainableTokens });
   try {
     const vars = adapter.trainable();
-    const missing = [...vars.keys()].filter((n) => !tensors.has(n));
-    const extra = [...tensors.keys()].filter((n) => !vars.has(n));
-    if (missing.length || extra.length) {
-      throw new Error(`${dir}/${ADAPTER_WEIGHTS_FILE} does not match its config: missing ${missing.join(", ") || "none"}; unexpected ${extra.join(", ") || "none"}`);
-    }
+    // The model here is the adapters that its config describes.
+    checkWeightsFit(vars, tensors, path.join(dir, ADAPTER_WEIGHTS_FILE), `the adapters of ${path.join(dir, ADAPTER_CONFIG_FILE)}`);
     for (const [name, v] of vars) {
       const t = tensors.get(name)!;
-      if (!tf.util.arraysEqual([...t.shape], v.shape)) throw new Error(`${dir}/${ADAPTER_WEIGHTS_FILE}: '${name}' has shape [${t.shape}], expected [${v.shape}]`);
       tf.tidy(() => v.assign(tf.tensor(t.data, [...t.shape], "float32")));
     }
   } catch (e) {

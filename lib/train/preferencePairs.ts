@@ -1,15 +1,11 @@
 /**
  * Chapter 7's preference pairs as batches: {prompt, chosen, rejected} encoded in chapter 6's chat format, packed
- * with the answer masked in, drawn by the seeded epoch sampler; and the per-step metrics file of DPO and GRPO.
+ * with the answer masked in, drawn by the seeded epoch sampler, and the pairs a chapter-7 run trains on.
  * The log-probabilities computed on them are in logprobs.ts; the stages in reward.ts, dpo.ts and grpo.ts.
  */
-import * as fs from "fs";
-import * as path from "path";
 import { isQuick } from "../course";
 import type { PreferenceDataset, PreferenceItem } from "../data/preferences";
 import { type ChatTokenizer, encodeChat, padId } from "./chat";
-import { listCheckpoints } from "./checkpoint";
-import { writeFileAtomicSync } from "../io/atomic";
 import { Rng } from "../rng";
 import { EpochSampler } from "./sampler";
 import { MaskedSequences } from "./logprobs";
@@ -178,7 +174,7 @@ export function encodePreferences(
   return EncodedPairs.encode(pairs, chatAnswerEncoder(tokenizer), { blockSize: options.blockSize, padId: padId(tokenizer), dropTooLong: true });
 }
 
-// ---------------------------------------------------------------- data and bookkeeping of a run
+// ---------------------------------------------------------------- the pairs of a run
 
 /** Preference pairs of one split, encoded: `items[i]` is the pair behind `encoded`'s pair i. */
 export interface RlhfPairs<P extends PreferenceLike = PreferenceLike> {
@@ -219,65 +215,4 @@ export function rlhfPairs(
     train: prepareRlhfPairs(tokenizer, items.train, { blockSize: options.blockSize, max: options.maxTrain ?? (quick ? undefined : 20000) }),
     heldout: prepareRlhfPairs(tokenizer, [...items.heldout, ...items.unseen], { blockSize: options.blockSize, max: options.maxHeldout ?? (quick ? undefined : 1000) }),
   };
-}
-
-/**
- * The step a run will continue from: the run folder's latest checkpoint when `resume` is set, else 0 (the loop
- * makes the same decision; a stage uses it to cut its own metrics log back to that step).
- */
-export function resumeStepOf(runDir: string | null, resume: boolean | "required"): number {
-  if (!runDir || !resume) return 0;
-  const all = listCheckpoints(runDir);
-  return all.length ? all[all.length - 1].step : 0;
-}
-
-/**
- * A stage's own curves next to the loop's log: runs/<stage>/metrics.jsonl, one JSON record with a `step` per line.
- * A fresh run empties it; a resumed one keeps the records up to the step it resumes from, as the loop does with log.jsonl.
- */
-export class MetricsLog<T extends { readonly step: number }> {
-  readonly records: T[] = [];
-
-  constructor(readonly file: string | null) {}
-
-  /** Reads what a finished or interrupted run left, up to `upTo` (last record per step wins). */
-  static read<T extends { readonly step: number }>(file: string, upTo = Infinity): T[] {
-    if (!fs.existsSync(file)) return [];
-    const byStep = new Map<number, T>();
-    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
-      if (!line.trim()) continue;
-      let r: T;
-      try {
-        r = JSON.parse(line) as T;
-      } catch {
-        continue; // a kill can cut the last line short
-      }
-      if (typeof r.step === "number" && r.step <= upTo) byStep.set(r.step, r);
-    }
-    return [...byStep.values()].sort((a, b) => a.step - b.step);
-  }
-
-  private rewritten = false;
-
-  /**
-   * Starts a run that continues from `fromStep` (0: a fresh run). The file is rewritten only at the first record,
-   * atomically: by then the loop has accepted the run folder, so a refused start (a run already there) or a
-   * `fresh` start (the old run moved aside) never empties the old run's metrics.
-   */
-  start(fromStep: number): this {
-    this.records.length = 0;
-    this.rewritten = false;
-    if (!this.file) return this;
-    this.records.push(...(fromStep > 0 ? MetricsLog.read<T>(this.file, fromStep) : []));
-    return this;
-  }
-
-  append(record: T): void {
-    if (this.file && !this.rewritten) {
-      writeFileAtomicSync(this.file, this.records.map((r) => JSON.stringify(r) + "\n").join(""));
-      this.rewritten = true;
-    }
-    this.records.push(record);
-    if (this.file) fs.appendFileSync(this.file, JSON.stringify(record) + "\n");
-  }
 }

@@ -7,29 +7,24 @@
  * correct traces for questions about the poems, so the stage is chapter 6's SFT on those samples, starting from
  * the SFT model.
  *
- * This file: reading a response back into its parts (and rejecting malformed ones), the verifiable reward
- * (well-formed and correct), the reasoning stage, and the evaluation against the same model fine-tuned on the
- * answers alone.
+ * This file: the samples in the chat format and the reasoning stage (its base model, its two variants). The
+ * verifiable reward is in reasoningReward.ts, the optional GRPO step in reasoningGrpo.ts, the evaluation in
+ * lib/eval/reasoning.ts.
  */
-import * as path from "path";
 import { isQuick, projectPath } from "../course";
 import { type ReasoningData, type ReasoningItem, type ReasoningTask, REASONING_TASKS, THINK_CLOSE, THINK_OPEN } from "../data/reasoning";
 import { presetConfig } from "../model/config";
 import { GPT } from "../model/gpt";
+import { Rng } from "../rng";
 import type { Tokenizer } from "../tokenizer/types";
-import { type ChatTokenizer, chatPrompt, chatStopIds, chatTokenIds, padId, type EncodedChat, fitsContext } from "./chat";
-import { GRPO_PRESETS, type GrpoSettings, grpoStage } from "./grpo";
-import { type GrpoStepStats } from "./rollouts";
-import { MetricsLog } from "./preferencePairs";
-import { tokenizerIdentity } from "./tokens";
+import { type ChatTokenizer, chatPrompt, chatTokenIds, type EncodedChat, fitsContext } from "./chat";
+import { latestCheckpoint, readCheckpointMeta } from "./checkpoint";
+import { copyModel, ensureStage, loadStage, type StageModel, type StageRunOptions, type StageStart } from "./handoff";
 import { train } from "./loop";
 import { pretrainSettings, pretrainStage } from "./pretrain";
-import { Rng } from "../rng";
+import { coursePreset, type CoursePreset, hasStage, type StageName, stageDir } from "./registry";
 import { ensureSft, runSft, sftSettings, sftStage } from "./sft";
-import { copyModel, loadStage, type StageModel, type StageRunOptions } from "./handoff";
-import { hasStage, type StageName, stageDir, coursePreset, type CoursePreset } from "./registry";
 import { corpusTokenStreams } from "./tokens";
-import { REASONING_REWARD_WEIGHTS, reasoningScorer } from "./reasoningReward";
 
 /**
  * One reasoning sample in chapter 6's chat format, with <think> and </think> as the special tokens chapter 2
@@ -113,29 +108,34 @@ export const QUICK_REASONING_CONTEXT = 192;
 /**
  * The model chapter 10 starts from: chapter 6's SFT model (runs/sft). In quick mode the SFT model is the `tiny`
  * preset with a 32-token context, too short for any reasoning sample, so a tiny model with a
- * {@link QUICK_REASONING_CONTEXT}-token context is pretrained and fine-tuned briefly on the spot (runs/reasoning-base-quick):
- * numbers from it mean nothing, but every step of the chapter runs.
+ * {@link QUICK_REASONING_CONTEXT}-token context is pretrained and fine-tuned briefly on the spot (stage
+ * reasoning-base, through ensureStage like every stage): numbers from it mean nothing, but every step of the chapter runs.
  */
-export async function ensureReasoningBase(tokenizer: Tokenizer, options: { log?: (line: string) => void } = {}): Promise<StageModel> {
-  const log = options.log ?? console.log;
-  if (!isQuick()) return ensureSft(tokenizer, { log });
+export async function ensureReasoningBase(tokenizer: Tokenizer, options: { start?: StageStart; log?: (line: string) => void } = {}): Promise<StageModel> {
+  const { start, log = console.log } = options;
+  if (!isQuick()) return ensureSft(tokenizer, { start, log });
   if (hasStage("sft")) {
     const sft = loadStage("sft", { tokenizer });
     if (sft.model.config.blockSize >= QUICK_REASONING_CONTEXT) return sft;
     sft.model.dispose();
   }
-  const name = "reasoning-base";
-  if (hasStage(name)) return loadStage(name, { tokenizer });
-  log(`quick mode: the SFT model's context is too short for reasoning samples; training a tiny model with a ${QUICK_REASONING_CONTEXT}-token context…`);
-  const data = await corpusTokenStreams(tokenizer);
-  const model = new GPT(presetConfig("tiny", { vocabSize: tokenizer.vocabSize, blockSize: QUICK_REASONING_CONTEXT }), { seed: 1337 });
-  try {
-    await train(pretrainStage(model, data, pretrainSettings("tiny")), { steps: 40, runDir: null, progress: "none" });
-    await runSft({ tokenizer, preset: "tiny", model, steps: 60, runDir: stageDir(name), progress: "none", log });
-  } finally {
-    model.dispose();
-  }
-  return loadStage(name, { tokenizer });
+  return ensureStage("reasoning-base", {
+    tokenizer,
+    start,
+    log,
+    describe: `the SFT model's context is too short for reasoning samples: a tiny model with a ${QUICK_REASONING_CONTEXT}-token context`,
+    train: async (resume) => {
+      const data = await corpusTokenStreams(tokenizer);
+      const model = new GPT(presetConfig("tiny", { vocabSize: tokenizer.vocabSize, blockSize: QUICK_REASONING_CONTEXT }), { seed: 1337 });
+      try {
+        // Its pretraining keeps no checkpoint (a few seconds); the SFT run is the stage's, and resumes like any.
+        await train(pretrainStage(model, data, pretrainSettings("tiny")), { steps: 40, runDir: null, progress: "none" });
+        await runSft({ tokenizer, preset: "tiny", model, steps: 60, runDir: stageDir("reasoning-base"), resume, progress: "none", log });
+      } finally {
+        model.dispose();
+      }
+    },
+  });
 }
 
 /** The tasks of the training questions, in REASONING_TASKS order: what a reasoning stage records in its meta.json. */
@@ -144,30 +144,26 @@ export function reasoningDataTasks(data: ReasoningData): ReasoningTask[] {
 }
 
 /**
- * A reasoning stage's checkpoint if it was trained on questions of the same tasks as the data now has, else null
- * (and a line in the log). A checkpoint from before a task was added (the rhyme questions, say) would be scored on
- * questions it never trained on, so it is trained again rather than loaded.
+ * What {@link ensureStage} should do with a reasoning stage's checkpoint, given what the caller asked (`start`):
+ * a checkpoint trained on other tasks than the data now has is trained again (it would be scored on questions it
+ * never saw: the rhyme questions were added after the first runs), and one that stopped before `steps` (Ctrl-C, a
+ * crashed kernel) is continued rather than scored half-trained. Says why in the log when it overrides "load".
  */
-function currentReasoningStage(
-  name: StageName,
-  tokenizer: Tokenizer,
-  tasks: readonly ReasoningTask[],
-  steps: number,
-  log: (line: string) => void,
-): StageModel | "resume" | null {
-  if (!hasStage(name)) return null;
-  const stage = loadStage(name, { tokenizer });
-  const had = stage.meta.extra?.tasks;
-  const where = projectPath(stage.dir);
-  if (Array.isArray(had) && had.join(",") === tasks.join(",") && stage.meta.step >= steps) return stage;
-  stage.model.dispose();
-  if (Array.isArray(had) && had.join(",") === tasks.join(",")) {
-    // A run that stopped early (Ctrl-C, a crashed kernel): the caller continues it rather than score a half-trained model.
-    log(`${name}: the checkpoint in ${where} stopped at step ${stage.meta.step} of ${steps}: training on`);
+export function reasoningStart(name: StageName, tasks: readonly ReasoningTask[], steps: number, start: StageStart, log: (line: string) => void): StageStart {
+  const dir = latestCheckpoint(stageDir(name));
+  if (!dir || start === "retrain") return start;
+  const meta = readCheckpointMeta(dir);
+  const had = meta.extra?.tasks;
+  const where = projectPath(dir);
+  if (!(Array.isArray(had) && had.join(",") === tasks.join(","))) {
+    log(`${name}: the checkpoint in ${where} was trained on tasks ${Array.isArray(had) ? had.join(", ") : "(not recorded)"}, the data now has ${tasks.join(", ")}: training again`);
+    return "retrain";
+  }
+  if (start === "load" && meta.step < steps) {
+    log(`${name}: the checkpoint in ${where} stopped at step ${meta.step} of ${steps}: training on`);
     return "resume";
   }
-  log(`${name}: the checkpoint in ${where} was trained on tasks ${Array.isArray(had) ? had.join(", ") : "(not recorded)"}, the data now has ${tasks.join(", ")}: training again`);
-  return null;
+  return start;
 }
 
 export interface ReasoningRunOptions extends StageRunOptions {
@@ -176,94 +172,52 @@ export interface ReasoningRunOptions extends StageRunOptions {
   readonly data: ReasoningData;
   /** The model it starts from (ensureReasoningBase()); a copy is fine-tuned, this one is left as it is. */
   readonly base: StageModel;
-  readonly settings?: ReasoningSettings;
-  /** Train even when the stage has a checkpoint. */
-  readonly force?: boolean;
+  /** Overrides of the chapter's sizes (reasoningSettings()), e.g. from a notebook cell: { steps: 400, lr: 3e-3 }. */
+  readonly settings?: Partial<ReasoningSettings>;
+  /** What to do with a checkpoint that exists (ensureStage; default "load"). */
+  readonly start?: StageStart;
   readonly log?: (line: string) => void;
 }
 
 /**
  * Fine-tunes a copy of the base model with chapter 6's SFT stage, on the traced samples ("traces": black-box
- * distillation of the program that wrote them) or on the same questions' answers alone ("answers"). Loaded from
- * runs/reasoning or runs/reasoning-answers when it exists and was trained on the same tasks (unless `force`).
+ * distillation of the program that wrote them) or on the same questions' answers alone ("answers"): stage
+ * runs/reasoning or runs/reasoning-answers, through ensureStage (load, resume or train once, the same in quick and
+ * full mode), with {@link reasoningStart}'s check that the checkpoint trained on the data's tasks.
  * The caller disposes the model.
+ * @example const traced = await ensureReasoningModel("traces", { tokenizer: tok, data, base });
  */
 export async function ensureReasoningModel(variant: ReasoningVariant, options: ReasoningRunOptions): Promise<StageModel> {
-  const { tokenizer, data, base, settings = reasoningSettings(), force = false, log = console.log, ...trainOptions } = options;
+  const { tokenizer, data, base, settings: overrides, start = "load", log = console.log, ...trainOptions } = options;
+  const settings = { ...reasoningSettings(), ...overrides };
   const name = REASONING_STAGES[variant];
   const tasks = reasoningDataTasks(data);
-  const saved = force ? null : currentReasoningStage(name, tokenizer, tasks, settings.steps, log);
-  if (saved && saved !== "resume") return saved;
-  const T = base.model.config.blockSize;
-  const questions = fittingReasoningItems(tokenizer, new Rng(10).shuffle([...data.train]), T, settings.questions);
-  const validation = fittingReasoningItems(tokenizer, data.heldout, T, 128);
-  const encode = (items: readonly ReasoningItem[]) => items.map((it) => encodeReasoningChat(tokenizer, reasoningTarget(it, variant)));
-  const model = copyModel(base.model, {}, base.dir);
-  try {
-    log(`${name}: ${questions.length.toLocaleString("en-US")} questions ${variant === "traces" ? "with reasoning traces" : "with answers alone"}, ${settings.steps} steps`);
-    const s = sftSettings(coursePreset());
-    const stage = sftStage(model, { train: encode(questions), validation: encode(validation) }, { ...s, batchSize: settings.batchSize ?? s.batchSize }, {
-      name,
-      from: "sft",
-      tokenizer,
-      info: { variant, tasks },
-    });
-    const lr = settings.lr === undefined ? {} : { lr: settings.lr, minLr: settings.lr / 10 };
-    // The stage has checked that the tasks match before it resumes; more steps than the checkpoint had is its "training on".
-    await train(stage, { steps: settings.steps, ...lr, ...trainOptions, ...(saved === "resume" ? { resume: true, acceptChanges: true } : { resume: false, fresh: true }) }); // a run of other tasks is moved aside, not overwritten
-  } finally {
-    model.dispose();
-  }
-  return loadStage(name, { tokenizer });
-}
-
-// ---------------------------------------------------------------- optional: GRPO with the verifiable reward
-
-/** GRPO's settings for reasoning: chapter 7's, with room for a reasoning trace and a few steps. */
-export function reasoningGrpoSettings(preset: CoursePreset = coursePreset()): GrpoSettings {
-  const base = GRPO_PRESETS[preset];
-  return preset === "tiny"
-    ? { ...base, promptsPerStep: 2, maxNewTokens: 120, train: { ...base.train, steps: 4 } }
-    : { ...base, maxNewTokens: 64, train: { ...base.train, steps: 100 } };
-}
-
-/**
- * GRPO (chapter 7's stage and sampler) from the traced model, rewarded by the verifiable reward: stage
- * runs/reasoning-grpo, its reward and KL curves in metrics.jsonl. Loaded when it exists and was trained on the same
- * tasks (unless `force`). The caller disposes the model.
- */
-export async function ensureReasoningGrpo(options: {
-  readonly tokenizer: Tokenizer;
-  readonly data: ReasoningData;
-  /** The model it starts from and stays close to (the traced model: ensureReasoningModel("traces")). */
-  readonly start: StageModel;
-  readonly settings?: GrpoSettings;
-  readonly maxPrompts?: number;
-  readonly force?: boolean;
-  readonly log?: (line: string) => void;
-} & StageRunOptions): Promise<StageModel & { history: GrpoStepStats[] }> {
-  const { tokenizer, data, start, settings = reasoningGrpoSettings(), maxPrompts = 2000, force = false, log = console.log, ...trainOptions } = options;
-  const name = "reasoning-grpo";
-  const metricsFile = path.join(stageDir(name), "metrics.jsonl");
-  const tasks = reasoningDataTasks(data);
-  // An unfinished GRPO run starts over (its metrics log and sampler are not resumable): it is the shortest stage.
-  const saved = force ? null : currentReasoningStage(name, tokenizer, tasks, settings.train.steps ?? 0, log);
-  if (saved && saved !== "resume") return { ...saved, history: MetricsLog.read<GrpoStepStats>(metricsFile) };
-  const T = start.model.config.blockSize;
-  const items = new Rng(11).shuffle([...data.train]).filter((it) => chatPrompt(tokenizer, it.prompt).length + 16 <= T).slice(0, maxPrompts);
-  const { scorer, prompts } = reasoningScorer(tokenizer, items);
-  const policy = copyModel(start.model, {}, start.dir);
-  try {
-    log(`${name}: ${prompts.length.toLocaleString("en-US")} questions, ${settings.promptsPerStep} per step × ${settings.groupSize} answers, reward: format ${REASONING_REWARD_WEIGHTS.format} + correct ${REASONING_REWARD_WEIGHTS.correct}`);
-    const metrics = new MetricsLog<GrpoStepStats>(metricsFile).start(0);
-    const stage = grpoStage(policy, start.model, scorer, prompts, settings, { stopIds: chatStopIds(tokenizer), padId: padId(tokenizer) }, {
-      name,
-      tokenizer: tokenizerIdentity(tokenizer),
-      onStats: (s) => metrics.append(s),
-    });
-    await train({ ...stage, from: REASONING_STAGES.traces, info: { ...stage.info, tasks } }, trainOptions);
-  } finally {
-    policy.dispose();
-  }
-  return { ...loadStage(name, { tokenizer }), history: MetricsLog.read<GrpoStepStats>(metricsFile) };
+  return ensureStage(name, {
+    tokenizer,
+    start: reasoningStart(name, tasks, settings.steps, start, log),
+    log,
+    describe: `${settings.steps} steps from ${projectPath(base.dir)}`,
+    train: async (resume) => {
+      const T = base.model.config.blockSize;
+      const questions = fittingReasoningItems(tokenizer, new Rng(10).shuffle([...data.train]), T, settings.questions);
+      const validation = fittingReasoningItems(tokenizer, data.heldout, T, 128);
+      const encode = (items: readonly ReasoningItem[]) => items.map((it) => encodeReasoningChat(tokenizer, reasoningTarget(it, variant)));
+      const model = copyModel(base.model, {}, base.dir);
+      try {
+        log(`${name}: ${questions.length.toLocaleString("en-US")} questions ${variant === "traces" ? "with reasoning traces" : "with answers alone"}, ${settings.steps} steps`);
+        const s = sftSettings(coursePreset());
+        const stage = sftStage(model, { train: encode(questions), validation: encode(validation) }, { ...s, batchSize: settings.batchSize ?? s.batchSize }, {
+          name,
+          from: "sft",
+          tokenizer,
+          info: { variant, tasks },
+        });
+        const lr = settings.lr === undefined ? {} : { lr: settings.lr, minLr: settings.lr / 10 };
+        // reasoningStart checked the tasks before choosing to resume; more steps than the checkpoint had is its "training on".
+        await train(stage, { steps: settings.steps, ...lr, ...trainOptions, resume, acceptChanges: resume });
+      } finally {
+        model.dispose();
+      }
+    },
+  });
 }

@@ -1,11 +1,7 @@
 /**
- * The reward model (奖励模型, chapter 7): a number for "how good is this answer to this question".
- *
- *   prompt + answer ─► TIAOYU backbone (from the SFT checkpoint) ─► hidden state of the last token [D] ─► score·h ─► r
- *
- * It is the language model with its output layer swapped for one scalar head (`score.weight` [1, D], as Hugging
- * Face's GPT2ForSequenceClassification names it). The last token has attended to the whole prompt and answer, so
- * its hidden state can summarize both.
+ * Training the reward model (奖励模型, chapter 7): a number for "how good is this answer to this question". The
+ * model (the SFT backbone with a scalar head on the last token) is rewardModel.ts; this file is its stage, its
+ * scores on held-out pairs, and its run.
  *
  * People rarely agree on an absolute score, but they easily say which of two answers is better. The Bradley–Terry
  * model (Bradley & Terry 1952; used for RLHF by Ouyang et al. 2022, "InstructGPT") turns scores into preferences:
@@ -16,15 +12,13 @@
  * pairwise accuracy on held-out pairs: how often r_chosen > r_rejected (chance: 50%).
  */
 import * as tf from "@tensorflow/tfjs";
-import { GPT } from "../model/gpt";
-import { configFromHF, configToHF } from "../model/gpt2format";
-import { assignWeights, type JsonRecord, loadTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
+import type { TokenizerIdentity } from "./checkpoint";
 import { ensurePreferences, type PreferenceDataset, type PreferenceItem } from "../data/preferences";
 import type { Tokenizer } from "../tokenizer/types";
-import { type Stage, train, type TrainableModel, type TrainingOptions, type TrainResult } from "./loop";
-import type { NamedVariables } from "./optimizer";
+import { type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
 import { type EncodedPairs, type PairBatch, pairBatches, PairSampler, rlhfPairs, type RlhfPairs } from "./preferencePairs";
-import { logSigmoid, type MaskedSequences } from "./logprobs";
+import { logSigmoid } from "./logprobs";
+import { loadRewardModel, RewardModel } from "./rewardModel";
 import { ensureSft } from "./sft";
 import { stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
@@ -36,59 +30,6 @@ import { ensureStage, type StageStart, withOverrides } from "./handoff";
  */
 export function bradleyTerryLoss(chosen: tf.Tensor1D, rejected: tf.Tensor1D): tf.Scalar {
   return tf.tidy(() => tf.neg(tf.mean(logSigmoid(tf.sub(chosen, rejected)))) as tf.Scalar);
-}
-
-let nextHeadId = 0;
-
-/** A TIAOYU backbone with a scalar head on the last token. Owns both; dispose() frees them. */
-export class RewardModel {
-  /** The scalar head [1, D]: reward = score · h_last. */
-  readonly score: tf.Variable;
-
-  /** Wraps `backbone` (which it then owns), with a fresh head drawn from N(0, 0.02²) like GPT-2's other weights. */
-  constructor(
-    readonly backbone: GPT,
-    options: { seed?: number } = {},
-  ) {
-    const D = backbone.config.nEmbd;
-    this.score = tf.tidy(() => tf.variable(tf.randomNormal([1, D], 0, 0.02, "float32", options.seed ?? 7), true, `reward${nextHeadId++}/score.weight`));
-  }
-
-  /**
-   * The reward of every row of `seqs` [B]: the head applied to the hidden state at position `last[b]`
-   * (the row's last real token; padding after it is never read).
-   */
-  rewards(seqs: MaskedSequences & { readonly last: Int32Array }, options: { training?: boolean } = {}): tf.Tensor1D {
-    const { rows: B, length: T } = seqs;
-    return tf.tidy(() => {
-      const ids = tf.tensor2d(seqs.ids, [B, T], "int32"); // [B, T]
-      const h = this.backbone.hidden(ids, { training: options.training ?? false }); // [B, T, D]
-      const D = h.shape[2];
-      const at = tf.tensor1d(Int32Array.from(seqs.last, (t, b) => b * T + t), "int32"); // [B]: flat positions
-      const hLast = tf.gather(h.reshape([B * T, D]), at); // [B, D]
-      return tf.matMul(hLast, this.score, false, true).reshape([B]) as tf.Tensor1D; // [B]
-    });
-  }
-
-  /** Every weight by checkpoint name: the backbone's GPT-2 names plus `score.weight`. */
-  weights(): NamedVariables {
-    return new Map([...this.backbone.parameters(), ["score.weight", this.score]]);
-  }
-
-  /** config.json: GPT-2's fields, marked as a sequence classifier with one label (as transformers expects). */
-  configJson(): JsonRecord {
-    return { ...configToHF(this.backbone.config), architectures: ["GPT2ForSequenceClassification"], num_labels: 1 } as JsonRecord;
-  }
-
-  /** What the training loop and checkpoints need. */
-  trainable(): TrainableModel {
-    return { configJson: () => this.configJson(), weights: () => this.weights() };
-  }
-
-  dispose(): void {
-    this.backbone.dispose();
-    this.score.dispose();
-  }
 }
 
 /** Settings of reward-model training besides the loop's options. */
@@ -192,29 +133,6 @@ export function accuracyBy(groups: readonly string[], scores: Pick<PairScores, "
     const s = pairStatistics(idx.map((i) => scores.chosen[i]), idx.map((i) => scores.rejected[i]));
     return { group, pairs: idx.length, accuracy: s.accuracy, meanMargin: s.meanMargin };
   });
-}
-
-/**
- * A reward model from a checkpoint folder (a run folder such as runs/reward, or one step-N folder), checked against
- * the tokenizer when one is given. The caller disposes it.
- */
-export function loadRewardModel(dir: string = stageDir("reward"), options: { tokenizer?: TokenizerIdentity } = {}): RewardModel {
-  const ckpt = loadTrainingCheckpoint(dir, { tokenizer: options.tokenizer });
-  try {
-    if (ckpt.config.num_labels !== 1 || !ckpt.weights.has("score.weight")) {
-      throw new Error(`${ckpt.dir} is not a reward model (config.json has no num_labels 1, or there is no score.weight)`);
-    }
-    const rm = new RewardModel(new GPT(configFromHF(ckpt.config as Record<string, unknown>, `${ckpt.dir}/config.json`)));
-    try {
-      assignWeights(rm.weights(), ckpt.weights, ckpt.dir);
-    } catch (e) {
-      rm.dispose();
-      throw e;
-    }
-    return rm;
-  } finally {
-    ckpt.dispose();
-  }
 }
 
 // ---------------------------------------------------------------- a whole run

@@ -3,7 +3,7 @@ import { pickToken, type SamplingOptions } from "../generate";
 import type { GPT } from "../model/gpt";
 import type { JsonValue } from "./checkpoint";
 import { type BatchSampler } from "./loop";
-import { type RewardModel } from "./reward";
+import type { RewardModel } from "./rewardModel";
 import { type EncodedAnswer, packRows } from "./preferencePairs";
 import { type MaskedSequences, tokenLogProbs } from "./logprobs";
 import { Rng, type RngState } from "../rng";
@@ -160,7 +160,6 @@ export class RolloutSampler implements BatchSampler<Rollout> {
     readonly prompts: readonly (readonly number[])[],
     private readonly settings: RolloutSettings,
     private readonly tokens: { readonly stopIds: readonly number[]; readonly padId: number },
-    private readonly onStats?: (s: GrpoStepStats) => void,
   ) {
     if (prompts.length === 0) throw new Error("RolloutSampler: no prompts");
     this.rng = new Rng(settings.seed);
@@ -215,7 +214,6 @@ export class RolloutSampler implements BatchSampler<Rollout> {
       flatGroups: flat / (R / G),
     };
     this.history.push(s);
-    this.onStats?.(s);
   }
 
   state(): JsonValue {

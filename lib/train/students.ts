@@ -17,7 +17,7 @@ import { Rng } from "../rng";
 import { qaEvalSet } from "../eval/qa";
 import { sftSettings, sftStage } from "./sft";
 import { encodeChatData } from "./chatData";
-import { ensureStage, loadStage, type StageModel, type StageRunOptions } from "./handoff";
+import { ensureStage, loadStage, type StageModel, type StageRunOptions, type StageStart } from "./handoff";
 import { type StageName, coursePreset } from "./registry";
 import { corpusTokenStreams } from "./tokens";
 import { distillSettings, type DistillSettings, whiteBoxStage } from "./distill";
@@ -68,21 +68,23 @@ export const STUDENT_STAGES: Readonly<Record<StudentKind | "pretrain", StageName
 
 /**
  * The student's own pretraining (stage "student-pretrain"): chapter 5's stage and data with the small model. Every
- * student starts from it, so the three differ only in how they are fine-tuned. Loaded when it exists; otherwise
- * trained now (a few seconds in quick mode; at full size about a third of the teacher's pretraining time).
+ * student starts from it, so the three differ only in how they are fine-tuned. Through ensureStage: loaded when it
+ * exists, otherwise trained now (a few seconds in quick mode; at full size about a third of the teacher's
+ * pretraining time); `start` as for every stage.
  */
 export async function ensureStudentPretrained(
   tokenizer: Tokenizer,
   teacherConfig: GPTConfig,
-  options: { preset?: StudentPresetName; steps?: number; force?: boolean; log?: (line: string) => void } & StageRunOptions = {},
+  options: { preset?: StudentPresetName; steps?: number; start?: StageStart; log?: (line: string) => void } & StageRunOptions = {},
 ): Promise<StageModel> {
-  const { preset = defaultStudentPreset(), steps, force = false, log = console.log, ...trainOptions } = options;
+  const { preset = defaultStudentPreset(), steps, start, log = console.log, ...trainOptions } = options;
   const name = STUDENT_STAGES.pretrain;
   return ensureStage(name, {
     tokenizer,
-    start: force ? "retrain" : "load",
+    start,
     log,
-    train: async () => {
+    describe: `preset ${preset}`,
+    train: async (resume) => {
       const data = await corpusTokenStreams(tokenizer);
       const model = new GPT(studentConfig(teacherConfig, preset), { seed: 1337 });
       try {
@@ -90,7 +92,7 @@ export async function ensureStudentPretrained(
         const settings = pretrainSettings(teacherPreset);
         log(`student: preset ${preset}, ${model.numParameters().toLocaleString("en-US")} parameters; pretraining on the corpus first`);
         const stage = { ...pretrainStage(model, data, settings), name };
-        await train(stage, { steps: steps ?? distillSettings(teacherPreset).pretrainSteps, ...trainOptions });
+        await train(stage, { steps: steps ?? distillSettings(teacherPreset).pretrainSteps, ...trainOptions, resume });
       } finally {
         model.dispose();
       }
@@ -170,8 +172,8 @@ export interface StudentRunOptions extends StageRunOptions {
   /** The frozen teacher (white-box only). */
   readonly teacher?: GPT;
   readonly settings?: DistillSettings;
-  /** Train even when the stage has a checkpoint. */
-  readonly force?: boolean;
+  /** What to do with a checkpoint that exists (ensureStage; default "load"). */
+  readonly start?: StageStart;
   readonly log?: (line: string) => void;
 }
 
@@ -180,16 +182,18 @@ export interface StudentRunOptions extends StageRunOptions {
  *   hard      on the dataset's answers (the student alone, no teacher);
  *   blackbox  on the teacher's answers (pass them as `questions`: see teacherAnswers);
  *   whitebox  on the dataset's answers, with the loss mixed with T²·KL to the teacher's logits.
- * Loaded from runs/<stage> when it exists (unless `force`). The caller disposes the model.
+ * Through ensureStage: loaded from runs/<stage> when it exists, else trained now; `start` as for every stage.
+ * The caller disposes the model.
  */
 export async function ensureStudent(kind: StudentKind, options: StudentRunOptions): Promise<StageModel> {
-  const { tokenizer, questions, validation, teacher, settings = distillSettings(), force = false, log = console.log, ...trainOptions } = options;
+  const { tokenizer, questions, validation, teacher, settings = distillSettings(), start, log = console.log, ...trainOptions } = options;
   const name = STUDENT_STAGES[kind];
   return ensureStage(name, {
     tokenizer,
-    start: force ? "retrain" : "load",
+    start,
     log,
-    train: async () => {
+    describe: `${settings.steps} steps from ${STUDENT_STAGES.pretrain}`,
+    train: async (resume) => {
       if (kind === "whitebox" && !teacher) throw new Error("ensureStudent('whitebox'): white-box distillation needs the teacher");
       const { model } = loadStage(STUDENT_STAGES.pretrain, { tokenizer });
       try {
@@ -208,7 +212,7 @@ export async function ensureStudent(kind: StudentKind, options: StudentRunOption
                 tokenizer: base.tokenizer,
               })
             : base;
-        await train(stage, { steps: settings.steps, ...trainOptions });
+        await train(stage, { steps: settings.steps, ...trainOptions, resume });
       } finally {
         model.dispose();
       }

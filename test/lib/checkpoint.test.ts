@@ -83,7 +83,11 @@ describe("train/checkpoint", () => {
     assert.throws(() => loadTrainingCheckpoint(dir, { config: { vocab_size: 8, n_embd: 4 } }), /n_embd: checkpoint 3, expected 4/);
     const wrong = new Map([["layer.weight", tf.variable(tf.zeros([3, 2]))]]);
     const ck = loadTrainingCheckpoint(dir);
-    assert.throws(() => assignWeights(wrong, ck.weights, "ckpt"), /ckpt does not fit the model: unexpected layer.bias/);
+    assert.throws(() => assignWeights(wrong, ck.weights, "ckpt"), /ckpt does not fit the model: unexpected 1: layer.bias/);
+    const transposed = new Map([["layer.weight", tf.variable(tf.zeros([3, 2]))], ["layer.bias", tf.variable(tf.zeros([3]))]]);
+    assert.throws(() => assignWeights(transposed, ck.weights, "ckpt"), /^Error: ckpt does not fit the model: mismatched 1: layer\.weight: shape \[2, 3\] in the file, the model expects \[3, 2\]$/);
+    assert.deepStrictEqual(Array.from(transposed.get("layer.bias")!.dataSync()), [0, 0, 0], "nothing is assigned when one weight does not fit");
+    tf.dispose([...transposed.values()]);
     ck.dispose();
     // One flipped bit in the weights: caught by the hash in meta.json, not loaded as a slightly different model.
     const file = path.join(saved, "model.safetensors");

@@ -14,10 +14,12 @@ import {
   linearLayers,
   loadLoraAdapter,
   loraParameterCount,
+  readSafetensors,
   saveLoraAdapter,
   type Stage,
   tf,
   train,
+  writeSafetensors,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
 
@@ -254,6 +256,20 @@ describe("LoRA", function () {
       other.dispose();
       other = new GPT(gptConfig({ ...config, vocabSize: 50 }), { seed: 11 });
       assert.throws(() => loadLoraAdapter(dir, other!), /token rows of a 40×16 embedding, but this base model's is 50×16/);
+      other.dispose();
+      // A weights file that does not match its own config is named by the rule every loader shares (checkWeightsFit).
+      other = new GPT(config, { seed: 11 });
+      const file = path.join(dir, "adapter_model.safetensors");
+      const { tensors } = readSafetensors(file);
+      const first = [...tensors.keys()][0];
+      await writeSafetensors(file, new Map([...tensors].filter(([n]) => n !== first).map(([n, t]) => [n, { shape: t.shape, data: t.data }])));
+      const tensorsBefore = tf.memory().numTensors;
+      assert.throws(() => loadLoraAdapter(dir, other!), (e: Error) => {
+        assert.match(e.message, /adapter_model\.safetensors does not fit the model \(the adapters of .*adapter_config\.json\): missing 1: /);
+        assert.ok(e.message.endsWith(`missing 1: ${first}`), e.message);
+        return true;
+      });
+      assert.strictEqual(tf.memory().numTensors, tensorsBefore, "the refused adapter is disposed");
     } finally {
       lora.dispose();
       other?.dispose();

@@ -3,9 +3,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-  answerPart, ByteBPETokenizer, chatPrompt, checkReasoningAnswer, encodeChat, encodeReasoningChat, ensureReasoningModel, evaluateReasoning, fitsContext,
+  answerPart, ByteBPETokenizer, chatPrompt, checkReasoningAnswer, encodeChat, encodeReasoningChat, ensureReasoningGrpo, ensureReasoningModel, evaluateReasoning, fitsContext,
   formQuestion, GPT, gptConfig, initBackend, parseReasoning, type PoemRecord, reasoningComparisonRows, type ReasoningItem, reasoningReward,
-  reasoningTarget, reasoningScorer, packRows, rhymeQuestion, sftSettings, sftStage, type StageModel, train,
+  reasoningTarget, reasoningScorer, packRows, rhymeQuestion, sftSettings, sftStage, stageDir, type StageModel, train,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
 import { POEMS } from "./train_fixtures";
@@ -118,7 +118,7 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
     const model = new GPT(gptConfig({ vocabSize: tok.vocabSize, blockSize: 96, nLayer: 1, nHead: 2, nEmbd: 48, dropout: 0 }), { seed: 5 });
     const base = { model, dir: "(in memory)" } as unknown as StageModel; // only the model and its folder's name are read
     const settings = { questions: 6, steps: 2, evalQuestions: 1, maxNewTokens: 8, batchSize: 2 };
-    const rhymes = poems.map((p) => rhymeQuestion(p, "train")).filter((it) => it !== null);
+    const rhymes = poems.map((p) => rhymeQuestion(p, "train")).filter((it): it is ReasoningItem => it !== null);
     assert.ok(rhymes.length > 0, "the fixture poems have rhyme questions");
     const run = async (train: ReasoningItem[]) => {
       const log: string[] = [];
@@ -127,20 +127,34 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
       return { tasks: m.meta.extra?.tasks, trained: log.some((l) => l.includes("with reasoning traces")), log };
     };
     try {
-      assert.deepStrictEqual(await run(items), { tasks: ["form"], trained: true, log: [`reasoning: 6 questions with reasoning traces, 2 steps`] });
-      assert.deepStrictEqual((await run(items)).trained, false, "same tasks: the checkpoint is loaded");
+      const first = await run(items);
+      assert.deepStrictEqual([first.tasks, first.trained], [["form"], true]);
+      assert.match(first.log[0], /no checkpoint of stage 'reasoning' in .*: training it now \(2 steps from .*\)/);
+      assert.deepStrictEqual(first.log.slice(1), [`reasoning: 6 questions with reasoning traces, 2 steps`]);
+      assert.deepStrictEqual(await run(items), { tasks: ["form"], trained: false, log: [] }, "same tasks: the checkpoint is loaded");
       const again = await run([...items, ...rhymes]);
       assert.deepStrictEqual([again.tasks, again.trained], [["form", "rhyme"], true], again.log.join("\n"));
       assert.match(again.log[0], /trained on tasks form, the data now has form, rhyme: training again/);
+      assert.ok(fs.existsSync(`${stageDir("reasoning")}.old-1`), "the run of other tasks is moved aside, not overwritten");
       // A run that stopped before its last step (a crashed kernel, Ctrl-C) is trained on from its checkpoint, not loaded.
       const log: string[] = [];
       const longer = await ensureReasoningModel("traces", {
         tokenizer: tok, data: { train: [...items, ...rhymes], heldout: items.slice(0, 2), unseen: [] }, base,
         settings: { ...settings, steps: 4 }, progress: "none", log: (l) => log.push(l),
       });
-      longer.model.dispose();
       assert.strictEqual(longer.meta.step, 4, log.join("\n"));
       assert.match(log.join("\n"), /stopped at step 2 of 4: training on/);
+      // GRPO with the verifiable reward from the traced model: its reward curve comes from the loop's log, and a second
+      // call loads the stage (with the same curve) instead of training again.
+      const data = { train: [...items, ...rhymes], heldout: items.slice(0, 2), unseen: [] };
+      const grpoSettings = { groupSize: 2, promptsPerStep: 1, maxNewTokens: 6, train: { steps: 2, progress: "none" as const } };
+      const grpo = await ensureReasoningGrpo({ tokenizer: tok, data, from: longer, settings: grpoSettings, log: () => {} });
+      assert.strictEqual(grpo.meta.step, 2);
+      assert.deepStrictEqual(grpo.history.map((h) => h.step), [1, 2]);
+      assert.ok(grpo.history.every((h) => Number.isFinite(h.meanReward) && h.kl >= 0), JSON.stringify(grpo.history));
+      const loaded = await ensureReasoningGrpo({ tokenizer: tok, data, from: longer, settings: grpoSettings, log: (l) => assert.fail(`must load: ${l}`) });
+      assert.deepStrictEqual(loaded.history, grpo.history);
+      for (const m of [longer, grpo, loaded]) m.model.dispose();
     } finally {
       model.dispose();
       if (before === undefined) delete process.env.TIAOYU_RUNS_DIR;

@@ -3,9 +3,6 @@
  * and DPO losses, group-relative advantages, the k3 KL estimate, the GRPO loss, pair packing and statistics.
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import {
   bradleyTerryLoss,
   dpoLoss,
@@ -16,7 +13,6 @@ import {
   klK3,
   logSigmoid,
   maskedLogProbs,
-  MetricsLog,
   winRate,
   packRows,
   pairStatistics,
@@ -181,28 +177,5 @@ describe("rlhf math", () => {
     close(winRate([3, 1, 2], [1, 1, 5]), 0.5, 1e-12, "win, tie, loss");
     close(winRate([1, 1], [0, 0]), 1, 0, "all wins");
     assert.throws(() => winRate([1], [1, 2]), /1 and 2 scores/);
-  });
-
-  it("MetricsLog: a fresh run replaces it at its first record, a resumed one keeps records up to its checkpoint", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "metrics-"));
-    try {
-      const file = path.join(dir, "metrics.jsonl");
-      const log = new MetricsLog<{ step: number; v: number }>(file).start(0);
-      for (const step of [0, 10, 20, 30]) log.append({ step, v: step / 10 });
-      fs.appendFileSync(file, '{"step": 40, "v"'); // a kill cut the last line short
-      assert.deepStrictEqual(MetricsLog.read(file).map((r) => r.step), [0, 10, 20, 30]);
-      const resumed = new MetricsLog<{ step: number; v: number }>(file).start(20);
-      assert.deepStrictEqual(resumed.records.map((r) => r.step), [0, 10, 20]);
-      resumed.append({ step: 30, v: 9 });
-      assert.deepStrictEqual(MetricsLog.read<{ step: number; v: number }>(file).map((r) => [r.step, r.v]), [[0, 0], [10, 1], [20, 2], [30, 9]]);
-      // A fresh run leaves the old file alone until its first record (the loop may still refuse the run folder).
-      const fresh = new MetricsLog<{ step: number; v: number }>(file).start(0);
-      assert.deepStrictEqual(fresh.records, []);
-      assert.match(fs.readFileSync(file, "utf8"), /"step":30/);
-      fresh.append({ step: 0, v: 5 });
-      assert.strictEqual(fs.readFileSync(file, "utf8"), '{"step":0,"v":5}\n');
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -20,6 +20,7 @@ import {
   NonFiniteError,
   readTrainingLog,
   Rng,
+  stageCurves,
   type RngState,
   type Stage,
   tf,
@@ -252,7 +253,7 @@ describe("train/loop (toy bigram model)", function () {
     assert.strictEqual(log.filter((l) => l.kind === "train").length, 30);
     assert.strictEqual(log.filter((l) => l.kind === "val").length, 7);
     assert.ok(r.checkpoint && fs.existsSync(path.join(r.checkpoint, "model.safetensors")));
-    assert.deepStrictEqual(readTrainingLog(dir), { train: r.history.train, val: r.history.val });
+    assert.deepStrictEqual(readTrainingLog(dir), { train: r.history.train, val: r.history.val, metrics: [] });
     model.dispose();
   });
 
@@ -312,6 +313,39 @@ describe("train/loop (toy bigram model)", function () {
     assert.deepStrictEqual(second.history.val.map((r) => r.step), [0, 3, 6, 9, 12]);
     a.dispose();
     b2.dispose();
+  });
+
+  it("keeps a stage's own curves in log.jsonl beside the loss, cut back to the checkpoint on resume", async () => {
+    const withCurves = (stage: Stage<ToyBatch>): Stage<ToyBatch> => ({
+      ...stage,
+      metrics: { afterStep: (step) => (step % 2 === 0 ? { even: step } : null), afterEval: async (step) => ({ evalAt: step }) },
+    });
+    const a = new Toy();
+    const first = await train(withCurves(toyStage(a, 5)), { steps: 6, runDir: dir }); // evaluations at 0, 5 and the end
+    const steps = (r: { readonly metrics: readonly { step: number }[] }) => r.metrics.map((m) => m.step);
+    assert.deepStrictEqual(steps(first.history), [0, 2, 4, 5, 6, 6]);
+    assert.deepStrictEqual(first.history.metrics[1], { kind: "metrics", step: 2, values: { even: 2 } });
+    // What a run killed after its checkpoint leaves: records past it, the last one cut short.
+    fs.appendFileSync(path.join(dir, "log.jsonl"), JSON.stringify({ kind: "metrics", step: 7, values: { stale: true } }) + '\n{"kind":"metr');
+    a.dispose();
+    const b = new Toy(77);
+    const second = await train(withCurves(toyStage(b, 5)), { steps: 10, runDir: dir, resume: true, acceptChanges: true });
+    assert.deepStrictEqual(steps(second.history), [0, 2, 4, 5, 6, 6, 8, 10, 10]);
+    assert.ok(!JSON.stringify(second.history.metrics).includes("stale"), "records after the checkpoint are dropped");
+    assert.deepStrictEqual(readTrainingLog(dir), second.history);
+    // Read back as the stage's records, each with its step.
+    assert.deepStrictEqual(stageCurves(dir).slice(0, 2), [{ evalAt: 0, step: 0 }, { even: 2, step: 2 }]);
+    assert.deepStrictEqual(stageCurves(null, second.history).length, 9);
+    b.dispose();
+  });
+
+  it("stageCurves reads a run of before the curves moved into log.jsonl from its metrics.jsonl", () => {
+    fs.writeFileSync(path.join(dir, "metrics.jsonl"), '{"step":0,"r":1}\n\n{"step":5,"r":2}\n{"step":5,"r":3}\n{"step":9,"r"');
+    assert.deepStrictEqual(stageCurves(dir), [{ step: 0, r: 1 }, { step: 5, r: 3 }], "last record per step; a torn last line skipped");
+    fs.writeFileSync(path.join(dir, "log.jsonl"), JSON.stringify({ kind: "metrics", step: 1, values: { r: 7 } }) + "\n");
+    assert.deepStrictEqual(stageCurves(dir), [{ r: 7, step: 1 }], "the log's curves win when it has them");
+    fs.writeFileSync(path.join(dir, "log.jsonl"), JSON.stringify({ kind: "metrics", step: 1, values: 3 }) + "\n");
+    assert.throws(() => stageCurves(dir), /line 1 of .*log\.jsonl: expected .*an object 'values'/);
   });
 
   it("refuses to resume a run of another stage or another model configuration", async () => {
