@@ -11,7 +11,8 @@ import { TOKENIZER_FILE } from "../tokenizer/hfjson";
 import { loadStage } from "../train/handoff";
 import { isStageName, STAGES, type StageName, stageDir } from "../train/registry";
 import { batchLoss, shipModel } from "../train/shipped";
-import { ensureTokenStream, evalBatches, tokenizerIdentity } from "../train/tokens";
+import { evalBatches } from "../train/blocks";
+import { ensureTokenStream, tokenizerIdentity } from "../train/tokens";
 import { courseTokenizer } from "./pretrain";
 import { requireStage } from "./prerequisites";
 

@@ -32,7 +32,8 @@ import {
   type PretrainRun,
   type PretrainSettings,
 } from "./pretrain";
-import type { TokenBatch, TokenStream } from "./tokens";
+import type { TokenBatch } from "./blocks";
+import type { TokenStream } from "./tokens";
 import { coursePreset } from "./registry";
 import { copyModel, ensureStage, type StageModel, type StageStart } from "./handoff";
 

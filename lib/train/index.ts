@@ -11,6 +11,7 @@ export * from "./registry";
 export * from "./handoff";
 export * from "./shipped";
 export * from "./tokens";
+export * from "./blocks";
 export * from "./mixture";
 export * from "./pretrain";
 export * from "./anneal";

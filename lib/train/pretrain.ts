@@ -23,7 +23,8 @@ import { type Stage, train, type TrainableModel, type TrainingOptions, type Trai
 import { type StageModel, ensureStage, type StageStart } from "./handoff";
 import { coursePreset } from "./registry";
 import { anthology, anthologySamples, canMixAnthology, mixStream } from "./mixture";
-import { BlockSampler, corpusTokenStreams, evalBatches, type TokenBatch, type TokenStream } from "./tokens";
+import { BlockSampler, evalBatches, type TokenBatch } from "./blocks";
+import { corpusTokenStreams, type TokenStream } from "./tokens";
 
 /** A GPT as the training loop and checkpoints see it: config.json in Hugging Face's fields, weights by GPT-2 name. */
 export function gptTrainable(model: GPT): TrainableModel {

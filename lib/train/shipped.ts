@@ -23,7 +23,7 @@ import { GPT } from "../model/gpt";
 import { configToHF, loadModel, modelTensors } from "../model/gpt2format";
 import { type JsonRecord, latestCheckpoint, saveTrainingCheckpoint, type TokenizerIdentity } from "./checkpoint";
 import { STAGES, type StageName, stageDir } from "./registry";
-import type { TokenBatch } from "./tokens";
+import type { TokenBatch } from "./blocks";
 
 /** One shipped model in the manifest. */
 export interface ShippedModel {
