@@ -67,6 +67,15 @@ export interface QaEvaluation {
 }
 
 /**
+ * Tokens a reply may take before it is cut: 24 for a one-sentence answer (作者是「李白」。), 48 for a citation
+ * (「couplet」——poet《title》), which is about twice as long: cut at 24, a 七言 couplet's citation loses its poet
+ * and title, and the question about them would be scored wrong without being read.
+ */
+export function replyBudget(item: Pick<QaItem, "answer">): number {
+  return isCitation(item.answer) ? 48 : 24;
+}
+
+/**
  * Asks every question greedily in the chat format, extracts the answer in 「」 and scores it (exact match; see
  * isCorrectAnswer). The pretrained model gets the same prompts: before SFT it has never seen the format, which is
  * the point of the comparison.
@@ -79,7 +88,7 @@ export async function evaluateQa(
 ): Promise<QaEvaluation> {
   const replies: QaReply[] = [];
   for (const [i, it] of items.entries()) {
-    const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: options.maxNewTokens ?? 24 });
+    const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: options.maxNewTokens ?? replyBudget(it) });
     const answer = isCitation(it.answer) ? citedPart(it.template, r.reply) : r.answer;
     replies.push({ template: it.template, prompt: it.prompt, expected: it.expected, reply: r.reply, answer, correct: isCorrectAnswer(it, answer) });
     options.onProgress?.(i + 1, items.length);

@@ -23,6 +23,8 @@ import {
   qaComparisonRows,
   qaEvalSet,
   type QaItem,
+  replyBudget,
+  buildAnthologyQa,
   runSft,
   sftExamples,
   sftSettings,
@@ -73,6 +75,19 @@ describe("SFT data: corpus questions and the anthology's", () => {
     assert.deepStrictEqual(d.validation.map((x) => x.prompt), ["ch"]);
     const off = sftExamples(corpus, anthology, { anthologyRepeat: 0, corpusQuestions: null, dataSeed: 1 });
     assert.deepStrictEqual([off.train.length, off.validation.map((x) => x.prompt)], [10, ["ch"]], "repeat 0: the anthology neither trains nor validates");
+  });
+});
+
+describe("how long a scored reply may be", () => {
+  it("leaves room for a whole citation, poet and title included, and keeps one-sentence answers short", () => {
+    // A 七言 couplet with a long title: a character-level tokenizer (the worst case the course's BPE improves on)
+    // needs a token per character and one for <|end|>.
+    const poem = { title: "送李少府贬峡中王少府贬长沙", author: "高适", paragraphs: ["嗟君此别意何如，驻马衔杯问谪居。", "巫峡啼猿数行泪，衡阳归雁几封书。"] };
+    const cited = buildAnthologyQa([poem], { style: "cite" });
+    assert.ok(cited.length > 0);
+    for (const item of cited) assert.ok(replyBudget(item) >= [...item.answer].length + 1, `${item.answer}: ${[...item.answer].length} characters, budget ${replyBudget(item)}`);
+    const direct = buildAnthologyQa([poem]);
+    for (const item of direct) assert.ok(replyBudget(item) >= [...item.answer].length + 1 && replyBudget(item) <= 24, item.answer);
   });
 });
 
