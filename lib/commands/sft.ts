@@ -53,7 +53,7 @@ export async function sftCommand(args: string[]): Promise<void> {
   const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
   const batchSize = numberFlag("batch-size", values["batch-size"], { integer: true, min: 1, max: MAX_BATCH_SIZE });
   const evalPerTemplate = numberFlag("eval", values.eval, { integer: true, min: 0, max: 100_000 });
-  await requireStage("pretrain");
+  await requireStage("anneal");
   if (values.resume) requireResumable(stageDir(values.lora ? "lora" : "sft"));
   await initBackend();
   const tokenizer = await ensureTokenizer();
@@ -66,7 +66,7 @@ export async function sftCommand(args: string[]): Promise<void> {
     const anthology = await anthologyQuestions(corpus);
     const opts: Record<string, unknown> = { steps, lr };
     for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
-    const run = await runSft({ tokenizer, qa, corpus, lora, batchSize, ...run0, signal, ...(opts as Partial<TrainingOptions>) });
+    const run = await runSft({ tokenizer, qa, anthology, corpus, lora, batchSize, ...run0, signal, ...(opts as Partial<TrainingOptions>) });
     if (run.result.stopped) console.log(`resume with: ${resumeCommand("sft", args)}`);
     const perTemplate = evalPerTemplate ?? sftSettings(coursePreset()).evalQuestions;
     if (perTemplate > 0 && !run.result.stopped) {

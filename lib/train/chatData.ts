@@ -1,5 +1,5 @@
 import { type ChatBatch, type ChatExample, type ChatTokenizer, collateChat, type EncodedChat, encodeChat, fitsContext } from "./chat";
-import type { QaItem } from "../data/qa";
+import type { QaItem, QaTemplate } from "../data/qa";
 import { Rng } from "../rng";
 import { EpochSampler } from "./sampler";
 
@@ -51,17 +51,19 @@ export function encodeChatData<E extends ChatExample>(tokenizer: ChatTokenizer, 
 // ---------------------------------------------------------------- which questions
 
 /**
- * SFT's examples (SftSettings says how many of each): the corpus's training questions (at most `corpusQuestions`, or `maxTrain` of the mix, drawn with
- * the data seed) and `anthologyRepeat` copies of the anthology's; the validation loss is taken on held-out
+ * SFT's examples (SftSettings says how many of each): the corpus's training questions of `corpusTemplates` (null:
+ * all; at most `corpusQuestions`, or `maxTrain` of the mix, drawn with the data seed) and `anthologyRepeat` copies of
+ * the anthology's; the validation loss is taken on held-out
  * anthology questions when the anthology is trained on, else on held-out corpus questions.
  */
 export function sftExamples(
   corpusItems: readonly QaItem[],
   anthologyItems: readonly QaItem[],
-  settings: { readonly anthologyRepeat: number; readonly corpusQuestions: number | null; readonly dataSeed: number },
+  settings: { readonly anthologyRepeat: number; readonly corpusQuestions: number | null; readonly corpusTemplates?: readonly QaTemplate[] | null; readonly dataSeed: number },
   maxTrain?: number,
 ): { train: QaItem[]; validation: QaItem[]; corpusTrain: number; anthologyTrain: number } {
-  let corpus = corpusItems.filter((q) => q.split === "train");
+  const templates = settings.corpusTemplates ?? null;
+  let corpus = corpusItems.filter((q) => q.split === "train" && (templates === null || templates.includes(q.template)));
   if (settings.corpusQuestions !== null && corpus.length > settings.corpusQuestions) corpus = new Rng(settings.dataSeed).shuffle([...corpus]).slice(0, settings.corpusQuestions);
   const anthology = anthologyItems.filter((q) => q.split === "train");
   let train = [...corpus, ...Array.from({ length: settings.anthologyRepeat }, () => anthology).flat()];

@@ -77,13 +77,13 @@ export function loadLoraAdapter(dir: string, model: GPT): LoraAdapter {
 }
 
 /**
- * Chapter 8's result: the pretrained model with the adapter of runs/lora attached. The caller disposes the
+ * Chapter 8's result: the base model (chapter 5's end) with the adapter of runs/lora attached. The caller disposes the
  * adapter, then the model.
  */
 export async function loadLoraStage(tokenizer: Tokenizer): Promise<{ model: GPT; lora: LoraAdapter }> {
   const dir = path.join(stageDir("lora"), "adapter");
   if (!fs.existsSync(path.join(dir, ADAPTER_WEIGHTS_FILE))) throw new Error(`no LoRA adapter in ${dir}: run chapter 8's notebook, or npx tiaoyu sft --lora, first`);
-  const { model } = loadStage("pretrain", { tokenizer });
+  const { model } = loadStage("anneal", { tokenizer });
   try {
     return { model, lora: loadLoraAdapter(dir, model) };
   } catch (e) {

@@ -18,7 +18,7 @@ import { jaccard, shingles, dedupKey, DEFAULT_DEDUP_OPTIONS } from "../data/dedu
 import { cleanLines } from "../data/clean";
 import { poemLines } from "../data/form";
 import type { CorpusInfo } from "../data/pipeline";
-import { type AnthologyQaItem, buildAnthologyQa, hasCitableSource } from "../data/anthologyQa";
+import { type AnthologyAnswerStyle, type AnthologyQaItem, buildAnthologyQa, hasCitableSource } from "../data/anthologyQa";
 import { readSimplified } from "../data/pipeline";
 import type { CollectionName } from "../data/poetry";
 import { readSamples, sampleBody, toSample, BOS, EOS } from "../data/sample";
@@ -146,10 +146,11 @@ export function mixStream(train: TokenStream, samples: readonly string[], tokeni
 
 /**
  * Chapter 6's questions about the anthology's poems (lib/data/anthologyQa.ts), for the poems this corpus's
- * pretraining read; none when the corpus cannot take the anthology.
- * @example const questions = await anthologyQuestions(corpus);   // ≈ 11,000: 下一句, 上一句, 作者, 题目, 体裁
+ * pretraining read; none when the corpus cannot take the anthology. Answered, by default, by citing the couplet
+ * (「床前明月光，疑是地上霜」——李白《静夜思》) as the annealed base read it (citedCouplets).
+ * @example const questions = await anthologyQuestions(corpus);   // ≈ 5,800: 下一句, 上一句, 作者, 题目, 体裁
  */
-export async function anthologyQuestions(corpus: CorpusInfo): Promise<AnthologyQaItem[]> {
+export async function anthologyQuestions(corpus: CorpusInfo, style: AnthologyAnswerStyle = "cite"): Promise<AnthologyQaItem[]> {
   if (!canMixAnthology(corpus)) return [];
-  return buildAnthologyQa((await anthology(corpus)).poems);
+  return buildAnthologyQa((await anthology(corpus)).poems, { style });
 }

@@ -33,11 +33,11 @@ export interface StageInfo {
 export const STAGES: Readonly<Record<StageName, StageInfo>> = Object.freeze({
   pretrain: { chapter: 5, from: null, holds: "the pretrained model", command: "npx tiaoyu pretrain" },
   anneal: { chapter: 5, from: "pretrain", holds: "the pretrained model after annealing on 唐诗三百首", command: "npx tiaoyu anneal" },
-  sft: { chapter: 6, from: "pretrain", holds: "the pretrained model fine-tuned on the poem questions", command: "npx tiaoyu sft" },
+  sft: { chapter: 6, from: "anneal", holds: "the base model (chapter 5's end) fine-tuned on the poem questions", command: "npx tiaoyu sft" },
   reward: { chapter: 7, from: "sft", holds: "the reward model (the SFT model with a scalar head)", command: "npx tiaoyu rlhf reward" },
   dpo: { chapter: 7, from: "sft", holds: "the SFT model aligned with DPO", command: "npx tiaoyu rlhf dpo" },
   grpo: { chapter: 7, from: "sft", holds: "the SFT model aligned with GRPO against the reward model", command: "npx tiaoyu rlhf grpo" },
-  lora: { chapter: 8, from: "pretrain", holds: "LoRA adapters (runs/lora/adapter) on the frozen pretrained model", command: "npx tiaoyu sft --lora" },
+  lora: { chapter: 8, from: "anneal", holds: "LoRA adapters (runs/lora/adapter) on the frozen base model", command: "npx tiaoyu sft --lora" },
   "student-pretrain": { chapter: 9, from: null, holds: "the small student, pretrained like chapter 5's model", command: "npx tiaoyu distill" },
   "distill-hard": { chapter: 9, from: "student-pretrain", holds: "the student fine-tuned on the questions' answers", command: "npx tiaoyu distill" },
   "distill-blackbox": { chapter: 9, from: "student-pretrain", holds: "the student fine-tuned on the teacher's answers", command: "npx tiaoyu distill" },

@@ -82,8 +82,8 @@ describe("npx tiaoyu commands", () => {
   // Each command that starts from a checkpoint, the stage it needs, and how to fill it.
   const needs: readonly [string, Command, string[], RegExp][] = [
     ["anneal", annealCommand, [], /stage 'pretrain' in .*pretrain: train it first \(npx tiaoyu pretrain/],
-    ["sft", sftCommand, [], /stage 'pretrain'.*npx tiaoyu pretrain/],
-    ["sft --lora", sftCommand, ["--lora"], /stage 'pretrain'.*npx tiaoyu pretrain/],
+    ["sft", sftCommand, [], /stage 'anneal'.*npx tiaoyu anneal/],
+    ["sft --lora", sftCommand, ["--lora"], /stage 'anneal'.*npx tiaoyu anneal/],
     ["rlhf reward", rlhfCommand, ["reward"], /stage 'sft'.*npx tiaoyu sft/],
     ["rlhf dpo", rlhfCommand, ["dpo"], /stage 'sft'.*npx tiaoyu sft/],
     ["rlhf grpo", rlhfCommand, ["grpo"], /stage 'sft'.*npx tiaoyu sft/],

@@ -69,6 +69,15 @@ describe("SFT data: corpus questions and the anthology's", () => {
     assert.deepStrictEqual(sftExamples(corpus, anthology, { anthologyRepeat: 3, corpusQuestions: 4, dataSeed: 1 }), d, "the same seed draws the same corpus questions");
   });
 
+  it("trains only on the corpus templates it is told to, and on every template when told null", () => {
+    const mixed = [q("m0", "train", "meter"), q("t0", "train", "topic"), q("n0", "train", "nextLine"), q("a0", "train", "author"), q("mh", "heldout", "meter")];
+    const d = sftExamples(mixed, [], { anthologyRepeat: 0, corpusQuestions: null, corpusTemplates: ["meter", "topic"], dataSeed: 1 });
+    assert.deepStrictEqual(d.train.map((x) => x.prompt).sort(), ["m0", "t0"]);
+    assert.strictEqual(d.corpusTrain, 2);
+    const all = sftExamples(mixed, [], { anthologyRepeat: 0, corpusQuestions: null, corpusTemplates: null, dataSeed: 1 });
+    assert.strictEqual(all.train.length, 4);
+  });
+
   it("without anthology questions: every corpus question, validated on held-out corpus questions", () => {
     const d = sftExamples(corpus, [], { anthologyRepeat: 2, corpusQuestions: null, dataSeed: 1 });
     assert.strictEqual(d.train.length, 10);
@@ -151,7 +160,7 @@ describe("SFT", function () {
       assert.notStrictEqual(loss(answerChanged), base);
       assert.strictEqual(stage.tokens(batch), batch.mask.reduce((s, v) => s + v, 0));
       assert.strictEqual(stage.name, "sft");
-      assert.strictEqual(stage.from, "pretrain");
+      assert.strictEqual(stage.from, "anneal");
     } finally {
       model.dispose();
     }
@@ -249,7 +258,7 @@ describe("SFT", function () {
       const lines: string[] = [];
       const first = await ensureSft(tok, { steps: 2, qa: items, corpus, log: (l) => lines.push(l) });
       assert.strictEqual(first.meta.stage, "sft");
-      assert.strictEqual(first.meta.from, "pretrain");
+      assert.strictEqual(first.meta.from, "anneal");
       assert.ok(lines.some((l) => /no checkpoint of stage .sft. in .*: training it now \(tiny preset, 2 steps\)/.test(l)), lines.join("\n"));
       const again = await ensureSft(tok, { log: () => assert.fail("must load, not train") });
       assert.strictEqual(again.dir, first.dir);
