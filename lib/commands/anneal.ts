@@ -8,8 +8,9 @@ import { requireResumable, requireStage } from "./prerequisites";
 
 const ANNEAL_USAGE = `usage: npx tiaoyu anneal [options]
 
-Chapter 5's last phase: continue the pretrained model (runs/pretrain) on a stream rich in 唐诗三百首, with the
-learning rate decaying to almost nothing. Writes runs/anneal.
+Chapter 5's last phase: continue the pretrained model (runs/pretrain) on a stream rich in 唐诗三百首 (each poem
+and each couplet followed by its poet and title), with the learning rate decaying to almost nothing. Writes
+runs/anneal, the base model chapters 6–10 start from.
 
   --steps N              optimizer steps (default: 1,500; tiny in quick mode)
   --anthology-repeat N   copies of 唐诗三百首 in the stream (default 200)

@@ -23,7 +23,8 @@ const SFT_USAGE = `usage: npx tiaoyu sft [options]
   --eval N               held-out questions per template to score after training (default: the preset's; 0: none)
 ${RUN_FLAGS_USAGE}
 
-Starts from runs/pretrain (chapter 5; the course's shipped checkpoints/pretrain when runs/pretrain is empty).
+Starts from runs/anneal (the base model at the end of chapter 5; the course's shipped checkpoints/base when
+runs/anneal is empty). Trains on the questions about 唐诗三百首's training poems and the corpus's 五言/七言 and 写一句诗.
 Scores the held-out corpus questions, and those about 唐诗三百首 (lib/data/anthologyQa.ts) as a second set.
 Ctrl-C stops after the current step and writes a checkpoint.
 Environment: TIAOYU_QUICK=1 for the quick sizes (runs/sft-quick).`;

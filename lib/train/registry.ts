@@ -1,7 +1,7 @@
 /**
  * The course's stages in one table: each one's run folder, the stage whose checkpoint it starts from, and the chapter
  * that trains it. Stages hand off through these folders (nanochat's `load_model("base" | "sft" | "rl")`): chapter 5
- * leaves runs/pretrain (and runs/anneal), chapter 6 starts from runs/pretrain and leaves runs/sft, and so on.
+ * leaves runs/pretrain and runs/anneal (the base model), chapter 6 starts from runs/anneal and leaves runs/sft, and so on.
  *
  * `StageName` is closed: `stageDir("sfft")` fails to compile instead of looking in an empty folder at run time.
  * A new chapter's stage adds its line here (see the README's developer section).
