@@ -1,6 +1,8 @@
 import { type ChatBatch, type ChatExample, type ChatTokenizer, collateChat, type EncodedChat, encodeChat, fitsContext } from "./chat";
 import type { QaItem, QaTemplate } from "../data/qa";
 import { Rng } from "../rng";
+import { BOS, EOS } from "../data/sample";
+import type { Tokenizer } from "../tokenizer/types";
 import { EpochSampler } from "./sampler";
 
 // ---------------------------------------------------------------- batches
@@ -46,6 +48,24 @@ export function encodeChatData<E extends ChatExample>(tokenizer: ChatTokenizer, 
     kept.push(ex);
   }
   return { encoded, kept, dropped: examples.length - kept.length };
+}
+
+/**
+ * Pretraining text read again during SFT (replay): each sample as the base model read it, `<s>…</s>`, learned at
+ * every token but the first, in the same batches as the questions. Fine-tuning a small model on questions alone
+ * moves every weight towards the chat format and erases what pretraining stored (chapter 6 measures it); mixing
+ * in some of what it read keeps that in place, as InstructGPT mixed pretraining gradients into its RLHF updates.
+ * Samples longer than the context are left out.
+ * @example replayExamples(tok, ["<s>床前明月光，疑是地上霜。——李白《静夜思》</s>"], 128)[0].lossMask  // [0, 1, 1, …]
+ */
+export function replayExamples(tokenizer: Pick<Tokenizer, "encode">, samples: readonly string[], blockSize: number): EncodedChat[] {
+  const out: EncodedChat[] = [];
+  for (const s of samples) {
+    const ids = tokenizer.encode(s, { allowedSpecial: [BOS, EOS] });
+    if (ids.length < 2 || ids.length - 1 > blockSize) continue;
+    out.push({ ids, lossMask: ids.map((_, i) => (i === 0 ? 0 : 1)) });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- which questions

@@ -33,8 +33,8 @@ import { gptTrainable } from "./pretrain";
 import { ensureStage, type StageModel, type StageStart, withOverrides } from "./handoff";
 import { stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
-import { ChatSampler, encodeChatData, sftExamples } from "./chatData";
-import { anthologyQuestions } from "./mixture";
+import { ChatSampler, encodeChatData, replayExamples, sftExamples } from "./chatData";
+import { anthology, anthologyQuestions, anthologySamples } from "./mixture";
 
 // ---------------------------------------------------------------- the stage
 
@@ -61,6 +61,12 @@ export interface SftSettings {
    * their poet the base model does not know, and training it on such answers teaches it to make them up.
    */
   readonly corpusTemplates: readonly QaTemplate[] | null;
+  /**
+   * Copies of the anthology as the base read it (poems and cited couplets, anthologySamples) mixed into the
+   * training examples as plain text with the loss on every token (replayExamples): what keeps full fine-tuning
+   * from erasing the base's recall (LoRA, which leaves the base as it is, does not use it). 0: none.
+   */
+  readonly replay: number;
   /** The loop's options for full fine-tuning. */
   readonly train: Partial<TrainingOptions>;
   /** What LoRA changes: a higher learning rate (only the small adapters move) and no weight decay. */
@@ -82,6 +88,7 @@ export const SFT_PRESETS: Readonly<Record<"tiny" | "course", SftSettings>> = Obj
     anthologyRepeat: 0,
     corpusQuestions: null,
     corpusTemplates: null,
+    replay: 0,
     train: { steps: 150, lr: 2e-3, minLr: 2e-4, warmupSteps: 10, evalEvery: 25, checkpointEvery: 0 },
     lora: { lr: 5e-3, minLr: 5e-4, weightDecay: 0 },
   },
@@ -93,6 +100,7 @@ export const SFT_PRESETS: Readonly<Record<"tiny" | "course", SftSettings>> = Obj
     anthologyRepeat: 4,
     corpusQuestions: 8000,
     corpusTemplates: ["meter", "topic"],
+    replay: 4,
     train: { steps: 1500, lr: 1e-4, minLr: 1e-5, warmupSteps: 50, evalEvery: 100, checkpointEvery: 500 },
     lora: { lr: 2e-3, minLr: 2e-4, weightDecay: 0 },
   },
@@ -208,6 +216,12 @@ export interface SftRun {
   readonly checkpointBytes: number | null;
 }
 
+/** `copies` copies of the anthology as the base read it, encoded for replay (replayExamples). */
+async function replayOf(tokenizer: Tokenizer, corpus: CorpusInfo, copies: number, blockSize: number): Promise<EncodedChat[]> {
+  const once = replayExamples(tokenizer, anthologySamples(await anthology(corpus), true), blockSize);
+  return Array.from({ length: copies }, () => once).flat();
+}
+
 function qaItemsOf(qa: QaDataset | readonly QaItem[]): readonly QaItem[] {
   return "items" in qa ? (qa as QaDataset).items : (qa as readonly QaItem[]);
 }
@@ -230,11 +244,15 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
   try {
     const T = model.config.blockSize;
     const { train: trainItems, validation: valItems, corpusTrain, anthologyTrain } = sftExamples(items, anthologyItems, settings, maxTrain);
-    const train0 = encodeChatData(tokenizer, trainItems, T);
+    const questions = encodeChatData(tokenizer, trainItems, T);
+    // LoRA leaves the base's weights as they are, so it has nothing to forget and reads nothing again.
+    const replayed = settings.replay > 0 && !loraConfig && anthologyItems.length > 0 ? await replayOf(tokenizer, corpus ?? (await ensureCorpus()), settings.replay, T) : [];
+    const train0 = { ...questions, encoded: [...questions.encoded, ...replayed] };
     const val0 = encodeChatData(tokenizer, valItems.slice(0, settings.evalBatches * settings.batchSize * 4), T);
     log(
-      `sft: ${train0.encoded.length.toLocaleString("en-US")} training questions` +
+      `sft: ${questions.encoded.length.toLocaleString("en-US")} training questions` +
         (settings.anthologyRepeat > 0 ? ` (${corpusTrain.toLocaleString("en-US")} about corpus poems, ${anthologyTrain.toLocaleString("en-US")} about 唐诗三百首 × ${settings.anthologyRepeat})` : "") +
+        (replayed.length ? `, + ${replayed.length.toLocaleString("en-US")} samples of the anthology read again as text (replay × ${settings.replay})` : "") +
         (train0.dropped ? `, ${train0.dropped.toLocaleString("en-US")} longer than the ${T}-token context left out` : "") +
         `; ${Math.min(val0.encoded.length, settings.evalBatches * settings.batchSize)} held-out for the validation loss`,
     );
@@ -258,6 +276,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
       info: {
         preset,
         droppedTooLong: train0.dropped,
+        replaySamples: replayed.length,
         trainableParameters: lora ? lora.numTrainable() : model.numParameters(),
         totalParameters: model.numParameters(),
         ...(loraConfig ? { rank: loraConfig.rank, alpha: loraConfig.alpha, trainableTokens: lora ? lora.tokens?.ids.length ?? 0 : 0 } : {}),

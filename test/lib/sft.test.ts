@@ -24,6 +24,8 @@ import {
   qaEvalSet,
   type QaItem,
   replyBudget,
+  replayExamples,
+  collateChat,
   buildAnthologyQa,
   runSft,
   sftExamples,
@@ -115,6 +117,17 @@ describe("SFT", function () {
   function tinyModel(blockSize = 48): GPT {
     return new GPT(gptConfig({ vocabSize: tok.vocabSize, blockSize, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0 }), { seed: 5 });
   }
+
+  it("replay: pretraining text read again is learned at every token but <s>, and what does not fit is left out", () => {
+    const short = "<s>床前明月光，疑是地上霜。——李白《静夜思》</s>";
+    const long = `<s>${"床前明月光，疑是地上霜。".repeat(20)}</s>`;
+    const [r, ...rest] = replayExamples(tok, [short, long], 48);
+    assert.strictEqual(rest.length, 0, "the sample longer than the context is left out");
+    assert.deepStrictEqual(r.ids, tok.encode(short, { allowedSpecial: ["<s>", "</s>"] }));
+    assert.deepStrictEqual(r.lossMask, r.ids.map((_, i) => (i === 0 ? 0 : 1)));
+    const batch = collateChat([r], 48, tok.tokenToId("<pad>")!);
+    assert.strictEqual(Array.from(batch.mask).reduce((a, b) => a + b, 0), r.ids.length - 1, "every target after <s> counts in the loss");
+  });
 
   it("the sampler visits every example once per epoch, reproducibly, and resumes exactly", () => {
     const data = encodeChatData(tok, items, 48).encoded;
