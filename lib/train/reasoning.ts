@@ -60,6 +60,44 @@ export function encodeByChar(tokenizer: Pick<ChatTokenizer, "encode" | "tokenToI
 const charIds = new WeakMap<object, Map<string, number[]>>();
 
 /**
+ * How often the last character of a line is not a token of its own when the poem is cut by the tokenizer as usual
+ * (tokenizer.encode): `inside` a token holding other characters too, or split into `bytes` (a character the
+ * vocabulary lacks). The measurement behind encodeByChar. `lines` picks the lines (0-based) of each poem; the
+ * default, 1 and 3, are the rhyme question's lines 2 and 4.
+ * @example feetInsideTokens(tok, ["床前明月光，疑是地上霜。举头望明月，低头思故乡。"]) // { inside: 0, bytes: 0, of: 2 } if 霜 and 乡 are tokens
+ */
+export function feetInsideTokens(tokenizer: Pick<ChatTokenizer, "encode" | "decode">, poems: readonly string[], lines: readonly number[] = [1, 3]): { inside: number; bytes: number; of: number } {
+  let inside = 0;
+  let bytes = 0;
+  let of = 0;
+  const complete = (ids: readonly number[]) => [...tokenizer.decode(ids as number[])].filter((c) => c !== "\uFFFD").length;
+  for (const text of poems) {
+    if (text.includes("\uFFFD")) throw new Error(`feetInsideTokens: ${JSON.stringify(text.slice(0, 20))}… holds U+FFFD, which decoding cannot tell from a byte`);
+    const ids = tokenizer.encode(text);
+    // The characters each token completes: [start, end) in characters of the text (empty for a byte that ends none).
+    const spans: [number, number][] = [];
+    let at = 0;
+    for (let k = 0; k < ids.length; k++) {
+      const through = complete(ids.slice(0, k + 1));
+      spans.push([at, through]);
+      at = through;
+    }
+    const chars = [...text];
+    const breaks = /[，。？！；]/u;
+    const ends = chars.flatMap((c, k) => (breaks.test(c) && k > 0 && !breaks.test(chars[k - 1]) ? [k - 1] : []));
+    for (const l of lines) {
+      if (l >= ends.length) continue;
+      of++;
+      const k = spans.findIndex(([a, b]) => a <= ends[l] && ends[l] < b);
+      const [a, b] = spans[k];
+      if (b - a > 1) inside++;
+      else if (tokenizer.decode([ids[k]]) !== chars[ends[l]]) bytes++;
+    }
+  }
+  return { inside, bytes, of };
+}
+
+/**
  * The ids a reasoning model is given to answer `question`: chapter 6's chat prompt (<|user|> question <|end|>
  * <|assistant|>), with the question encoded character by character (encodeByChar) as in training.
  */

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   answerPart, ByteBPETokenizer, charAtQuestion, chatTokenIds, checkReasoningAnswer, encodeByChar, encodeReasoningChat, ensureReasoningGrpo, ensureReasoningModel,
-  evaluateReasoning, fitsContext, formQuestion, GPT, gptConfig, initBackend, parseReasoning, type PoemRecord, reasoningComparisonRows, type ReasoningItem,
+  evaluateReasoning, feetInsideTokens, fitsContext, formQuestion, GPT, gptConfig, initBackend, parseReasoning, type PoemRecord, reasoningComparisonRows, type ReasoningItem,
   reasoningEvalSet, reasoningPrompt, reasoningReward, reasoningStepRows, reasoningTarget, reasoningScorer, packRows, rhymeQuestion, sftSettings, sftStage,
   stageDir, type StageModel, traceSteps, train,
 } from "tiaoyu";
@@ -90,6 +90,22 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
     assert.deepStrictEqual(ids, [...text].flatMap((c) => tok.encode(c)));
     assert.ok(ids.every((id) => (tok.decode([id]).match(/\p{Script=Han}/gu) ?? []).length <= 1), "no token holds two characters");
     assert.deepStrictEqual(encodeByChar(tok, "<think>床</think>"), [tok.tokenToId("<think>")!, ...tok.encode("床"), tok.tokenToId("</think>")!]);
+  });
+
+  it("feetInsideTokens counts line-final characters cut inside a multi-character token or into bytes", async () => {
+    const text = "床前明月光，疑是地上霜。举头望明月，低头思故乡。";
+    // Trained on 地上霜 over and over, the tokenizer merges it into one token: 霜 is inside it, 乡 is not.
+    const merged = await ByteBPETokenizer.train([...Array(50).fill("地上霜。"), ...Array(5).fill(text)], { vocabSize: 300 });
+    assert.ok(merged.encode("地上霜").length === 1, "地上霜 is one token");
+    const r = feetInsideTokens(merged, [text]);
+    assert.strictEqual(r.of, 2);
+    assert.strictEqual(r.inside + r.bytes, 2 - Number(merged.decode(merged.encode("乡")) === "乡" && merged.encode("乡").length === 1));
+    assert.ok(r.inside >= 1, JSON.stringify(r));
+    // Bytes alone: every character is three byte tokens, none is inside a multi-character token.
+    const bytesOnly = await ByteBPETokenizer.train([text], { vocabSize: 256 + 9 });
+    const b = feetInsideTokens(bytesOnly, [text], [0, 1, 2, 3]);
+    assert.deepStrictEqual(b, { inside: 0, bytes: 4, of: 4 });
+    assert.throws(() => feetInsideTokens(merged, ["床\uFFFD，"]), /U\+FFFD/);
   });
 
   it("refuses a prompt carrying a <think> tag, and a tokenizer without the tags", async () => {
