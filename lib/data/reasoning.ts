@@ -10,7 +10,7 @@
  *
  *   user:       独坐幽篁里，弹琴复长啸。深林人不知，明月来相照。
  *               第2句的第4个字是什么？
- *   assistant:  <think>第2句1弹2琴3复4长5啸，第4字是长。</think>是「长」。
+ *   assistant:  <think>第2句弹琴复长啸，第4字是长。</think>是「长」。
  *
  *   user:       江南好，风景旧曾谙。日出江花红胜火，春来江水绿如蓝。能不忆江南。
  *               这首诗一共有多少个字（不算标点）？
@@ -18,7 +18,8 @@
  *
  *   user:       床前明月光，疑是地上霜。举头望明月，低头思故乡。
  *               按普通话，这首诗第二句和第四句押韵吗？
- *   assistant:  <think>第2句末字霜，韵母uang，唐韵；第4句末字乡，韵母iang，唐韵；同韵。</think>押韵，都是「唐」韵。
+ *   assistant:  <think>第2句疑是地上霜，末字霜，韵母uang，唐韵；第4句低头思故乡，末字乡，韵母iang，唐韵；同韵。</think>
+ *               押韵，都是「唐」韵。
  *
  * Two more (form, nextLine) are kept for comparison: the first is answered in one step, the second needs recall.
  *
@@ -161,10 +162,11 @@ export function rhymeQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)
   const [a, b] = [lines[1], lines[3]].map((l) => charRhyme([...l].at(-1)!));
   if (!a || !b) return null;
   const same = a.group === b.group;
-  // The last character is copied as a token of its own: the samples are encoded character by character
-  // (encodeReasoningChat), so it never sits inside a multi-character BPE token, which is where the first traces
-  // miscopied it. Copying the whole line first made the 律诗's traces too long for 128 tokens.
-  const step = (n: number, r: CharRhyme) => `第${n}句末字${r.char}，韵母${r.final}，${r.group}韵`;
+  // Each line is copied whole before its last character is written on its own. A small model copies a span by
+  // induction (the token that followed this one in the prompt comes next), and then the last character is the one
+  // just before the comma it wrote: both steps are local. Picking the character out of the poem directly (the
+  // first traces, and a version that numbered characters, which breaks induction) was miscopied nearly always.
+  const step = (n: number, r: CharRhyme) => `第${n}句${lines[n - 1]}，末字${r.char}，韵母${r.final}，${r.group}韵`;
   const thinking = `${step(2, a)}；${step(4, b)}；${same ? "同韵" : "不同韵"}。`;
   const answer = same ? `押韵，都是「${a.group}」韵。` : `不押韵：「${a.group}」韵和「${b.group}」韵。`;
   return {
@@ -220,11 +222,9 @@ export function countQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)
 
 /**
  * The character question about a 绝句: which character is at line i, position j (both chosen by the poem's id)?
- * The trace copies line i, numbering its characters, and reads off number j:
- *   第2句1疑2是3地4上5霜，第4字是上。
- * Numbering makes the last step a look-up (the character after the digit j) instead of a count, and the copy is
- * of characters the model sees one token each (the samples are encoded character by character: see
- * encodeReasoningChat).
+ * The trace copies line i whole (a span copy, which a small model does by induction), then reads off position j
+ * of the copy it just wrote:
+ *   第2句疑是地上霜，第4字是上。
  */
 export function charAtQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
   const shape = regularShape(poem);
@@ -234,7 +234,7 @@ export function charAtQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem
   const line = [...shape.lines[i - 1]];
   const j = 1 + ((h >>> 8) % line.length);
   const c = line[j - 1];
-  const thinking = `第${i}句${line.map((ch, k) => `${k + 1}${ch}`).join("")}，第${j}字是${c}。`;
+  const thinking = `第${i}句${line.join("")}，第${j}字是${c}。`;
   const answer = `是「${c}」。`;
   return {
     task: "charAt",

@@ -101,7 +101,7 @@ describe("data/reasoning: the questions, by hand", () => {
     assert.strictEqual(countQuestion(poem({ paragraphs: [long] })), null, "over the length that fits the context");
   });
 
-  it("writes the character question of 静夜思: line i copied with its characters numbered, then number j read off", () => {
+  it("writes the character question of 静夜思: line i copied whole, then position j read off", () => {
     // Line and position come from the id: over many ids, every line is asked and the answer is always that character.
     const ls = ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"];
     const asked = new Set<string>();
@@ -112,8 +112,7 @@ describe("data/reasoning: the questions, by hand", () => {
       assert.ok(i >= 1 && i <= 4 && j >= 1 && j <= 5, `${i} ${j}`);
       assert.strictEqual(it.expected.char, [...ls[i - 1]][j - 1]);
       assert.strictEqual(it.prompt, `床前明月光，疑是地上霜。举头望明月，低头思故乡。\n${charAtAsk(i, j)}`);
-      const numbered = [...ls[i - 1]].map((c, n) => `${n + 1}${c}`).join("");
-      assert.strictEqual(it.thinking, `第${i}句${numbered}，第${j}字是${it.expected.char}。`);
+      assert.strictEqual(it.thinking, `第${i}句${ls[i - 1]}，第${j}字是${it.expected.char}。`);
       assert.strictEqual(it.answer, `是「${it.expected.char}」。`);
     }
     assert.strictEqual(asked.size, 4);
@@ -129,14 +128,14 @@ describe("data/reasoning: the questions, by hand", () => {
   it("writes the rhyme question of 登鹳雀楼 (流 liu and 楼 lou: both 尤) with its trace", () => {
     const item = rhymeQuestion(poem({ title: "登鹳雀楼", author: "王之涣", paragraphs: ["白日依山尽，黄河入海流。", "欲穷千里目，更上一层楼。"] }))!;
     assert.strictEqual(item.prompt, `白日依山尽，黄河入海流。欲穷千里目，更上一层楼。\n${RHYME_QUESTION}`);
-    assert.strictEqual(item.thinking, "第2句末字流，韵母iu，尤韵；第4句末字楼，韵母ou，尤韵；同韵。");
+    assert.strictEqual(item.thinking, "第2句黄河入海流，末字流，韵母iu，尤韵；第4句更上一层楼，末字楼，韵母ou，尤韵；同韵。");
     assert.strictEqual(item.response, `<think>${item.thinking}</think>押韵，都是「尤」韵。`);
     assert.deepStrictEqual(item.expected, { rhymes: "押韵", groups: "尤" });
   });
 
   it("says 不押韵 where Mandarin has drifted from 平水韵 (渚 zhǔ and 举 jǔ were one rhyme)", () => {
     const item = rhymeQuestion(poem({ paragraphs: ["飞盖去芳园，兰桡游翠渚。", "萍间日彩乱，荷处香风举。"] }))!;
-    assert.strictEqual(item.thinking, "第2句末字渚，韵母u，姑韵；第4句末字举，韵母ü，齐韵；不同韵。");
+    assert.strictEqual(item.thinking, "第2句兰桡游翠渚，末字渚，韵母u，姑韵；第4句荷处香风举，末字举，韵母ü，齐韵；不同韵。");
     assert.strictEqual(item.answer, "不押韵：「姑」韵和「齐」韵。");
     assert.deepStrictEqual(item.expected, { rhymes: "不押韵", groups: "姑、齐" });
   });
@@ -217,7 +216,7 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
       const [i, j] = [Number(it.expected.line), Number(it.expected.position)];
       assert.strictEqual(it.expected.char, [...ls[i - 1]][j - 1], `${p.id} ${i} ${j}`);
       assert.ok(it.prompt.endsWith(`\n${charAtAsk(i, j)}`));
-      assert.ok(it.thinking.startsWith(`第${i}句1${[...ls[i - 1]][0]}2`), it.thinking);
+      assert.ok(it.thinking.startsWith(`第${i}句${ls[i - 1]}，`), it.thinking);
       const other = [...ls[i - 1]].find((c) => c !== it.expected.char);
       if (other) assert.ok(!checkReasoningAnswer(it, `是「${other}」。`).correct, `${p.id}: ${other}`);
     }
@@ -272,7 +271,8 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
       const same = groups[0] === groups[1];
       assert.deepStrictEqual(it.expected, { rhymes: same ? "押韵" : "不押韵", groups: same ? groups[0] : groups.join("、") }, `${p.id}: ${feet.join("")}`);
       assert.strictEqual(it.prompt, `${p.paragraphs.join("")}\n${RHYME_QUESTION}`);
-      const m = /^第2句末字(.)，韵母([a-zü-]+)，(.)韵；第4句末字(.)，韵母([a-zü-]+)，(.)韵；(同韵|不同韵)。$/u.exec(it.thinking);
+      const m = /^第2句[^，]+，末字(.)，韵母([a-zü-]+)，(.)韵；第4句[^，]+，末字(.)，韵母([a-zü-]+)，(.)韵；(同韵|不同韵)。$/u.exec(it.thinking);
+      assert.ok(it.thinking.startsWith(`第2句${ls[1]}，`) && it.thinking.includes(`；第4句${ls[3]}，`), `${p.id}: the lines copied whole: ${it.thinking}`);
       assert.ok(m, `${p.id}: trace ${it.thinking}`);
       assert.deepStrictEqual([m[1], m[4]], feet);
       assert.deepStrictEqual([m[3], m[6]], groups);
