@@ -22,7 +22,8 @@ export function reasoningGrpoSettings(preset: CoursePreset = coursePreset()): Gr
   const base = GRPO_PRESETS[preset];
   return preset === "tiny"
     ? { ...base, promptsPerStep: 2, maxNewTokens: 120, train: { ...base.train, steps: 4 } }
-    : { ...base, maxNewTokens: 64, train: { ...base.train, steps: 100 } };
+    : // Room for the longest default trace (a 七言 rhyme question with both lines copied: about 70 tokens).
+      { ...base, maxNewTokens: 80, train: { ...base.train, steps: 100 } };
 }
 
 export interface ReasoningGrpoOptions extends StageRunOptions {
