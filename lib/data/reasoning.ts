@@ -5,17 +5,23 @@
  * that process, and we need to know that every one of them is right. We write them from the corpus itself, so the
  * "reasoning teacher" is this file: a program that cannot be wrong about a poem it holds.
  *
- *   user:       床前明月光，疑是地上霜。举头望明月，低头思故乡。
- *               这首诗是五言绝句、七言绝句、五言律诗还是七言律诗？
- *   assistant:  <think>共4句，每句5字：五言，绝句。</think>这首诗是「五言绝句」。
+ * The default tasks (DEFAULT_REASONING_TASKS) are questions the course model cannot answer in one step but can in
+ * a few reliable ones, every step read off the poem in the prompt:
  *
- *   user:       「床前明月光」的下一句是什么？这首诗的作者是谁？
- *   assistant:  <think>出自李白《静夜思》：床前明月光，疑是地上霜。举头望明月，低头思故乡。它是第1句，下一句是第2句。</think>
- *               下一句是「疑是地上霜」，作者是「李白」。
+ *   user:       独坐幽篁里，弹琴复长啸。深林人不知，明月来相照。
+ *               第2句的第4个字是什么？
+ *   assistant:  <think>第2句弹琴复长啸，第4字是长。</think>是「长」。
+ *
+ *   user:       江南好，风景旧曾谙。日出江花红胜火，春来江水绿如蓝。能不忆江南。
+ *               这首诗一共有多少个字（不算标点）？
+ *   assistant:  <think>各句字数3，5，7，7，5；累计3，8，15，22，27。</think>一共「27」个字。
  *
  *   user:       床前明月光，疑是地上霜。举头望明月，低头思故乡。
  *               按普通话，这首诗第二句和第四句押韵吗？
- *   assistant:  <think>第2句末字「霜」韵母uang，唐韵；第4句末字「乡」韵母iang，唐韵；同韵。</think>押韵，都是「唐」韵。
+ *   assistant:  <think>第2句疑是地上霜，末字霜，韵母uang，唐韵；第4句低头思故乡，末字乡，韵母iang，唐韵；同韵。</think>
+ *               押韵，都是「唐」韵。
+ *
+ * Two more (form, nextLine) are kept for comparison: the first is answered in one step, the second needs recall.
  *
  * The traces are short on purpose: the course model sees 128 tokens at once, and a 七言律诗 with the question
  * already takes about 90 of them (the course's BPE gives a little over one character per token on poems).
@@ -41,11 +47,26 @@ import { type QaSplit, QA_SPLITS, qaSplitOf } from "./qa";
 import { type CharRhyme, charRhyme } from "./rhyme";
 
 /** The kinds of question. */
-export type ReasoningTask = "form" | "nextLine" | "rhyme";
-export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["form", "nextLine", "rhyme"] as ReasoningTask[]);
+export type ReasoningTask = "count" | "charAt" | "rhyme" | "form" | "nextLine";
+/** Every task this file can write, in the order tables list them. */
+export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme", "form", "nextLine"] as ReasoningTask[]);
+
+/**
+ * The tasks the chapter trains and scores by default: the ones the course model cannot answer in one step but can
+ * in several reliable steps read off the poem in the prompt. The first full-size runs showed why the other two are
+ * left out: the form question is answered in one step (96–98% with answers alone, so a trace has nothing to add),
+ * and the next line and author must be recalled from pretraining, which no trace can supply (0% either way).
+ */
+export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme"] as ReasoningTask[]);
 
 /** What a table calls each kind of question. */
-export const REASONING_TASK_LABELS: Readonly<Record<ReasoningTask, string>> = Object.freeze({ form: "体裁", nextLine: "下一句+作者", rhyme: "押韵" });
+export const REASONING_TASK_LABELS: Readonly<Record<ReasoningTask, string>> = Object.freeze({
+  count: "字数",
+  charAt: "第i句第j字",
+  rhyme: "押韵",
+  form: "体裁",
+  nextLine: "下一句+作者",
+});
 
 /** The tags around the reasoning (special tokens of the course's tokenizer). */
 export const THINK_OPEN = "<think>";
@@ -57,6 +78,13 @@ export const FORM_CHOICES: readonly Form[] = Object.freeze(["五言绝句", "七
 export const FORM_QUESTION = "这首诗是五言绝句、七言绝句、五言律诗还是七言律诗？";
 
 export const RHYME_QUESTION = "按普通话，这首诗第二句和第四句押韵吗？";
+
+export const COUNT_QUESTION = "这首诗一共有多少个字（不算标点）？";
+
+/** The character question's words: 第2句的第4个字是什么？ */
+export function charAtAsk(line: number, position: number): string {
+  return `第${line}句的第${position}个字是什么？`;
+}
 
 /** One question with its reasoning trace and answer. */
 export interface ReasoningItem {
@@ -70,8 +98,9 @@ export interface ReasoningItem {
   /** `<think>thinking</think>answer`: what the model learns to write. */
   readonly response: string;
   /**
-   * The facts a correct answer states: { form: "五言绝句" }, { nextLine: "疑是地上霜", author: "李白" }, or
-   * { rhymes: "押韵", groups: "唐" } ({ rhymes: "不押韵", groups: "皆、麻" }: the groups of lines 2 and 4).
+   * The facts a correct answer states: { count: "20" }, { char: "上", line: "2", position: "4" } (only char is
+   * checked), { rhymes: "押韵", groups: "唐" } ({ rhymes: "不押韵", groups: "皆、麻" }: the groups of lines 2 and 4),
+   * { form: "五言绝句" }, or { nextLine: "疑是地上霜", author: "李白" }.
    */
   readonly expected: Readonly<Record<string, string>>;
   readonly poemId: string;
@@ -133,7 +162,11 @@ export function rhymeQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)
   const [a, b] = [lines[1], lines[3]].map((l) => charRhyme([...l].at(-1)!));
   if (!a || !b) return null;
   const same = a.group === b.group;
-  const step = (n: number, r: CharRhyme) => `第${n}句末字「${r.char}」韵母${r.final}，${r.group}韵`;
+  // Each line is copied whole before its last character is written on its own. A small model copies a span by
+  // induction (the token that followed this one in the prompt comes next), and then the last character is the one
+  // just before the comma it wrote: both steps are local. Picking the character out of the poem directly (the
+  // first traces, and a version that numbered characters, which breaks induction) was miscopied nearly always.
+  const step = (n: number, r: CharRhyme) => `第${n}句${lines[n - 1]}，末字${r.char}，韵母${r.final}，${r.group}韵`;
   const thinking = `${step(2, a)}；${step(4, b)}；${same ? "同韵" : "不同韵"}。`;
   const answer = same ? `押韵，都是「${a.group}」韵。` : `不押韵：「${a.group}」韵和「${b.group}」韵。`;
   return {
@@ -143,6 +176,73 @@ export function rhymeQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)
     answer,
     response: reasoningResponse(thinking, answer),
     expected: { rhymes: same ? "押韵" : "不押韵", groups: same ? a.group : `${a.group}、${b.group}` },
+    poemId: poem.id,
+    split,
+  };
+}
+
+/** The punctuation poemLines splits on: a poem whose text is its lines and these alone can be counted exactly. */
+const LINE_BREAKS = /[，。、；：？！“”‘’《》]/gu;
+
+/** Longest poem the count question asks about: with the question and the trace it must fit 128 tokens. */
+export const COUNT_MAX_CHARS = 40;
+
+/**
+ * The count question: how many characters has the poem (punctuation not counted)? Asked only about poems whose
+ * lines differ in length (杂言, 词): in a 五言 or 七言 poem the answer is lines × 5 or 7, which the model reads
+ * off the form in one step. The trace counts each line, then adds them up one line at a time, so that every step is
+ * a small count or a one-digit addition:
+ *   各句字数3，3，7，5；累计3，6，13，18。
+ * Null for poems of 1 line or more than 8, a line over 9 characters, over {@link COUNT_MAX_CHARS} characters, all
+ * lines of one length, or text other than lines and poemLines' punctuation (a character the split does not see
+ * would make the count ambiguous).
+ */
+export function countQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
+  const text = poem.paragraphs.join("");
+  const lines = poemLines(poem.paragraphs);
+  if (lines.length < 2 || lines.length > 8 || text.replace(LINE_BREAKS, "") !== lines.join("")) return null;
+  const counts = lines.map(chars);
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (counts.some((c) => c > 9) || total > COUNT_MAX_CHARS || new Set(counts).size === 1) return null;
+  let run = 0;
+  const cumulative = counts.map((c) => (run += c));
+  const thinking = `各句字数${counts.join("，")}；累计${cumulative.join("，")}。`;
+  const answer = `一共「${total}」个字。`;
+  return {
+    task: "count",
+    prompt: `${text}\n${COUNT_QUESTION}`,
+    thinking,
+    answer,
+    response: reasoningResponse(thinking, answer),
+    expected: { count: String(total) },
+    poemId: poem.id,
+    split,
+  };
+}
+
+/**
+ * The character question about a 绝句: which character is at line i, position j (both chosen by the poem's id)?
+ * The trace copies line i whole (a span copy, which a small model does by induction), then reads off position j
+ * of the copy it just wrote:
+ *   第2句疑是地上霜，第4字是上。
+ */
+export function charAtQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
+  const shape = regularShape(poem);
+  if (!shape || shape.kind !== "绝句") return null;
+  const h = mix32(fnv1a32(`${poem.id}:charAt`));
+  const i = 1 + (h % 4);
+  const line = [...shape.lines[i - 1]];
+  const j = 1 + ((h >>> 8) % line.length);
+  const c = line[j - 1];
+  const thinking = `第${i}句${line.join("")}，第${j}字是${c}。`;
+  const answer = `是「${c}」。`;
+  return {
+    task: "charAt",
+    prompt: `${poem.paragraphs.join("")}\n${charAtAsk(i, j)}`,
+    thinking,
+    answer,
+    response: reasoningResponse(thinking, answer),
+    expected: { char: c, line: String(i), position: String(j) },
     poemId: poem.id,
     split,
   };
@@ -180,7 +280,7 @@ export function nextLineQuestion(poem: PoemRecord, isUnique: (line: string) => b
 }
 
 export interface ReasoningDataOptions {
-  /** Which tasks (default all). */
+  /** Which tasks (default {@link DEFAULT_REASONING_TASKS}). */
   readonly tasks?: readonly ReasoningTask[];
   /** The split of a poem's items (default: chapter 6's `qaSplitOf`, so both chapters hold out the same poems). */
   readonly split?: (poem: PoemRecord) => QaSplit;
@@ -191,7 +291,7 @@ export interface ReasoningDataOptions {
  * `poems`, so pass the whole corpus even when only some splits are wanted.
  */
 export function reasoningItems(poems: readonly PoemRecord[], options: ReasoningDataOptions = {}): ReasoningItem[] {
-  const tasks = new Set(options.tasks ?? REASONING_TASKS);
+  const tasks = new Set(options.tasks ?? DEFAULT_REASONING_TASKS);
   for (const t of tasks) if (!REASONING_TASKS.includes(t)) throw new Error(`reasoningItems: unknown task '${t}' (known: ${REASONING_TASKS.join(", ")})`);
   const splitOf = options.split ?? ((p: PoemRecord) => qaSplitOf(p));
   const seen = new Map<string, number>();
@@ -200,6 +300,14 @@ export function reasoningItems(poems: readonly PoemRecord[], options: ReasoningD
   const out: ReasoningItem[] = [];
   for (const p of poems) {
     const split = splitOf(p);
+    if (tasks.has("count")) {
+      const c = countQuestion(p, split);
+      if (c) out.push(c);
+    }
+    if (tasks.has("charAt")) {
+      const c = charAtQuestion(p, split);
+      if (c) out.push(c);
+    }
     if (tasks.has("form")) {
       const f = formQuestion(p, split);
       if (f) out.push(f);
@@ -238,7 +346,8 @@ export async function ensureReasoningData(options: ReasoningDataOptions & { corp
 
 /** Number of items per split and task: the table a notebook shows. */
 export function reasoningCounts(data: ReasoningData): { task: ReasoningTask; train: number; heldout: number; unseen: number }[] {
-  return REASONING_TASKS.map((task) => {
+  const present = REASONING_TASKS.filter((t) => QA_SPLITS.some((s) => data[s].some((i) => i.task === t)));
+  return present.map((task) => {
     const row = { task, train: 0, heldout: 0, unseen: 0 };
     for (const s of QA_SPLITS) row[s] = data[s].filter((i) => i.task === task).length;
     return row;
@@ -256,6 +365,8 @@ export interface AnswerCheck {
 
 /**
  * Checks a final answer (the text after </think>) against an item's expected facts.
+ *   count:    exactly one number is stated, and it is the count ("一共「18」个字。"; "18" counts too).
+ *   charAt:   exactly one 「…」, holding the character ("是「上」。").
  *   form:     exactly one of the four forms is named, and it is the right one ("这首诗是五言绝句。" counts;
  *             "五言绝句或七言绝句" does not: listing every choice must not score).
  *   nextLine: the line in the first 「…」 is the next line, and 作者是「…」 names the author (the 「」 may be left out).
@@ -265,6 +376,17 @@ export interface AnswerCheck {
  */
 export function checkReasoningAnswer(item: Pick<ReasoningItem, "task" | "expected">, answer: string): AnswerCheck {
   const a = answer.replace(/\s+/g, "");
+  if (item.task === "count") {
+    // Exactly one number stated: listing several must not score.
+    const numbers = a.match(/\d+/gu) ?? [];
+    const ok = numbers.length === 1 && numbers[0] === item.expected.count;
+    return { correct: ok, parts: { count: ok } };
+  }
+  if (item.task === "charAt") {
+    const quoted = [...a.matchAll(/「([^」]*)」/gu)].map((m) => m[1]);
+    const ok = quoted.length === 1 && quoted[0] === item.expected.char;
+    return { correct: ok, parts: { char: ok } };
+  }
   if (item.task === "form") {
     const named = FORM_CHOICES.filter((f) => a.includes(f));
     const ok = named.length === 1 && named[0] === item.expected.form;

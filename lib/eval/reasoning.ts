@@ -2,11 +2,21 @@
  * Chapter 10's evaluation: is the answer right, and does the reply reason in a well-formed <think> block first.
  */
 import { type QaSplit, QA_SPLITS } from "../data/qa";
-import { checkReasoningAnswer, REASONING_TASK_LABELS, REASONING_TASKS, type ReasoningData, type ReasoningItem, type ReasoningTask } from "../data/reasoning";
+import { checkReasoningAnswer, DEFAULT_REASONING_TASKS, REASONING_TASK_LABELS, REASONING_TASKS, type ReasoningData, type ReasoningItem, type ReasoningTask } from "../data/reasoning";
+import { generateIds } from "../generate";
 import type { GPT } from "../model/gpt";
-import { type ChatTokenizer, chatReply } from "../train/chat";
-import { fittingReasoningItems, reasoningSettings } from "../train/reasoning";
+import { type ChatTokenizer, chatStopIds } from "../train/chat";
+import { fittingReasoningItems, reasoningPrompt, reasoningSettings } from "../train/reasoning";
 import { answerPart, parseReasoning } from "../train/reasoningReward";
+import { formatRate, majorityBaseline, type Rate, wilson } from "./stats";
+
+/**
+ * The steps of a trace: its pieces between ，；。 ("第2句疑是地上霜", "末字霜", "韵母uang", …). A reply's step k is
+ * right when it is the expected trace's step k, character for character: that is where a miscopy shows.
+ */
+export function traceSteps(thinking: string): string[] {
+  return thinking.split(/[，；。]/u).map((s) => s.trim()).filter((s) => s !== "");
+}
 
 /** One question asked, and what came back. */
 export interface ReasoningReply {
@@ -18,16 +28,25 @@ export interface ReasoningReply {
   readonly wellFormed: boolean;
   /** The answer part (after </think>, or the whole reply) is right. */
   readonly correct: boolean;
+  /** Per step of the expected trace (traceSteps): did the reply's reasoning have it, at the same place. */
+  readonly steps: readonly boolean[];
 }
 
-/** Accuracy and format compliance of one group of questions (a task and a split). */
+/** Accuracy and format compliance of one task's questions. */
 export interface ReasoningRow {
   readonly task: ReasoningTask;
-  readonly split: QaSplit;
+  /** The splits its questions came from: "heldout", or "heldout+unseen". */
+  readonly split: string;
   readonly questions: number;
   readonly accuracy: number;
   /** Share of replies with a well-formed <think> block before the answer. */
   readonly formatted: number;
+  /** The accuracy with its 95% Wilson interval. */
+  readonly rate: Rate;
+  /** The format compliance with its interval. */
+  readonly formatRate: Rate;
+  /** Always giving the most common expected answer of the group: what a model knowing nothing scores. */
+  readonly baseRate: Rate & { readonly answer: string | null };
 }
 
 export interface ReasoningEvaluation {
@@ -36,25 +55,29 @@ export interface ReasoningEvaluation {
 }
 
 /**
- * The questions an evaluation asks: per task, the first `perGroup` of each split in `splits` whose traced sample
- * fits the context. Deterministic.
+ * The questions an evaluation asks: per task (default DEFAULT_REASONING_TASKS), the first `perGroup` whose traced
+ * sample fits the context, taken from `splits` in order (default heldout, then unseen: poems no training question
+ * mentioned; only the count question, asked about fewer poems, needs the unseen ones to reach 300).
+ * Deterministic: the same items for every model compared.
  */
 export function reasoningEvalSet(
   data: ReasoningData,
-  options: { perGroup: number; tokenizer: ChatTokenizer; blockSize: number; splits?: readonly QaSplit[] },
+  options: { perGroup: number; tokenizer: ChatTokenizer; blockSize: number; splits?: readonly QaSplit[]; tasks?: readonly ReasoningTask[] },
 ): ReasoningItem[] {
+  if (!(Number.isInteger(options.perGroup) && options.perGroup > 0)) throw new Error(`reasoningEvalSet: perGroup must be a positive integer, got ${options.perGroup}`);
   const out: ReasoningItem[] = [];
-  for (const split of options.splits ?? (["heldout", "unseen"] as const)) {
-    for (const task of REASONING_TASKS) {
-      const group = data[split].filter((it) => it.task === task);
-      out.push(...fittingReasoningItems(options.tokenizer, group, options.blockSize, options.perGroup));
-    }
+  const splits = options.splits ?? (["heldout", "unseen"] as const);
+  for (const task of options.tasks ?? DEFAULT_REASONING_TASKS) {
+    // Splits in order: the held-out poems first, then the unseen ones when a task has too few (the count question).
+    const pool = splits.flatMap((s) => data[s].filter((it) => it.task === task));
+    out.push(...fittingReasoningItems(options.tokenizer, pool, options.blockSize, options.perGroup));
   }
   return out;
 }
 
 /**
- * Asks each question greedily in the chat format and scores the reply twice: is its answer right (the text after
+ * Asks each question greedily in the chat format (encoded character by character, as the model was trained:
+ * reasoningPrompt) and scores the reply twice: is its answer right (the text after
  * </think>, or the whole reply when there is none), and is it well-formed (parseReasoning). A model fine-tuned on
  * answers alone is scored the same way; it simply never writes the block.
  */
@@ -65,43 +88,89 @@ export async function evaluateReasoning(
   options: { maxNewTokens?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<ReasoningEvaluation> {
   const replies: ReasoningReply[] = [];
+  const stopIds = chatStopIds(tokenizer);
+  const maxNewTokens = options.maxNewTokens ?? reasoningSettings().maxNewTokens;
   for (const [i, it] of items.entries()) {
-    const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: options.maxNewTokens ?? reasoningSettings().maxNewTokens });
+    const ids: number[] = [];
+    for await (const t of generateIds(model, reasoningPrompt(tokenizer, it.prompt), { temperature: 0, stopIds, maxNewTokens })) ids.push(t.id);
+    const reply = tokenizer.decode(ids);
+    const parsed = parseReasoning(reply);
+    const got = parsed.ok ? traceSteps(parsed.thinking) : [];
     replies.push({
       task: it.task,
       split: it.split,
       prompt: it.prompt,
-      reply: r.reply,
-      wellFormed: parseReasoning(r.reply).ok,
-      correct: checkReasoningAnswer(it, answerPart(r.reply)).correct,
+      reply,
+      wellFormed: parsed.ok,
+      correct: checkReasoningAnswer(it, answerPart(reply)).correct,
+      steps: traceSteps(it.thinking).map((s, k) => got[k] === s),
     });
     options.onProgress?.(i + 1, items.length);
   }
   const rows: ReasoningRow[] = [];
-  for (const split of QA_SPLITS) {
-    for (const task of REASONING_TASKS) {
-      const rs = replies.filter((r) => r.split === split && r.task === task);
-      if (rs.length === 0) continue;
-      const share = (f: (r: ReasoningReply) => boolean) => rs.filter(f).length / rs.length;
-      rows.push({ task, split, questions: rs.length, accuracy: share((r) => r.correct), formatted: share((r) => r.wellFormed) });
-    }
+  for (const task of REASONING_TASKS) {
+    const idx = replies.flatMap((r, k) => (r.task === task ? [k] : []));
+    if (idx.length === 0) continue;
+    const count = (f: (r: ReasoningReply) => boolean) => idx.filter((k) => f(replies[k])).length;
+    const rate = wilson(count((r) => r.correct), idx.length);
+    const formatRate = wilson(count((r) => r.wellFormed), idx.length);
+    const baseRate = majorityBaseline(idx.map((k) => expectedKey(items[k])));
+    const split = QA_SPLITS.filter((s) => idx.some((k) => replies[k].split === s)).join("+");
+    rows.push({ task, split, questions: idx.length, accuracy: rate.rate, formatted: formatRate.rate, rate, formatRate, baseRate });
   }
   return { rows, replies };
 }
 
+/** What makes two expected answers the same answer (the char question's line and position are not part of it). */
+function expectedKey(item: Pick<ReasoningItem, "task" | "expected">): string {
+  const e = item.expected;
+  if (item.task === "charAt") return e.char;
+  return Object.keys(e).sort().map((k) => `${k}=${e[k]}`).join(";");
+}
+
 /**
- * The chapter's table: per task and split, the accuracy of each model and the format compliance of each.
+ * How often each step of the trace came out right, per task: step k of the expected trace (traceSteps) against
+ * step k of the reply's reasoning. Shows where a trace goes wrong (a miscopied line, a wrong final), and so what
+ * to fix. `example` is the step as the first question's trace has it.
+ * @example table(reasoningStepRows(evTraced, evalSet))
+ */
+export function reasoningStepRows(evaluation: ReasoningEvaluation, items: readonly ReasoningItem[]): { 题型: string; step: number; example: string; questions: number; 正确率: string }[] {
+  if (items.length !== evaluation.replies.length) throw new Error(`reasoningStepRows: ${items.length} items but ${evaluation.replies.length} replies (pass the items that were evaluated)`);
+  const out: { 题型: string; step: number; example: string; questions: number; 正确率: string }[] = [];
+  for (const task of REASONING_TASKS) {
+    const idx = items.flatMap((it, k) => (it.task === task ? [k] : []));
+    if (idx.length === 0) continue;
+    const steps = Math.max(...idx.map((k) => evaluation.replies[k].steps.length));
+    for (let s = 0; s < steps; s++) {
+      const having = idx.filter((k) => evaluation.replies[k].steps.length > s);
+      const right = having.filter((k) => evaluation.replies[k].steps[s]).length;
+      out.push({ 题型: REASONING_TASK_LABELS[task], step: s + 1, example: traceSteps(items[having[0]].thinking)[s], questions: having.length, 正确率: formatRate(wilson(right, having.length)) });
+    }
+  }
+  return out;
+}
+
+/**
+ * The chapter's table: per task and split, n, the majority-class base rate, and each model's accuracy and format
+ * compliance with 95% Wilson intervals. Refuses evaluations made on different questions.
  * @example table(reasoningComparisonRows({ 带推理: withTraces, 只有答案: answersOnly }))
  */
 export function reasoningComparisonRows(evaluations: Readonly<Record<string, ReasoningEvaluation>>): Record<string, string | number>[] {
   const names = Object.keys(evaluations);
   if (names.length === 0) return [];
-  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  return evaluations[names[0]].rows.map((r, i) => ({
+  const first = evaluations[names[0]].rows;
+  for (const n of names) {
+    const rows = evaluations[n].rows;
+    if (rows.length !== first.length || rows.some((r, i) => r.task !== first[i].task || r.split !== first[i].split || r.questions !== first[i].questions)) {
+      throw new Error(`reasoningComparisonRows: '${n}' was evaluated on other questions than '${names[0]}' (evaluate every model on the same reasoningEvalSet)`);
+    }
+  }
+  return first.map((r, i) => ({
     题型: REASONING_TASK_LABELS[r.task],
     split: r.split,
-    questions: r.questions,
-    ...Object.fromEntries(names.map((n) => [`${n} 准确率`, pct(evaluations[n].rows[i].accuracy)])),
-    ...Object.fromEntries(names.map((n) => [`${n} 格式`, pct(evaluations[n].rows[i].formatted)])),
+    n: r.questions,
+    基线: `${formatRate(r.baseRate)}`,
+    ...Object.fromEntries(names.map((n) => [`${n} 准确率`, formatRate(evaluations[n].rows[i].rate)])),
+    ...Object.fromEntries(names.map((n) => [`${n} 格式`, formatRate(evaluations[n].rows[i].formatRate)])),
   }));
 }

@@ -6,11 +6,11 @@
 import type { ReasoningData } from "../data/reasoning";
 import { Rng } from "../rng";
 import type { Tokenizer } from "../tokenizer/types";
-import { chatPrompt, chatStopIds, padId } from "./chat";
+import { chatStopIds, padId } from "./chat";
 import { GRPO_PRESETS, type GrpoSettings, grpoStage } from "./grpo";
 import { copyModel, ensureStage, type StageModel, type StageRunOptions, type StageStart, withOverrides } from "./handoff";
 import { train } from "./loop";
-import { reasoningDataTasks, reasoningStart, REASONING_STAGES } from "./reasoning";
+import { reasoningDataTasks, reasoningPrompt, reasoningStart, REASONING_STAGES } from "./reasoning";
 import { REASONING_REWARD_WEIGHTS, reasoningScorer } from "./reasoningReward";
 import { type CoursePreset, coursePreset, stageDir } from "./registry";
 import type { GrpoStepStats } from "./rollouts";
@@ -22,7 +22,8 @@ export function reasoningGrpoSettings(preset: CoursePreset = coursePreset()): Gr
   const base = GRPO_PRESETS[preset];
   return preset === "tiny"
     ? { ...base, promptsPerStep: 2, maxNewTokens: 120, train: { ...base.train, steps: 4 } }
-    : { ...base, maxNewTokens: 64, train: { ...base.train, steps: 100 } };
+    : // Room for the longest default trace (a 七言 rhyme question with both lines copied: about 70 tokens).
+      { ...base, maxNewTokens: 80, train: { ...base.train, steps: 100 } };
 }
 
 export interface ReasoningGrpoOptions extends StageRunOptions {
@@ -57,7 +58,7 @@ export async function ensureReasoningGrpo(options: ReasoningGrpoOptions): Promis
     describe: `${settings.train.steps} steps from ${REASONING_STAGES.traces}`,
     train: async (resume) => {
       const T = from.model.config.blockSize;
-      const items = new Rng(11).shuffle([...data.train]).filter((it) => chatPrompt(tokenizer, it.prompt).length + 16 <= T).slice(0, maxPrompts);
+      const items = new Rng(11).shuffle([...data.train]).filter((it) => reasoningPrompt(tokenizer, it.prompt).length + 16 <= T).slice(0, maxPrompts);
       const { scorer, prompts } = reasoningScorer(tokenizer, items);
       const policy = copyModel(from.model, {}, from.dir);
       try {

@@ -1,5 +1,6 @@
 import { checkReasoningAnswer, type ReasoningItem, THINK_CLOSE, THINK_OPEN } from "../data/reasoning";
-import { type ChatTokenizer, chatPrompt, chatStopIds } from "./chat";
+import { type ChatTokenizer, chatStopIds } from "./chat";
+import { reasoningPrompt } from "./reasoning";
 import { type RolloutScorer } from "./rollouts";
 
 /**
@@ -91,7 +92,7 @@ export function reasoningScorer(tokenizer: ChatTokenizer, items: readonly Reason
   const byPrompt = new Map<string, ReasoningItem>();
   const prompts: number[][] = [];
   for (const it of items) {
-    const p = chatPrompt(tokenizer, it.prompt);
+    const p = reasoningPrompt(tokenizer, it.prompt); // as the model was trained: character by character
     const key = p.join(",");
     if (byPrompt.has(key)) continue;
     byPrompt.set(key, it);

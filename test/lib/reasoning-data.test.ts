@@ -4,9 +4,9 @@ import * as os from "os";
 import * as path from "path";
 import { pinyin } from "pinyin-pro";
 import {
-  buildCorpus, charRhyme, checkReasoningAnswer, formQuestion, loadPoems, nextLineQuestion, parseReasoning, type PoemRecord, reasoningCounts,
-  reasoningItems, type ReasoningItem, rhymeQuestion, RHYME_GROUPS, RHYME_QUESTION, splitReasoningItems, FORM_QUESTION, qaSplitOf,
-  REASONING_TASKS,
+  buildCorpus, charAtAsk, charAtQuestion, charRhyme, checkReasoningAnswer, countQuestion, COUNT_MAX_CHARS, COUNT_QUESTION, DEFAULT_REASONING_TASKS,
+  formQuestion, loadPoems, nextLineQuestion, parseReasoning, type PoemRecord, reasoningCounts, reasoningItems, type ReasoningItem, rhymeQuestion,
+  RHYME_GROUPS, RHYME_QUESTION, splitReasoningItems, FORM_QUESTION, qaSplitOf, REASONING_TASKS,
 } from "tiaoyu";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "data", "chinese-poetry");
@@ -83,17 +83,59 @@ describe("data/reasoning: the questions, by hand", () => {
     assert.strictEqual(nextLineQuestion(poem({ id }))!.poemId, id, "alone, the same poem has its question");
   });
 
+  it("writes the count question of a 词 (忆江南: 3, 5, 7, 7, 5) with each line's count and the running sum", () => {
+    const item = countQuestion(poem({ collection: "songci", paragraphs: ["江南好，风景旧曾谙。日出江花红胜火，春来江水绿如蓝。能不忆江南。"] }))!;
+    assert.strictEqual(item.prompt, `江南好，风景旧曾谙。日出江花红胜火，春来江水绿如蓝。能不忆江南。\n${COUNT_QUESTION}`);
+    assert.strictEqual(item.thinking, "各句字数3，5，7，7，5；累计3，8，15，22，27。");
+    assert.strictEqual(item.response, `<think>${item.thinking}</think>一共「27」个字。`);
+    assert.deepStrictEqual(item.expected, { count: "27" });
+  });
+
+  it("asks no count question where the form gives the answer in one step, or the count would be unsure or too long", () => {
+    assert.strictEqual(countQuestion(poem({})), null, "五言绝句: 4 × 5, read off the form");
+    assert.strictEqual(countQuestion(poem({ paragraphs: ["江南好，风景旧曾谙（一作谙）。"] })), null, "a character poemLines does not split on");
+    assert.strictEqual(countQuestion(poem({ paragraphs: ["江南好。"] })), null, "one line");
+    assert.strictEqual(countQuestion(poem({ paragraphs: ["江南好，一二三四五六七八九十。"] })), null, "a line of 10");
+    const long = Array.from({ length: 8 }, (_, i) => (i % 2 ? "一二三四五六" : "一二三四五")).join("，") + "。"; // 44 characters
+    assert.ok(44 > COUNT_MAX_CHARS);
+    assert.strictEqual(countQuestion(poem({ paragraphs: [long] })), null, "over the length that fits the context");
+  });
+
+  it("writes the character question of 静夜思: line i copied whole, then position j read off", () => {
+    // Line and position come from the id: over many ids, every line is asked and the answer is always that character.
+    const ls = ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"];
+    const asked = new Set<string>();
+    for (let k = 0; k < 60; k++) {
+      const it = charAtQuestion(poem({ id: `tang-${k}` }))!;
+      const [i, j] = [Number(it.expected.line), Number(it.expected.position)];
+      asked.add(String(i));
+      assert.ok(i >= 1 && i <= 4 && j >= 1 && j <= 5, `${i} ${j}`);
+      assert.strictEqual(it.expected.char, [...ls[i - 1]][j - 1]);
+      assert.strictEqual(it.prompt, `床前明月光，疑是地上霜。举头望明月，低头思故乡。\n${charAtAsk(i, j)}`);
+      assert.strictEqual(it.thinking, `第${i}句${ls[i - 1]}，第${j}字是${it.expected.char}。`);
+      assert.strictEqual(it.answer, `是「${it.expected.char}」。`);
+    }
+    assert.strictEqual(asked.size, 4);
+    assert.strictEqual(charAtAsk(2, 4), "第2句的第4个字是什么？");
+  });
+
+  it("asks the character question about 绝句 only", () => {
+    assert.strictEqual(charAtQuestion(poem({ paragraphs: Array(4).fill("床前明月光，疑是地上霜。") })), null, "律诗");
+    assert.strictEqual(charAtQuestion(poem({ collection: "songci" })), null);
+    assert.strictEqual(charAtQuestion(poem({ paragraphs: ["床前明月光，疑是地上霜。", "举头望明月，低头思故乡兮。"] })), null);
+  });
+
   it("writes the rhyme question of 登鹳雀楼 (流 liu and 楼 lou: both 尤) with its trace", () => {
     const item = rhymeQuestion(poem({ title: "登鹳雀楼", author: "王之涣", paragraphs: ["白日依山尽，黄河入海流。", "欲穷千里目，更上一层楼。"] }))!;
     assert.strictEqual(item.prompt, `白日依山尽，黄河入海流。欲穷千里目，更上一层楼。\n${RHYME_QUESTION}`);
-    assert.strictEqual(item.thinking, "第2句末字「流」韵母iu，尤韵；第4句末字「楼」韵母ou，尤韵；同韵。");
+    assert.strictEqual(item.thinking, "第2句黄河入海流，末字流，韵母iu，尤韵；第4句更上一层楼，末字楼，韵母ou，尤韵；同韵。");
     assert.strictEqual(item.response, `<think>${item.thinking}</think>押韵，都是「尤」韵。`);
     assert.deepStrictEqual(item.expected, { rhymes: "押韵", groups: "尤" });
   });
 
   it("says 不押韵 where Mandarin has drifted from 平水韵 (渚 zhǔ and 举 jǔ were one rhyme)", () => {
     const item = rhymeQuestion(poem({ paragraphs: ["飞盖去芳园，兰桡游翠渚。", "萍间日彩乱，荷处香风举。"] }))!;
-    assert.strictEqual(item.thinking, "第2句末字「渚」韵母u，姑韵；第4句末字「举」韵母ü，齐韵；不同韵。");
+    assert.strictEqual(item.thinking, "第2句兰桡游翠渚，末字渚，韵母u，姑韵；第4句荷处香风举，末字举，韵母ü，齐韵；不同韵。");
     assert.strictEqual(item.answer, "不押韵：「姑」韵和「齐」韵。");
     assert.deepStrictEqual(item.expected, { rhymes: "不押韵", groups: "姑、齐" });
   });
@@ -126,12 +168,58 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiaoyu-reasoning-"));
     const corpus = await buildCorpus({ quick: false, sourceDir: FIXTURE, dir: path.join(dir, "poems"), ratios: { train: 0.4, validation: 0.3, test: 0.3 } });
     poems = await loadPoems(corpus.poemsFile);
-    items = reasoningItems(poems);
+    items = reasoningItems(poems, { tasks: REASONING_TASKS });
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("asks every kind of question", () => {
+  it("asks every kind of question, and by default only the default tasks", () => {
     for (const task of REASONING_TASKS) assert.ok(items.some((i) => i.task === task), `${task}: ${JSON.stringify(reasoningCounts(splitReasoningItems(items)))}`);
+    const byDefault = reasoningItems(poems);
+    assert.deepStrictEqual([...new Set(byDefault.map((i) => i.task))].sort(), [...DEFAULT_REASONING_TASKS].sort());
+    assert.deepStrictEqual(byDefault, items.filter((i) => DEFAULT_REASONING_TASKS.includes(i.task)));
+    assert.deepStrictEqual(reasoningCounts(splitReasoningItems(byDefault)).map((r) => r.task), DEFAULT_REASONING_TASKS, "the table lists the tasks asked");
+    assert.throws(() => reasoningItems(poems, { tasks: ["meter" as never] }), /unknown task 'meter'/);
+  });
+
+  it("count: the total is the poem's characters counted here, the trace's counts are its lines', and only poems of unequal lines are asked", () => {
+    const byId = new Map(poems.map((p) => [p.id, p]));
+    const counts = items.filter((i) => i.task === "count");
+    assert.ok(counts.length > 0);
+    for (const it of counts) {
+      const p = byId.get(it.poemId)!;
+      const text = p.paragraphs.join("");
+      assert.strictEqual(it.prompt, `${text}\n${COUNT_QUESTION}`);
+      const marks = /[，。？！；、：“”‘’《》]/u;
+      const ls = text.split(marks).filter((l) => l !== "");
+      const total = [...text].filter((c) => !marks.test(c)).length;
+      assert.strictEqual(it.expected.count, String(total), `${p.id}: ${text}`);
+      assert.ok(new Set(ls.map((l) => [...l].length)).size > 1, `${p.id}: lines of one length`);
+      const m = /^各句字数([\d，]+)；累计([\d，]+)。$/u.exec(it.thinking)!;
+      assert.ok(m, it.thinking);
+      assert.deepStrictEqual(m[1].split("，").map(Number), ls.map((l) => [...l].length));
+      const run = m[2].split("，").map(Number);
+      assert.deepStrictEqual(run.map((x, k) => x - (k ? run[k - 1] : 0)), ls.map((l) => [...l].length));
+      assert.strictEqual(run.at(-1), total);
+      assert.ok(checkReasoningAnswer(it, it.answer).correct);
+      assert.ok(!checkReasoningAnswer(it, `一共「${total + 1}」个字。`).correct);
+    }
+  });
+
+  it("charAt: the character is the one at line i, position j of the poem, split into lines here", () => {
+    const byId = new Map(poems.map((p) => [p.id, p]));
+    const asked = items.filter((i) => i.task === "charAt");
+    assert.ok(asked.length > 0);
+    for (const it of asked) {
+      const p = byId.get(it.poemId)!;
+      const ls = lines(p.paragraphs.join(""));
+      assert.strictEqual(ls.length, 4, `${p.id}: a 绝句`);
+      const [i, j] = [Number(it.expected.line), Number(it.expected.position)];
+      assert.strictEqual(it.expected.char, [...ls[i - 1]][j - 1], `${p.id} ${i} ${j}`);
+      assert.ok(it.prompt.endsWith(`\n${charAtAsk(i, j)}`));
+      assert.ok(it.thinking.startsWith(`第${i}句${ls[i - 1]}，`), it.thinking);
+      const other = [...ls[i - 1]].find((c) => c !== it.expected.char);
+      if (other) assert.ok(!checkReasoningAnswer(it, `是「${other}」。`).correct, `${p.id}: ${other}`);
+    }
   });
 
   it("form: the answer is the corpus's own form label, and the trace's counts are the poem's", () => {
@@ -183,7 +271,8 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
       const same = groups[0] === groups[1];
       assert.deepStrictEqual(it.expected, { rhymes: same ? "押韵" : "不押韵", groups: same ? groups[0] : groups.join("、") }, `${p.id}: ${feet.join("")}`);
       assert.strictEqual(it.prompt, `${p.paragraphs.join("")}\n${RHYME_QUESTION}`);
-      const m = /^第2句末字「(.)」韵母([a-zü-]+)，(.)韵；第4句末字「(.)」韵母([a-zü-]+)，(.)韵；(同韵|不同韵)。$/u.exec(it.thinking);
+      const m = /^第2句[^，]+，末字(.)，韵母([a-zü-]+)，(.)韵；第4句[^，]+，末字(.)，韵母([a-zü-]+)，(.)韵；(同韵|不同韵)。$/u.exec(it.thinking);
+      assert.ok(it.thinking.startsWith(`第2句${ls[1]}，`) && it.thinking.includes(`；第4句${ls[3]}，`), `${p.id}: the lines copied whole: ${it.thinking}`);
       assert.ok(m, `${p.id}: trace ${it.thinking}`);
       assert.deepStrictEqual([m[1], m[4]], feet);
       assert.deepStrictEqual([m[3], m[6]], groups);
@@ -217,6 +306,23 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
 describe("data/reasoning: checking an answer", () => {
   const form = { task: "form" as const, expected: { form: "七言绝句" } };
   const next = { task: "nextLine" as const, expected: { nextLine: "疑是地上霜", author: "李白" } };
+  it("accepts the one right count, and rejects a wrong one or a list of numbers", () => {
+    const count = { task: "count" as const, expected: { count: "27" } };
+    assert.deepStrictEqual(checkReasoningAnswer(count, "一共「27」个字。"), { correct: true, parts: { count: true } });
+    assert.ok(checkReasoningAnswer(count, "27").correct);
+    assert.ok(!checkReasoningAnswer(count, "一共「28」个字。").correct);
+    assert.ok(!checkReasoningAnswer(count, "一共「127」个字。").correct);
+    assert.ok(!checkReasoningAnswer(count, "27或28").correct);
+    assert.ok(!checkReasoningAnswer(count, "").correct);
+  });
+  it("accepts the one right character in 「」, and rejects another, two of them, or none", () => {
+    const at = { task: "charAt" as const, expected: { char: "上", line: "2", position: "4" } };
+    assert.deepStrictEqual(checkReasoningAnswer(at, "是「上」。"), { correct: true, parts: { char: true } });
+    assert.ok(!checkReasoningAnswer(at, "是「地」。").correct);
+    assert.ok(!checkReasoningAnswer(at, "是「上」或「地」。").correct);
+    assert.ok(!checkReasoningAnswer(at, "是上。").correct);
+    assert.ok(!checkReasoningAnswer(at, "是「地上」。").correct);
+  });
   it("accepts the right form however it is phrased, and rejects a wrong one or a list of choices", () => {
     assert.ok(checkReasoningAnswer(form, "七言绝句").correct);
     assert.ok(checkReasoningAnswer(form, "这首诗是七言绝句。").correct);

@@ -3,9 +3,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-  answerPart, ByteBPETokenizer, chatPrompt, checkReasoningAnswer, encodeChat, encodeReasoningChat, ensureReasoningGrpo, ensureReasoningModel, evaluateReasoning, fitsContext,
-  formQuestion, GPT, gptConfig, initBackend, parseReasoning, type PoemRecord, reasoningComparisonRows, type ReasoningItem, reasoningReward,
-  reasoningTarget, reasoningScorer, packRows, rhymeQuestion, sftSettings, sftStage, stageDir, type StageModel, train,
+  answerPart, ByteBPETokenizer, charAtQuestion, chatTokenIds, checkReasoningAnswer, encodeByChar, encodeReasoningChat, ensureReasoningGrpo, ensureReasoningModel,
+  evaluateReasoning, feetInsideTokens, fitsContext, formQuestion, GPT, gptConfig, initBackend, parseReasoning, type PoemRecord, reasoningComparisonRows, type ReasoningItem,
+  reasoningEvalSet, reasoningPrompt, reasoningReward, reasoningStepRows, reasoningTarget, reasoningScorer, packRows, rhymeQuestion, sftSettings, sftStage,
+  stageDir, type StageModel, traceSteps, train,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
 import { POEMS } from "./train_fixtures";
@@ -62,27 +63,68 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
   before(async () => {
     await initBackend();
     items = poems.map((p) => formQuestion(p, "train")!);
-    tok = await ByteBPETokenizer.train([...POEMS, ...items.map((i) => i.prompt + i.response)], { vocabSize: 400 });
+    tok = await ByteBPETokenizer.train([...POEMS, ...items.map((i) => i.prompt + i.response)], { vocabSize: 800 });
   });
 
   it("encodes <think> and </think> as their special tokens and learns only the response", () => {
     const it = items[0];
     const e = encodeReasoningChat(tok, it);
-    const prompt = chatPrompt(tok, it.prompt);
-    assert.deepStrictEqual(e.ids.slice(0, prompt.length), prompt, "the prompt is chapter 6's chat prompt");
+    const prompt = reasoningPrompt(tok, it.prompt);
+    const special = chatTokenIds(tok);
+    assert.deepStrictEqual(prompt, [special.user, ...encodeByChar(tok, it.prompt), special.end, special.assistant], "chapter 6's chat prompt, by character");
+    assert.deepStrictEqual(e.ids.slice(0, prompt.length), prompt);
     assert.deepStrictEqual(e.lossMask, [...prompt.map(() => 0), ...e.ids.slice(prompt.length).map(() => 1)]);
     for (const tag of ["<think>", "</think>"]) assert.strictEqual(e.ids.filter((id) => id === tok.tokenToId(tag)).length, 1, tag);
     assert.strictEqual(tok.decode(e.ids.slice(prompt.length)), it.response + "<|end|>");
-    // The answers-only variant is the plain chat format.
-    assert.deepStrictEqual(encodeReasoningChat(tok, reasoningTarget(it, "answers")), encodeChat(tok, { prompt: it.prompt, answer: it.answer }));
+    // The answers-only variant is the same prompt with the answer alone.
+    const a = encodeReasoningChat(tok, reasoningTarget(it, "answers"));
+    assert.deepStrictEqual(a.ids, [...prompt, ...encodeByChar(tok, it.answer), special.end]);
+  });
+
+  it("encodes reasoning text one character at a time, so no token spans two characters (BPE merges them elsewhere)", () => {
+    const text = POEMS[0];
+    const merged = tok.encode(text).filter((id) => [...tok.decode([id])].length > 1);
+    assert.ok(merged.length > 0, "the tokenizer has multi-character tokens for this text");
+    const ids = encodeByChar(tok, text);
+    assert.strictEqual(tok.decode(ids), text);
+    assert.deepStrictEqual(ids, [...text].flatMap((c) => tok.encode(c)));
+    assert.ok(ids.every((id) => (tok.decode([id]).match(/\p{Script=Han}/gu) ?? []).length <= 1), "no token holds two characters");
+    assert.deepStrictEqual(encodeByChar(tok, "<think>床</think>"), [tok.tokenToId("<think>")!, ...tok.encode("床"), tok.tokenToId("</think>")!]);
+  });
+
+  it("feetInsideTokens counts line-final characters cut inside a multi-character token or into bytes", async () => {
+    const text = "床前明月光，疑是地上霜。举头望明月，低头思故乡。";
+    // Trained on 地上霜 over and over, the tokenizer merges it into one token: 霜 is inside it, 乡 is not.
+    const merged = await ByteBPETokenizer.train([...Array(50).fill("地上霜。"), ...Array(5).fill(text)], { vocabSize: 300 });
+    assert.ok(merged.encode("地上霜").length === 1, "地上霜 is one token");
+    const r = feetInsideTokens(merged, [text]);
+    assert.strictEqual(r.of, 2);
+    assert.strictEqual(r.inside + r.bytes, 2 - Number(merged.decode(merged.encode("乡")) === "乡" && merged.encode("乡").length === 1));
+    assert.ok(r.inside >= 1, JSON.stringify(r));
+    // Bytes alone: every character is three byte tokens, none is inside a multi-character token.
+    const bytesOnly = await ByteBPETokenizer.train([text], { vocabSize: 256 + 9 });
+    const b = feetInsideTokens(bytesOnly, [text], [0, 1, 2, 3]);
+    assert.deepStrictEqual(b, { inside: 0, bytes: 4, of: 4 });
+    assert.throws(() => feetInsideTokens(merged, ["床\uFFFD，"]), /U\+FFFD/);
+  });
+
+  it("refuses a prompt carrying a <think> tag, and a tokenizer without the tags", async () => {
+    assert.throws(() => encodeReasoningChat(tok, { prompt: "问<think>", response: "<think>想</think>答" }), /prompt contains a <think> tag/);
+    const plain = await ByteBPETokenizer.train(POEMS, { vocabSize: 300, specialTokens: ["<|user|>", "<|assistant|>", "<|end|>", "<pad>"] });
+    assert.strictEqual(plain.tokenToId("<think>"), undefined);
+    assert.throws(() => encodeReasoningChat(plain, items[0]), /no special token <think>/);
+    assert.throws(() => encodeByChar(plain, "<think>"), /no special token <think>/);
   });
 
   it("a model fine-tuned on traces writes a well-formed <think> block and the right answer; evaluation scores it without leaks", async () => {
-    const model = new GPT(gptConfig({ vocabSize: tok.vocabSize, blockSize: 96, nLayer: 1, nHead: 2, nEmbd: 48, dropout: 0 }), { seed: 5 });
+    const model = new GPT(gptConfig({ vocabSize: tok.vocabSize, blockSize: 128, nLayer: 1, nHead: 2, nEmbd: 48, dropout: 0 }), { seed: 5 });
     const encoded = items.map((it) => encodeReasoningChat(tok, it));
-    assert.ok(encoded.every((e) => fitsContext(e, 96)));
+    assert.ok(encoded.every((e) => fitsContext(e, 128)));
     const stage = sftStage(model, { train: encoded, validation: encoded.slice(0, 2) }, { ...sftSettings("tiny"), batchSize: 6 }, { name: "reasoning", tokenizer: tok });
-    await train(stage, { steps: 120, lr: 1e-2, warmupSteps: 5, runDir: null, progress: "none" });
+    const result = await train(stage, { steps: 120, lr: 1e-2, warmupSteps: 5, runDir: null, progress: "none" });
+    const losses = result.history.train.map((r) => r.loss);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    assert.ok(mean(losses.slice(-10)) < 0.5 * mean(losses.slice(0, 10)), `the loss falls: ${mean(losses.slice(0, 10))} → ${mean(losses.slice(-10))}`);
     const ev = await evaluateReasoning(model, tok, items, { maxNewTokens: 40 });
     assert.strictEqual(ev.replies.length, items.length);
     const formatted = ev.replies.filter((r) => r.wellFormed).length;
@@ -92,6 +134,14 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
     assert.strictEqual(ev.rows.length, 1);
     assert.strictEqual(ev.rows[0].formatted, formatted / 6);
     assert.strictEqual(ev.rows[0].accuracy, ev.replies.filter((r) => r.correct).length / 6);
+    assert.deepStrictEqual([ev.rows[0].rate.k, ev.rows[0].rate.n], [right, 6]);
+    assert.ok(ev.rows[0].rate.low <= ev.rows[0].accuracy && ev.rows[0].accuracy <= ev.rows[0].rate.high);
+    assert.deepStrictEqual([ev.rows[0].baseRate.answer, ev.rows[0].baseRate.rate], ["form=五言绝句", 1], "every item has the same answer");
+    // Steps: a reply that is the expected response has every step right; the step table says so per step.
+    for (const r of ev.replies) assert.strictEqual(r.steps.length, traceSteps(items[0].thinking).length);
+    const stepRows = reasoningStepRows(ev, items);
+    assert.deepStrictEqual(stepRows.map((r) => r.step), traceSteps(items[0].thinking).map((_, k) => k + 1));
+    assert.throws(() => reasoningStepRows(ev, items.slice(1)), /6 replies/);
     for (const r of ev.replies) assert.strictEqual(r.correct, checkReasoningAnswer(items[0], answerPart(r.reply)).correct, "each item is a 五言绝句");
     await expectNoLeak(async () => void (await evaluateReasoning(model, tok, items.slice(0, 1), { maxNewTokens: 8 })), "evaluateReasoning");
     // The verifiable reward as chapter 7's rollout scorer: rows are found by their prompt and scored on their answer.
@@ -107,7 +157,9 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
     ].map(([p, a]) => ({ ids: [...p, ...a], mask: [...p.map(() => 0), ...a.map(() => 1)] }));
     assert.deepStrictEqual(Array.from(scorer(packRows(rows4, tok.tokenToId("<pad>")!))).map((x) => Math.round(x * 10) / 10), [1.2, 0.2, 0, 0]);
     const rows = reasoningComparisonRows({ 带推理: ev, 只有答案: ev });
-    assert.deepStrictEqual(Object.keys(rows[0]), ["题型", "split", "questions", "带推理 准确率", "只有答案 准确率", "带推理 格式", "只有答案 格式"]);
+    assert.deepStrictEqual(Object.keys(rows[0]), ["题型", "split", "n", "基线", "带推理 准确率", "只有答案 准确率", "带推理 格式", "只有答案 格式"]);
+    const fewer = await evaluateReasoning(model, tok, items.slice(0, 3), { maxNewTokens: 4 });
+    assert.throws(() => reasoningComparisonRows({ a: ev, b: fewer }), /'b' was evaluated on other questions/);
     model.dispose();
   });
 
@@ -115,7 +167,7 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), "tiaoyu-reasoning-runs-"));
     const before = process.env.TIAOYU_RUNS_DIR;
     process.env.TIAOYU_RUNS_DIR = runs;
-    const model = new GPT(gptConfig({ vocabSize: tok.vocabSize, blockSize: 96, nLayer: 1, nHead: 2, nEmbd: 48, dropout: 0 }), { seed: 5 });
+    const model = new GPT(gptConfig({ vocabSize: tok.vocabSize, blockSize: 128, nLayer: 1, nHead: 2, nEmbd: 48, dropout: 0 }), { seed: 5 });
     const base = { model, dir: "(in memory)" } as unknown as StageModel; // only the model and its folder's name are read
     const settings = { questions: 6, steps: 2, evalQuestions: 1, maxNewTokens: 8, batchSize: 2 };
     const rhymes = poems.map((p) => rhymeQuestion(p, "train")).filter((it): it is ReasoningItem => it !== null);
@@ -133,8 +185,8 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
       assert.deepStrictEqual(first.log.slice(1), [`reasoning: 6 questions with reasoning traces, 2 steps`]);
       assert.deepStrictEqual(await run(items), { tasks: ["form"], trained: false, log: [] }, "same tasks: the checkpoint is loaded");
       const again = await run([...items, ...rhymes]);
-      assert.deepStrictEqual([again.tasks, again.trained], [["form", "rhyme"], true], again.log.join("\n"));
-      assert.match(again.log[0], /trained on tasks form, the data now has form, rhyme: training again/);
+      assert.deepStrictEqual([again.tasks, again.trained], [["rhyme", "form"], true], again.log.join("\n"));
+      assert.match(again.log[0], /trained on tasks form, the data now has rhyme, form: training again/);
       assert.ok(fs.existsSync(`${stageDir("reasoning")}.old-1`), "the run of other tasks is moved aside, not overwritten");
       // A run that stopped before its last step (a crashed kernel, Ctrl-C) is trained on from its checkpoint, not loaded.
       const log: string[] = [];
