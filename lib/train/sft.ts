@@ -76,8 +76,9 @@ export interface SftSettings {
 /**
  * Per model preset. `course`: 1,500 steps of 32 questions on the anthology's training questions (× 4, answered by
  * citing the couplet) and 8,000 of the corpus's 五言/七言 and 写一句诗 questions, at a learning rate a tenth of
- * pretraining's. Measured at 5e-4 the same run forgets what the base read: asked as it read (「…」, → the next
- * line), the model recalls 0% of held-out couplets after SFT against 48% before. `tiny`: quick mode and tests.
+ * pretraining's, with 4 copies of the anthology replayed. Without replay the run forgets what the base read: asked
+ * as it read (the first line of a held-out couplet → the second), the model recalled 0.0% after SFT against 85.3%
+ * before; with it, 89.3% (chapter 6's notebook). `tiny`: quick mode and tests.
  */
 export const SFT_PRESETS: Readonly<Record<"tiny" | "course", SftSettings>> = Object.freeze({
   tiny: {
@@ -237,7 +238,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
   const s0 = withOverrides(sftSettings(preset), overrides);
   const settings = batchSize ? { ...s0, batchSize } : s0;
   const items = qaItemsOf(givenQa ?? (await ensureQa({ corpus })));
-  // The anthology's questions only when the settings ask for them, and `qa` alone means the caller chose the data.
+  // The anthology's questions only when the settings ask for them (the tiny preset does not).
   const anthologyItems = givenAnthology ?? (settings.anthologyRepeat === 0 ? [] : await anthologyQuestions(corpus ?? (await ensureCorpus())));
   const model = given ?? (await ensureBase(tokenizer, { log, corpus })).model;
   let lora: LoraAdapter | null = null;
