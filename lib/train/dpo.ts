@@ -16,7 +16,7 @@
  * pairs the policy still gets wrong; β says how far the policy may drift from the reference (small β: far).
  */
 import * as tf from "@tensorflow/tfjs";
-import { ensurePreferences, type PreferenceDataset, type PreferenceItem } from "../data/preferences";
+import type { PreferenceDataset, PreferenceItem } from "../data/preferences";
 import type { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
 import type { JsonRecord, TokenizerIdentity } from "./checkpoint";
@@ -25,7 +25,8 @@ import { gptTrainable } from "./pretrain";
 import { type EncodedPairs, type PairBatch, pairBatches, PairSampler, rlhfPairs, type RlhfPairs } from "./preferencePairs";
 import { logSigmoid, sequenceLogProbs } from "./logprobs";
 import { ReferenceLogProbs, PairsWithReference } from "./referenceLogProbs";
-import { ensureSft } from "./sft";
+import { ensureFlawedSft } from "./flawedSft";
+import { rlhfPreferences, rlhfQuestions } from "./rlhfData";
 import { loadStage, withOverrides } from "./handoff";
 import { runFolder, coursePreset } from "./registry";
 import { stageCurves } from "./stageCurves";
@@ -95,7 +96,7 @@ export function dpoStage(
   const isVal = new WeakSet<PairBatch>(val ?? []);
   return {
     name: options.name ?? "dpo",
-    from: "sft",
+    from: "sft-flawed",
     model: gptTrainable(policy),
     batches: new PairsWithReference(new PairSampler(data.train, settings.batchSize, settings.dataSeed), refTrain),
     validation: val ? () => val : undefined,
@@ -167,7 +168,8 @@ export interface DpoRecord {
 export interface DpoRunOptions extends Partial<TrainingOptions> {
   readonly tokenizer: Tokenizer;
   readonly preset?: "tiny" | "course";
-  readonly preferences?: PreferenceDataset;
+  /** The pairs (default: rlhfPreferences(), as the reward model's). */
+  readonly preferences?: Pick<PreferenceDataset, "items">;
   /** At most this many training pairs are encoded and drawn from (default 20,000; quick mode: all that fit). */
   readonly maxTrain?: number;
   /** Held-out pairs for the final preference accuracy (default 1,000; quick mode: all that fit). */
@@ -193,18 +195,18 @@ export interface DpoRun {
 }
 
 /**
- * Chapter 7's DPO end to end: two copies of the SFT model (the policy trains, the reference stays), the training
+ * Chapter 7's DPO end to end: two copies of the flawed SFT model (the policy trains, the reference stays), the training
  * pairs, and the curves of log π(chosen) and log π(rejected) over training in runs/dpo/metrics.jsonl.
  * @example const { policy, history, heldout } = await runDpo({ tokenizer: tok, resume: true });
  */
 export async function runDpo(options: DpoRunOptions): Promise<DpoRun> {
   const { tokenizer, preset = coursePreset(), settings: overrides, preferences, maxTrain, maxHeldout, monitorPairs = 64, log = console.log, ...trainOptions } = options;
   const settings = withOverrides(DPO_PRESETS[preset], overrides);
-  const prefs = preferences ?? (await ensurePreferences());
-  const policy = (await ensureSft(tokenizer, { log })).model;
+  const prefs = preferences ?? rlhfPreferences(await rlhfQuestions({ preset }));
+  const policy = (await ensureFlawedSft(tokenizer, { log })).model;
   let reference: GPT | null = null;
   try {
-    reference = loadStage("sft", { tokenizer }).model;
+    reference = loadStage("sft-flawed", { tokenizer }).model;
     const T = policy.config.blockSize;
     const { train: train0, heldout } = rlhfPairs(tokenizer, prefs, { blockSize: T, quick: preset === "tiny", maxTrain, maxHeldout });
     log(`dpo: ${train0.encoded.size.toLocaleString("en-US")} training pairs, ${heldout.encoded.size.toLocaleString("en-US")} held-out, β = ${settings.beta}`);

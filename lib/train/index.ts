@@ -29,6 +29,7 @@ export * from "./referenceLogProbs";
 export * from "./dpo";
 export * from "./rollouts";
 export * from "./grpo";
+export * from "./rlhfData"; // chapter 7: the flawed SFT's questions, its preference pairs and the held-out prompts of the table
 // Chapter 8 — LoRA
 export * from "./tokenRows";
 export * from "./lora";
