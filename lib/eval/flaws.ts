@@ -30,6 +30,10 @@ export interface FlawReply {
   readonly kl: number;
   /** Reply length in tokens (the closing <|end|> not counted). */
   readonly tokens: number;
+  /** The sequence scored: the prompt's tokens, the reply's, and <|end|> when it stopped (cut to the context). */
+  readonly ids: readonly number[];
+  /** Where the reply starts in `ids`. */
+  readonly replyStart: number;
 }
 
 /** One model's row of the table. */
@@ -60,7 +64,7 @@ function replyKl(policy: Pick<GPT, "forward">, reference: Pick<GPT, "forward">, 
 
 /**
  * Asks `model` every question greedily (as chapter 6's evaluateQa, with the same reply budget), and reads each reply:
- * its flaw, its fact, its reward (with `rm`) and its KL to `reference` (the model RLHF started from).
+ * its flaw, its fact, and (with `rm` and `reference`, see {@link scoreFlawReplies}) its reward and KL.
  * @example const sft = await evaluateFlaws(model, tok, items, { rm, reference });  sft.flawRates.any  // { k, n, rate, low, high }
  */
 export async function evaluateFlaws(
@@ -71,24 +75,40 @@ export async function evaluateFlaws(
 ): Promise<FlawEvaluation> {
   if (items.length === 0) throw new Error("evaluateFlaws: no questions to ask");
   const end = chatTokenIds(tokenizer).end;
-  const pad = padId(tokenizer);
   const replies: FlawReply[] = [];
   for (const [i, it] of items.entries()) {
     const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: replyBudget(it) });
     const answer = isCitation(it.answer) ? citedPart(it.template, r.reply) : r.answer;
     const prompt = chatPrompt(tokenizer, it.prompt);
     const ids = [...prompt, ...r.ids, ...(r.reason === "stop" ? [end] : [])].slice(0, model.config.blockSize);
-    let reward = Number.NaN;
+    replies.push({ template: it.template, prompt: it.prompt, expected: it.expected, reply: r.reply, flaw: flawOf(r.reply), correct: isCorrectAnswer(it, answer), reward: Number.NaN, kl: Number.NaN, tokens: r.ids.length, ids, replyStart: prompt.length });
+    options.onProgress?.(i + 1, items.length);
+  }
+  return options.rm || options.reference ? scoreFlawReplies(replies, { policy: model, rm: options.rm, reference: options.reference, padId: padId(tokenizer) }) : summarizeFlaws(replies);
+}
+
+/**
+ * The same replies with their reward (`rm`'s score of the whole sequence) and their KL to `reference` (the model
+ * RLHF started from) filled in, without asking again: chapter 7 reads the SFT model's replies first for their
+ * flaws, and scores them once the reward model exists.
+ */
+export async function scoreFlawReplies(
+  replies: readonly FlawReply[] | FlawEvaluation,
+  options: { policy: Pick<GPT, "forward">; rm?: RewardModel; reference?: Pick<GPT, "forward">; padId: number },
+): Promise<FlawEvaluation> {
+  const list = "replies" in replies ? replies.replies : replies;
+  const out: FlawReply[] = [];
+  for (const r of list) {
+    let reward = r.reward;
     if (options.rm) {
-      const t = options.rm.rewards(packRows([{ ids, mask: ids.map(() => 1) }], pad));
+      const t = options.rm.rewards(packRows([{ ids: r.ids, mask: r.ids.map(() => 1) }], options.padId));
       reward = (await t.data())[0];
       t.dispose();
     }
-    const kl = options.reference ? replyKl(model, options.reference, ids, prompt.length - 1) : Number.NaN;
-    replies.push({ template: it.template, prompt: it.prompt, expected: it.expected, reply: r.reply, flaw: flawOf(r.reply), correct: isCorrectAnswer(it, answer), reward, kl, tokens: r.ids.length });
-    options.onProgress?.(i + 1, items.length);
+    const kl = options.reference ? replyKl(options.policy, options.reference, r.ids, r.replyStart - 1) : r.kl;
+    out.push({ ...r, reward, kl });
   }
-  return summarizeFlaws(replies);
+  return summarizeFlaws(out);
 }
 
 /** The rates and means of a list of read replies (host arithmetic). */

@@ -15,9 +15,12 @@ import {
   FLAW_KINDS,
   flawOf,
   flawTableRows,
+  scoreFlawReplies,
+  scoreFlawReplies,
   GPT,
   gptConfig,
   initBackend,
+  padId,
   latestCheckpoint,
   type PoemRecord,
   type QaItem,
@@ -137,6 +140,12 @@ describe("flawed SFT (chapter 7)", function () {
         assert.strictEqual(r.flaw, flawOf(r.reply));
       }
       assert.strictEqual(ev.flawRates.any.n, 3);
+      // Read first, scored later: the same numbers without asking again.
+      const plain = await evaluateFlaws(model, tok, asked);
+      assert.ok(Number.isNaN(plain.meanReward) && Number.isNaN(plain.meanKl), "nothing to score with: NaN, not 0");
+      const later = await scoreFlawReplies(plain, { policy: model, rm, reference: model, padId: padId(tok) });
+      assert.deepStrictEqual(later.replies.map((r) => r.reward), ev.replies.map((r) => r.reward));
+      assert.deepStrictEqual(later.replies.map((r) => r.reply), ev.replies.map((r) => r.reply));
       const rows = flawTableRows({ SFT: ev, same: ev }, { dataShare: { any: 0.35 } });
       assert.strictEqual(rows.length, FLAW_KINDS.length + 1 + Object.keys(ev.accuracy).length + 3);
       assert.strictEqual(rows[FLAW_KINDS.length].基准, "35.0% (SFT 数据)");
