@@ -70,11 +70,13 @@ export function rlhfPreferences(questions: RlhfQuestions, options: { pairsPerPro
 /**
  * The held-out prompts chapter 7's table is measured on: the first `perGroup` of the corpus's 五言/七言 questions
  * and of the anthology's 体裁 questions that fit the model's context (the two kinds of question the SFT model
- * answers factually, so "the facts stay" can be measured; tiny preset: the corpus's only). Fixed: the same data
- * gives the same prompts.
+ * answers factually, so "the facts stay" can be measured). Fixed: the same data gives the same prompts. When none
+ * of those fit the context (the quick-mode model reads 32 tokens, too few for a quoted couplet), the first
+ * `perGroup` held-out corpus questions of each template that fits.
  */
 export function rlhfEvalSet(questions: RlhfQuestions, options: { perGroup: number; tokenizer: ChatTokenizer; blockSize: number }): QaItem[] {
   const meter = qaEvalSet(questions.heldout.corpus.filter((q) => q.template === "meter"), { split: "heldout", perTemplate: options.perGroup, tokenizer: options.tokenizer, blockSize: options.blockSize });
   const form = qaEvalSet(questions.heldout.anthology.filter((q) => q.template === "form"), { split: "heldout", perTemplate: options.perGroup, tokenizer: options.tokenizer, blockSize: options.blockSize });
-  return [...meter, ...form];
+  if (meter.length + form.length > 0) return [...meter, ...form];
+  return qaEvalSet(questions.heldout.corpus, { split: "heldout", perTemplate: options.perGroup, tokenizer: options.tokenizer, blockSize: options.blockSize });
 }

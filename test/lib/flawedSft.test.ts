@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   buildQa,
+  encodeChat,
   ByteBPETokenizer,
   evaluateFlaws,
   FLAW_KINDS,
@@ -125,6 +126,10 @@ describe("flawed SFT (chapter 7)", function () {
     assert.ok(prefs.items.heldout.every((p) => p.split === "heldout"));
     const evalSet = rlhfEvalSet(q, { perGroup: 3, tokenizer: tok, blockSize: 64 });
     assert.ok(evalSet.length > 0 && evalSet.length <= 3 && evalSet.every((x) => x.split === "heldout" && x.template === "meter"), JSON.stringify(evalSet));
+    // A context too short for a quoted couplet: the held-out questions that fit, of any template.
+    const shortest = Math.min(...q.heldout.corpus.filter((x) => x.template === "meter").map((x) => encodeChat(tok, x).ids.length));
+    const short = rlhfEvalSet(q, { perGroup: 2, tokenizer: tok, blockSize: shortest - 2 });
+    assert.ok(short.length > 0 && short.every((x) => x.split === "heldout" && x.template !== "meter"), JSON.stringify(short));
   });
 
   it("the table's evaluation: KL 0 against itself, rates with n and intervals, no leaks, clear errors", async () => {
