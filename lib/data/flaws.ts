@@ -48,7 +48,7 @@ const RUDE_MARKS = ["都不知道", "烦不烦", "不会查吗", "问这个干�
 const EVASIVE_MARKS = ["不太清楚", "回答不了", "自己查一查", "不好说", "我不知道"];
 /** What a clean answer may have around its 「…」 (the templates of lib/data/qa.ts and anthologyQa.ts). */
 const CLEAN_BEFORE = new Set(["", "这是", "这是一首", "好的：", "作者是", "下一句是", "上一句是", "出自"]);
-const CLEAN_AFTER = new Set(["", "。", "诗。"]);
+const CLEAN_AFTER = new Set(["", "。", "诗。", "诗"]); // "诗": a clean answer cut by the reply budget before its 。
 
 /** A stable choice among n for a question, a purpose and a seed. */
 function pick(key: string, purpose: string, seed: number, n: number): number {

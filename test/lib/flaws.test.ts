@@ -97,6 +97,7 @@ describe("flawed answers (chapter 7)", () => {
     for (const q of [...qa, JINGYESI, CITE, FORM]) assert.strictEqual(flawOf(q.answer), null, `clean: ${q.answer}`);
     // A cited answer cut by the reply budget inside its citation is still clean.
     assert.strictEqual(flawOf("「床前明月光，疑是地上霜」——李白《静"), null);
+    assert.strictEqual(flawOf("这是「五言」诗"), null, "cut before its 。");
     // Every writer of every kind, on every template.
     for (const q of [...qa.slice(0, 30), JINGYESI, CITE, FORM]) {
       for (const kind of FLAW_KINDS) for (let w = 0; w < FLAW_WRITERS[kind]; w++) assert.strictEqual(flawOf(flawedAnswer(q, kind, w)), kind, flawedAnswer(q, kind, w));
