@@ -63,21 +63,30 @@ function replyKl(policy: Pick<GPT, "forward">, reference: Pick<GPT, "forward">, 
 }
 
 /**
- * Asks `model` every question greedily (as chapter 6's evaluateQa, with the same reply budget), and reads each reply:
- * its flaw, its fact, and (with `rm` and `reference`, see {@link scoreFlawReplies}) its reward and KL.
+ * Asks `model` every question (with chapter 6's reply budget) and reads each reply: its flaw, its fact, and (with
+ * `rm` and `reference`, see {@link scoreFlawReplies}) its reward and KL.
+ *
+ * Replies are sampled at `temperature` (default 1: as a chat model is used, and as GRPO samples), question i with
+ * seed `seed + i`, so an evaluation is the same every time. Greedy decoding (temperature 0) would hide what the
+ * chapter measures: a model that writes a flawed answer a third of the time still has the clean one as its single
+ * likeliest reply, and greedy decoding only ever shows that one.
  * @example const sft = await evaluateFlaws(model, tok, items, { rm, reference });  sft.flawRates.any  // { k, n, rate, low, high }
  */
 export async function evaluateFlaws(
   model: GPT,
   tokenizer: ChatTokenizer,
   items: readonly QaItem[],
-  options: { rm?: RewardModel; reference?: Pick<GPT, "forward">; onProgress?: (done: number, total: number) => void } = {},
+  options: { rm?: RewardModel; reference?: Pick<GPT, "forward">; temperature?: number; seed?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<FlawEvaluation> {
+  const temperature = options.temperature ?? 1;
+  const seed = options.seed ?? 0;
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new Error(`evaluateFlaws: temperature = ${temperature} must be a finite number ≥ 0`);
+  if (!Number.isInteger(seed)) throw new Error(`evaluateFlaws: seed = ${seed} must be an integer`);
   if (items.length === 0) throw new Error("evaluateFlaws: no questions to ask");
   const end = chatTokenIds(tokenizer).end;
   const replies: FlawReply[] = [];
   for (const [i, it] of items.entries()) {
-    const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: replyBudget(it) });
+    const r = await chatReply(model, tokenizer, it.prompt, { maxNewTokens: replyBudget(it), temperature, seed: seed + i });
     const answer = isCitation(it.answer) ? citedPart(it.template, r.reply) : r.answer;
     const prompt = chatPrompt(tokenizer, it.prompt);
     const ids = [...prompt, ...r.ids, ...(r.reason === "stop" ? [end] : [])].slice(0, model.config.blockSize);

@@ -157,6 +157,13 @@ describe("flawed SFT (chapter 7)", function () {
       assert.strictEqual(rows[0].SFT, rows[0].same);
       await expectNoLeak(async () => void (await evaluateFlaws(model, tok, asked.slice(0, 1), { rm, reference: model })), "evaluateFlaws");
       await assert.rejects(evaluateFlaws(model, tok, []), /no questions to ask/);
+      await assert.rejects(evaluateFlaws(model, tok, asked, { temperature: -1 }), /temperature = -1 must be/);
+      await assert.rejects(evaluateFlaws(model, tok, asked, { seed: 1.5 }), /seed = 1.5 must be an integer/);
+      // Sampled with a seed per question: the same replies every time; greedy is another evaluation.
+      const again = await evaluateFlaws(model, tok, asked);
+      assert.deepStrictEqual(again.replies.map((r) => r.reply), plain.replies.map((r) => r.reply), "seeded: reproducible");
+      const greedy = await evaluateFlaws(model, tok, asked, { temperature: 0 });
+      assert.strictEqual(greedy.replies.length, asked.length);
       assert.throws(() => summarizeFlaws([]), /no replies/);
       assert.throws(() => flawTableRows({}), /no models/);
     } finally {
