@@ -17,7 +17,6 @@ import {
   flawOf,
   flawTableRows,
   scoreFlawReplies,
-  scoreFlawReplies,
   GPT,
   gptConfig,
   initBackend,
