@@ -61,7 +61,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   rlhf: {
-    summary: "chapter 7: align the SFT model — reward model, DPO or GRPO (rlhf reward|dpo|grpo; --help)",
+    summary: "chapter 7: the flawed SFT model and its alignment — reward model, DPO, GRPO (rlhf sft|reward|dpo|grpo|grpo-nokl; --help)",
     async run(args) {
       await (await import("./commands/rlhf")).rlhfCommand(args);
     },

@@ -14,4 +14,5 @@ export * from "./reasoning"; // chapter 10: reasoning questions with verifiable 
 export * from "./rhyme";     // chapter 10: pinyin finals and 中华新韵 rhyme groups (pinyin-pro)
 export * from "./qa";      // question–answer pairs for SFT (chapter 6), generated from the poems
 export * from "./anthologyQa"; // chapter 6: questions, line by line, about the 唐诗三百首 poems pretraining read many times
+export * from "./flaws"; // chapter 7: flawed answers (rambling, rude, evasive, wrong format) and their classifier
 export * from "./preferences"; // chapter 7: preference pairs (chosen vs rejected answers) for RLHF

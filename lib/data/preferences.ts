@@ -12,8 +12,11 @@
  *   evasive    抱歉，这个我回答不了。                           no answer at all
  *   rude       这都不知道？作者是「李白」。                     right, but rude
  *   rambling   嗯，让我想想。作者是「李白」。仅供参考。         right, but not direct
+ *   format     作者是李白。                                     right, but not in 「」 (no citation)
  *
- * Only `wrong` changes the fact: a reward model must read the answer to catch it, while the other three can be
+ * The last four are the flawed answers of lib/data/flaws.ts, each in several writers' phrasings (the same ones
+ * chapter 7's flawed SFT data carries), so the reward model learns to recognise what the SFT model imitates.
+ * Only `wrong` changes the fact: a reward model must read the answer to catch it, while the other four can be
  * told from the wording alone (the per-kind accuracy of the reward model shows which is harder).
  *
  * Splits follow chapter 6's, by poem: pairs about the poems SFT trained on are "train"; "heldout" and "unseen"
@@ -25,13 +28,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import { datasetsDir } from "../course";
+import { type FlawKind, flawedAnswer, FLAW_WRITERS } from "./flaws";
 import { fnv1a32, mix32 } from "./hash";
 import { expectObject, readJsonl, stringField, writeJsonl } from "./jsonl";
 import { ensureQa, type QaDataset, type QaItem, type QaSplit, QA_SPLITS, type QaTemplate } from "./qa";
 
 /** How a rejected answer is bad. */
-export type RejectionKind = "wrong" | "evasive" | "rude" | "rambling";
-export const REJECTION_KINDS: readonly RejectionKind[] = Object.freeze(["wrong", "evasive", "rude", "rambling"] as RejectionKind[]);
+export type RejectionKind = "wrong" | FlawKind;
+export const REJECTION_KINDS: readonly RejectionKind[] = Object.freeze(["wrong", "evasive", "rude", "rambling", "format"] as RejectionKind[]);
 
 /** Chinese names of the kinds, for tables. */
 export const REJECTION_KIND_LABELS: Readonly<Record<RejectionKind, string>> = Object.freeze({
@@ -39,6 +43,7 @@ export const REJECTION_KIND_LABELS: Readonly<Record<RejectionKind, string>> = Ob
   evasive: "答非所问",
   rude: "不礼貌",
   rambling: "啰嗦",
+  format: "格式不对",
 });
 
 /** One preference pair: one line of a preferences JSONL. */
@@ -61,13 +66,7 @@ export interface PreferenceItem extends PreferencePair {
 }
 
 /** Bump when the phrasings or the choice of kinds change, so cached files are rebuilt. */
-export const PREFERENCES_VERSION = 1;
-
-// Short phrasings: the quick-mode model reads at most a few dozen tokens, and a pair must fit its context whole.
-const EVASIVE = ["这个问题我不太清楚。", "抱歉，这个我回答不了。", "您还是自己查一查吧。", "这个嘛，不好说。"];
-const RUDE = ["这都不知道？", "烦不烦，", "自己不会查吗？", "问这个干嘛？"];
-const RAMBLE_BEFORE = ["嗯，让我想想。", "说来话长，", "这个问题嘛，"];
-const RAMBLE_AFTER = ["仅供参考。", "就说这么多吧。", "大概是这样。"];
+export const PREFERENCES_VERSION = 2;
 
 /** A stable choice among n for a question and a purpose. */
 function pick(item: Pick<QaItem, "prompt" | "poemId">, purpose: string, n: number): number {
@@ -99,19 +98,16 @@ export function rejectedAnswer(item: QaItem, kind: RejectionKind, pool: readonly
   switch (kind) {
     case "wrong":
       return wrongAnswer(item, pool);
-    case "evasive":
-      return EVASIVE[pick(item, "evasive", EVASIVE.length)];
-    case "rude":
-      return RUDE[pick(item, "rude", RUDE.length)] + item.answer;
-    case "rambling":
-      return RAMBLE_BEFORE[pick(item, "ramble-a", RAMBLE_BEFORE.length)] + item.answer + RAMBLE_AFTER[pick(item, "ramble-b", RAMBLE_AFTER.length)];
+    default:
+      // The flawed kinds, by a writer drawn per question (the phrasings are flaws.ts's).
+      return flawedAnswer(item, kind, pick(item, kind, FLAW_WRITERS[kind]));
   }
 }
 
 export interface BuildPreferencesOptions {
-  /** Pairs per question, each with a different kind (default 1; at most 4). */
+  /** Pairs per question, each with a different kind (default 1; at most the number of kinds). */
   readonly pairsPerPrompt?: number;
-  /** The kinds to use (default all four). */
+  /** The kinds to use (default all five). */
   readonly kinds?: readonly RejectionKind[];
 }
 

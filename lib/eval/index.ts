@@ -10,3 +10,4 @@ export * from "./replies";       // chapter 7: SFT vs aligned models, exact matc
 export * from "./distillation";  // chapter 9: teacher and students side by side
 export * from "./reasoning";     // chapter 10: accuracy and <think> format compliance
 export * from "./runSummary";       // chapter 8: what a run folder says about its training
+export * from "./flaws";          // chapter 7: flaw rates, facts, reward, KL and length of replies

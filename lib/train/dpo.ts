@@ -16,7 +16,7 @@
  * pairs the policy still gets wrong; β says how far the policy may drift from the reference (small β: far).
  */
 import * as tf from "@tensorflow/tfjs";
-import { ensurePreferences, type PreferenceDataset, type PreferenceItem } from "../data/preferences";
+import type { PreferenceDataset, PreferenceItem } from "../data/preferences";
 import type { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
 import type { JsonRecord, TokenizerIdentity } from "./checkpoint";
@@ -25,7 +25,8 @@ import { gptTrainable } from "./pretrain";
 import { type EncodedPairs, type PairBatch, pairBatches, PairSampler, rlhfPairs, type RlhfPairs } from "./preferencePairs";
 import { logSigmoid, sequenceLogProbs } from "./logprobs";
 import { ReferenceLogProbs, PairsWithReference } from "./referenceLogProbs";
-import { ensureSft } from "./sft";
+import { ensureFlawedSft } from "./flawedSft";
+import { rlhfPreferences, rlhfQuestions } from "./rlhfData";
 import { loadStage, withOverrides } from "./handoff";
 import { runFolder, coursePreset } from "./registry";
 import { stageCurves } from "./stageCurves";
@@ -50,10 +51,29 @@ export function dpoLoss(
   });
 }
 
+/**
+ * Mean negative log-likelihood per answer token of the chosen rows (the first `pairs` rows) of a pair batch,
+ * from their summed log-probabilities `lp` [2B].
+ */
+export function chosenNll(lp: tf.Tensor1D, batch: Pick<PairBatch, "pairs" | "mask" | "length">): tf.Scalar {
+  const B = batch.pairs;
+  const T = batch.length;
+  const tokens = new Float32Array(B);
+  for (let r = 0; r < B; r++) for (let t = 1; t < T; t++) tokens[r] += batch.mask[r * T + t];
+  return tf.tidy(() => tf.neg(tf.mean(tf.div(lp.slice(0, B), tf.maximum(tf.tensor1d(tokens), 1)))) as tf.Scalar);
+}
+
 /** Settings of DPO besides the loop's options. */
 export interface DpoSettings {
   /** How far the policy may move from the reference: the inverse temperature of the implicit reward (paper: 0.1). */
   readonly beta: number;
+  /**
+   * Weight of the chosen answers' negative log-likelihood per token added to the DPO loss (0: plain DPO). DPO only
+   * widens the gap between chosen and rejected; when the two share most of their tokens (a rambling answer is the
+   * good one plus filler), lowering the rejected one drags the chosen one down with it, and the model forgets how to
+   * answer. The NLL term holds the chosen answers up (Pang et al. 2024, "Iterative Reasoning Preference Optimization").
+   */
+  readonly nllWeight?: number;
   readonly batchSize: number;
   readonly dataSeed: number;
   readonly train: Partial<TrainingOptions>;
@@ -62,7 +82,9 @@ export interface DpoSettings {
 /** `tiny`: tests and quick mode. `course`: a small learning rate, as fine-tuning a trained model asks for (~3 s a step on a busy 2-core laptop). */
 export const DPO_PRESETS: Readonly<Record<"tiny" | "course", DpoSettings>> = Object.freeze({
   tiny: { beta: 0.1, batchSize: 16, dataSeed: 2, train: { steps: 40, lr: 1e-3, minLr: 1e-4, warmupSteps: 5, evalEvery: 8, weightDecay: 0 } },
-  course: { beta: 0.1, batchSize: 16, dataSeed: 2, train: { steps: 200, lr: 1e-4, minLr: 1e-5, warmupSteps: 20, evalEvery: 20, checkpointEvery: 100, weightDecay: 0 } },
+  // Chapter 7's full run with lr 1e-4 and no NLL term: by step 20 the chosen answers' log π had fallen 18 nats, and
+  // sampled replies lost both the format and the facts (0% right). A tenth of the learning rate and the NLL term.
+  course: { beta: 0.1, nllWeight: 1, batchSize: 16, dataSeed: 2, train: { steps: 200, lr: 1e-5, minLr: 1e-6, warmupSteps: 20, evalEvery: 20, checkpointEvery: 100, weightDecay: 0 } },
 });
 
 /** The DPO stage and the reference cache it reads (for {@link dpoMetrics}). */
@@ -90,12 +112,15 @@ export function dpoStage(
     const ref = tf.tensor1d(cache.of(batch)); // [2B], constants: no gradient reaches the reference
     const lp = sequenceLogProbs(policy, batch, { training }); // [2B]
     const b = B(batch);
-    return dpoLoss(lp.slice(0, b), lp.slice(b, b), ref.slice(0, b), ref.slice(b, b), settings.beta);
+    const dpo = dpoLoss(lp.slice(0, b), lp.slice(b, b), ref.slice(0, b), ref.slice(b, b), settings.beta);
+    const w = settings.nllWeight ?? 0;
+    if (w === 0) return dpo;
+    return tf.tidy(() => tf.add(dpo, tf.mul(w, chosenNll(lp, batch))) as tf.Scalar);
   };
   const isVal = new WeakSet<PairBatch>(val ?? []);
   return {
     name: options.name ?? "dpo",
-    from: "sft",
+    from: "sft-flawed",
     model: gptTrainable(policy),
     batches: new PairsWithReference(new PairSampler(data.train, settings.batchSize, settings.dataSeed), refTrain),
     validation: val ? () => val : undefined,
@@ -107,7 +132,7 @@ export function dpoStage(
     tokens: (batch) => batch.rows * batch.length,
     defaults: { ...settings.train },
     tokenizer: options.tokenizer ?? null,
-    info: { beta: settings.beta, batchSize: settings.batchSize, trainPairs: data.train.size, validationPairs: data.validation?.size ?? 0, dataSeed: settings.dataSeed },
+    info: { beta: settings.beta, nllWeight: settings.nllWeight ?? 0, batchSize: settings.batchSize, trainPairs: data.train.size, validationPairs: data.validation?.size ?? 0, dataSeed: settings.dataSeed },
     reference: { train: refTrain, validation: refVal },
   };
 }
@@ -167,7 +192,8 @@ export interface DpoRecord {
 export interface DpoRunOptions extends Partial<TrainingOptions> {
   readonly tokenizer: Tokenizer;
   readonly preset?: "tiny" | "course";
-  readonly preferences?: PreferenceDataset;
+  /** The pairs (default: rlhfPreferences(), as the reward model's). */
+  readonly preferences?: Pick<PreferenceDataset, "items">;
   /** At most this many training pairs are encoded and drawn from (default 20,000; quick mode: all that fit). */
   readonly maxTrain?: number;
   /** Held-out pairs for the final preference accuracy (default 1,000; quick mode: all that fit). */
@@ -193,18 +219,18 @@ export interface DpoRun {
 }
 
 /**
- * Chapter 7's DPO end to end: two copies of the SFT model (the policy trains, the reference stays), the training
+ * Chapter 7's DPO end to end: two copies of the flawed SFT model (the policy trains, the reference stays), the training
  * pairs, and the curves of log π(chosen) and log π(rejected) over training in runs/dpo/metrics.jsonl.
  * @example const { policy, history, heldout } = await runDpo({ tokenizer: tok, resume: true });
  */
 export async function runDpo(options: DpoRunOptions): Promise<DpoRun> {
   const { tokenizer, preset = coursePreset(), settings: overrides, preferences, maxTrain, maxHeldout, monitorPairs = 64, log = console.log, ...trainOptions } = options;
   const settings = withOverrides(DPO_PRESETS[preset], overrides);
-  const prefs = preferences ?? (await ensurePreferences());
-  const policy = (await ensureSft(tokenizer, { log })).model;
+  const prefs = preferences ?? rlhfPreferences(await rlhfQuestions({ preset }));
+  const policy = (await ensureFlawedSft(tokenizer, { log })).model;
   let reference: GPT | null = null;
   try {
-    reference = loadStage("sft", { tokenizer }).model;
+    reference = loadStage("sft-flawed", { tokenizer }).model;
     const T = policy.config.blockSize;
     const { train: train0, heldout } = rlhfPairs(tokenizer, prefs, { blockSize: T, quick: preset === "tiny", maxTrain, maxHeldout });
     log(`dpo: ${train0.encoded.size.toLocaleString("en-US")} training pairs, ${heldout.encoded.size.toLocaleString("en-US")} held-out, β = ${settings.beta}`);

@@ -17,7 +17,7 @@
  * fresh rollouts with their rewards, advantages, and the old and reference log-probabilities, all host arrays.
  */
 import * as tf from "@tensorflow/tfjs";
-import { ensureQa, type QaDataset } from "../data/qa";
+import type { QaItem } from "../data/qa";
 import type { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
 import { chatPrompt, chatStopIds, padId } from "./chat";
@@ -28,7 +28,8 @@ import { ensureRewardModel } from "./reward";
 import type { RewardModel } from "./rewardModel";
 import { klK3, tokenLogProbs } from "./logprobs";
 import { Rng } from "../rng";
-import { ensureSft } from "./sft";
+import { ensureFlawedSft } from "./flawedSft";
+import { rlhfQuestions } from "./rlhfData";
 import { loadStage, withOverrides } from "./handoff";
 import { runFolder, coursePreset } from "./registry";
 import { stageCurves } from "./stageCurves";
@@ -50,7 +51,10 @@ export interface GrpoSettings extends RolloutSettings {
  */
 export const GRPO_PRESETS: Readonly<Record<"tiny" | "course", GrpoSettings>> = Object.freeze({
   tiny: { groupSize: 4, promptsPerStep: 4, beta: 0.04, clip: 0.2, maxNewTokens: 16, sampling: { temperature: 1 }, seed: 3, train: { steps: 20, lr: 5e-4, minLr: 5e-5, warmupSteps: 2, weightDecay: 0, clipNorm: 1 } },
-  course: { groupSize: 8, promptsPerStep: 4, beta: 0.04, clip: 0.2, maxNewTokens: 24, sampling: { temperature: 1 }, seed: 3, train: { steps: 100, lr: 5e-5, minLr: 5e-6, warmupSteps: 10, weightDecay: 0, clipNorm: 1, checkpointEvery: 25 } },
+  // Chapter 7's full run with β = 0.04 and lr 5e-5: the reward rose within 10 steps at a KL of 0.06, then the policy
+  // drifted (KL 1.5 a token by step 100) into text the reward model overrates ("这是「五言「五言「五言…").
+  // A KL weight five times larger and less than half the learning rate.
+  course: { groupSize: 8, promptsPerStep: 4, beta: 0.2, clip: 0.2, maxNewTokens: 24, sampling: { temperature: 1 }, seed: 3, train: { steps: 100, lr: 2e-5, minLr: 2e-6, warmupSteps: 10, weightDecay: 0, clipNorm: 1, checkpointEvery: 25 } },
 });
 
 /**
@@ -94,7 +98,7 @@ export function grpoStage(
   const sampler = new RolloutSampler(policy, reference, scorer, prompts, settings, tokens);
   return {
     name: options.name ?? "grpo",
-    from: "sft",
+    from: "sft-flawed",
     model: gptTrainable(policy),
     batches: sampler,
     loss(rollout) {
@@ -126,8 +130,10 @@ export interface GrpoRunOptions extends Partial<TrainingOptions> {
   readonly preset?: "tiny" | "course";
   /** The scorer (default: the reward model of runs/reward, ensureRewardModel). Not disposed by the run. */
   readonly rewardModel?: RewardModel;
-  /** The questions to answer (default: ensureQa()'s training questions). */
-  readonly qa?: QaDataset;
+  /** The questions to answer (default: the flawed SFT's training questions, rlhfQuestions().train). */
+  readonly questions?: readonly Pick<QaItem, "prompt">[];
+  /** The stage (its run folder): "grpo", or "grpo-nokl" for the reward-hacking sidebar (with beta 0). */
+  readonly stage?: "grpo" | "grpo-nokl";
   /** At most this many distinct questions are encoded and drawn from (default 5,000). */
   readonly maxPrompts?: number;
   /** Overrides of the preset's settings ({@link withOverrides}), e.g. from a notebook cell: { groupSize: 4, beta: 0.1, sampling: { temperature: 0.8 } }. */
@@ -154,23 +160,24 @@ export interface GrpoRun {
  * @example const { policy, history } = await runGrpo({ tokenizer: tok, resume: true });
  */
 export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRun> {
-  const { tokenizer, preset = coursePreset(), settings: overrides, rewardModel, qa: givenQa, maxPrompts = 5000, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = coursePreset(), settings: overrides, rewardModel, questions: given, stage: name = "grpo", maxPrompts = 5000, log = console.log, ...trainOptions } = options;
   const settings = withOverrides(GRPO_PRESETS[preset], overrides);
-  const qa = givenQa ?? (await ensureQa());
+  const asked = given ?? (await rlhfQuestions({ preset })).train;
   const rm = rewardModel ?? (await ensureRewardModel(tokenizer, { log }));
   let policy: GPT | null = null;
   let reference: GPT | null = null;
   try {
-    policy = (await ensureSft(tokenizer, { log })).model;
-    reference = loadStage("sft", { tokenizer }).model;
+    policy = (await ensureFlawedSft(tokenizer, { log })).model;
+    reference = loadStage("sft-flawed", { tokenizer }).model;
     const T = policy.config.blockSize;
-    const questions = [...new Set(qa.items.filter((q) => q.split === "train").map((q) => q.prompt))];
+    const questions = [...new Set(asked.map((q) => q.prompt))];
     const sample = questions.length > maxPrompts ? new Rng(settings.seed).shuffle(questions).slice(0, maxPrompts) : questions;
     // A question is usable when it leaves room for an answer of a few tokens in the model's context.
     const prompts = sample.map((q) => chatPrompt(tokenizer, q)).filter((p) => p.length + 8 <= T);
     log(`grpo: ${prompts.length.toLocaleString("en-US")} questions, ${settings.promptsPerStep} per step × ${settings.groupSize} answers, β = ${settings.beta}`);
     const stage = grpoStage(policy, reference, rewardModelScorer(rm), prompts, settings, { stopIds: chatStopIds(tokenizer), padId: padId(tokenizer) }, {
       tokenizer: tokenizerIdentity(tokenizer),
+      name,
     });
     const result = await train(stage, trainOptions);
     const runDir = trainOptions.runDir === undefined ? runFolder(stage.name) : trainOptions.runDir;

@@ -19,6 +19,7 @@ export * from "./anneal";
 export * from "./chat";
 export * from "./chatData";
 export * from "./sft";
+export * from "./flawedSft"; // chapter 7: chapter 6's SFT on data with a share of flawed answers
 // Chapter 7 — RLHF: reward model, DPO, GRPO
 export * from "./logprobs";
 export * from "./preferencePairs";
@@ -28,6 +29,7 @@ export * from "./referenceLogProbs";
 export * from "./dpo";
 export * from "./rollouts";
 export * from "./grpo";
+export * from "./rlhfData"; // chapter 7: the flawed SFT's questions, its preference pairs and the held-out prompts of the table
 // Chapter 8 — LoRA
 export * from "./tokenRows";
 export * from "./lora";

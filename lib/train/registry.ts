@@ -13,7 +13,7 @@ import { latestCheckpoint } from "./checkpoint";
 export type StageName =
   | "pretrain" | "anneal" // chapter 5
   | "sft" // chapter 6
-  | "reward" | "dpo" | "grpo" // chapter 7
+  | "sft-flawed" | "reward" | "dpo" | "grpo" | "grpo-nokl" // chapter 7
   | "lora" // chapter 8
   | "student-pretrain" | "distill-hard" | "distill-blackbox" | "distill-whitebox" // chapter 9
   | "reasoning-base" | "reasoning" | "reasoning-answers" | "reasoning-grpo"; // chapter 10
@@ -34,9 +34,11 @@ export const STAGES: Readonly<Record<StageName, StageInfo>> = Object.freeze({
   pretrain: { chapter: 5, from: null, holds: "the pretrained model", command: "npx tiaoyu pretrain" },
   anneal: { chapter: 5, from: "pretrain", holds: "the pretrained model after annealing on 唐诗三百首", command: "npx tiaoyu anneal" },
   sft: { chapter: 6, from: "anneal", holds: "the base model (chapter 5's end) fine-tuned on the poem questions", command: "npx tiaoyu sft" },
-  reward: { chapter: 7, from: "sft", holds: "the reward model (the SFT model with a scalar head)", command: "npx tiaoyu rlhf reward" },
-  dpo: { chapter: 7, from: "sft", holds: "the SFT model aligned with DPO", command: "npx tiaoyu rlhf dpo" },
-  grpo: { chapter: 7, from: "sft", holds: "the SFT model aligned with GRPO against the reward model", command: "npx tiaoyu rlhf grpo" },
+  "sft-flawed": { chapter: 7, from: "anneal", holds: "chapter 6's SFT with a share of its answers flawed (many writers): what RLHF fixes", command: "npx tiaoyu rlhf sft" },
+  reward: { chapter: 7, from: "sft-flawed", holds: "the reward model (the flawed SFT model with a scalar head)", command: "npx tiaoyu rlhf reward" },
+  dpo: { chapter: 7, from: "sft-flawed", holds: "the flawed SFT model aligned with DPO", command: "npx tiaoyu rlhf dpo" },
+  grpo: { chapter: 7, from: "sft-flawed", holds: "the flawed SFT model aligned with GRPO against the reward model", command: "npx tiaoyu rlhf grpo" },
+  "grpo-nokl": { chapter: 7, from: "sft-flawed", holds: "sidebar: GRPO against the reward model with the KL penalty off (reward hacking)", command: "npx tiaoyu rlhf grpo-nokl" },
   lora: { chapter: 8, from: "anneal", holds: "LoRA adapters (runs/lora/adapter) on the frozen base model", command: "npx tiaoyu sft --lora" },
   "student-pretrain": { chapter: 9, from: null, holds: "the small student, pretrained like chapter 5's model", command: "npx tiaoyu distill" },
   "distill-hard": { chapter: 9, from: "student-pretrain", holds: "the student fine-tuned on the questions' answers", command: "npx tiaoyu distill" },

@@ -13,13 +13,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { TokenizerIdentity } from "./checkpoint";
-import { ensurePreferences, type PreferenceDataset, type PreferenceItem } from "../data/preferences";
+import type { PreferenceDataset, PreferenceItem } from "../data/preferences";
 import type { Tokenizer } from "../tokenizer/types";
 import { type Stage, train, type TrainingOptions, type TrainResult } from "./loop";
 import { type EncodedPairs, type PairBatch, pairBatches, PairSampler, rlhfPairs, type RlhfPairs } from "./preferencePairs";
 import { logSigmoid } from "./logprobs";
 import { loadRewardModel, RewardModel } from "./rewardModel";
-import { ensureSft } from "./sft";
+import { ensureFlawedSft } from "./flawedSft";
+import { rlhfPreferences, rlhfQuestions } from "./rlhfData";
 import { stageDir, coursePreset } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 import { ensureStage, type StageStart, withOverrides } from "./handoff";
@@ -62,7 +63,7 @@ export function rewardStage(
   const val = data.validation && data.validation.size > 0 ? pairBatches(data.validation, settings.batchSize) : null;
   return {
     name: options.name ?? "reward",
-    from: "sft",
+    from: "sft-flawed",
     model: rm.trainable(),
     batches: new PairSampler(data.train, settings.batchSize, settings.dataSeed),
     validation: val ? () => val : undefined,
@@ -140,8 +141,8 @@ export function accuracyBy(groups: readonly string[], scores: Pick<PairScores, "
 export interface RewardRunOptions extends Partial<TrainingOptions> {
   readonly tokenizer: Tokenizer;
   readonly preset?: "tiny" | "course";
-  /** The pairs (default: ensurePreferences(), built from chapter 6's questions). */
-  readonly preferences?: PreferenceDataset;
+  /** The pairs (default: rlhfPreferences(): the flawed SFT's training questions, each with a flawed or a wrong answer). */
+  readonly preferences?: Pick<PreferenceDataset, "items">;
   /** At most this many training pairs are encoded and drawn from (default 20,000; quick mode: all that fit). */
   readonly maxTrain?: number;
   /** Held-out pairs scored for the accuracy table (default 1,000; quick mode: all that fit). */
@@ -162,7 +163,7 @@ export interface RewardRun {
 }
 
 /**
- * Chapter 7's reward model end to end: the SFT model (chapter 6) as backbone plus a fresh scalar head, trained with
+ * Chapter 7's reward model end to end: the flawed SFT model (flawedSft.ts) as backbone plus a fresh scalar head, trained with
  * Bradley–Terry on the training pairs, scored on held-out pairs. Writes runs/reward; with `resume` a finished run is
  * loaded instead of trained again.
  * @example const { rm, heldout, byKind } = await runRewardModel({ tokenizer: tok, resume: true });
@@ -170,8 +171,8 @@ export interface RewardRun {
 export async function runRewardModel(options: RewardRunOptions): Promise<RewardRun> {
   const { tokenizer, preset = coursePreset(), settings: overrides, preferences, maxTrain, maxHeldout, log = console.log, ...trainOptions } = options;
   const settings = withOverrides(REWARD_PRESETS[preset], overrides);
-  const prefs = preferences ?? (await ensurePreferences());
-  const { model } = await ensureSft(tokenizer, { log });
+  const prefs = preferences ?? rlhfPreferences(await rlhfQuestions({ preset }));
+  const { model } = await ensureFlawedSft(tokenizer, { log });
   const rm = new RewardModel(model);
   try {
     const T = model.config.blockSize;
@@ -198,7 +199,7 @@ export async function runRewardModel(options: RewardRunOptions): Promise<RewardR
  */
 export async function ensureRewardModel(
   tokenizer: Tokenizer,
-  options: { start?: StageStart; log?: (line: string) => void; preferences?: PreferenceDataset } = {},
+  options: { start?: StageStart; log?: (line: string) => void; preferences?: Pick<PreferenceDataset, "items"> } = {},
 ): Promise<RewardModel> {
   const preset = coursePreset();
   return ensureStage("reward", {

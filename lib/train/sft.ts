@@ -31,7 +31,7 @@ import type { NamedVariables } from "./optimizer";
 import { ensureBase } from "./anneal";
 import { gptTrainable } from "./pretrain";
 import { ensureStage, type StageModel, type StageStart, withOverrides } from "./handoff";
-import { stageDir, coursePreset } from "./registry";
+import { stageDir, coursePreset, type StageName } from "./registry";
 import { tokenizerIdentity } from "./tokens";
 import { ChatSampler, encodeChatData, replayExamples, sftExamples } from "./chatData";
 import { anthology, anthologyQuestions, anthologySamples } from "./mixture";
@@ -199,6 +199,13 @@ export interface SftRunOptions extends Partial<TrainingOptions> {
   /** Told what is happening before training starts; default: printed. */
   /** Overrides of the preset's settings ({@link withOverrides}), e.g. from a notebook cell: { batchSize: 16, train: { lr: 1e-4 } }. */
   readonly settings?: Partial<SftSettings>;
+  /** The stage's name, its run folder under runs/ (default "sft"; "lora" with `lora`): chapter 7's flawed SFT is "sft-flawed". */
+  readonly stage?: StageName;
+  /**
+   * Changes the training questions after they are chosen (the held-out ones are never passed): chapter 7 rewrites
+   * a share of the answers into flawed ones (lib/train/flawedSft.ts). `info` goes into meta.json.
+   */
+  readonly rewrite?: (train: readonly QaItem[]) => { readonly items: readonly QaItem[]; readonly info: JsonRecord };
   readonly log?: (line: string) => void;
 }
 
@@ -234,7 +241,7 @@ function qaItemsOf(qa: QaDataset | readonly QaItem[]): readonly QaItem[] {
  * @example const { model, result } = await runSft({ tokenizer: tok, steps: 1500 });
  */
 export async function runSft(options: SftRunOptions): Promise<SftRun> {
-  const { tokenizer, preset = coursePreset(), qa: givenQa, anthology: givenAnthology, model: given, lora: loraConfig = null, settings: overrides, batchSize, maxTrain, corpus, log = console.log, ...trainOptions } = options;
+  const { tokenizer, preset = coursePreset(), qa: givenQa, anthology: givenAnthology, model: given, lora: loraConfig = null, settings: overrides, batchSize, maxTrain, corpus, stage: stageName, rewrite, log = console.log, ...trainOptions } = options;
   const s0 = withOverrides(sftSettings(preset), overrides);
   const settings = batchSize ? { ...s0, batchSize } : s0;
   const items = qaItemsOf(givenQa ?? (await ensureQa({ corpus })));
@@ -244,7 +251,9 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
   let lora: LoraAdapter | null = null;
   try {
     const T = model.config.blockSize;
-    const { train: trainItems, validation: valItems, corpusTrain, anthologyTrain } = sftExamples(items, anthologyItems, settings, maxTrain);
+    const { train: chosen, validation: valItems, corpusTrain, anthologyTrain } = sftExamples(items, anthologyItems, settings, maxTrain);
+    const rewritten = rewrite ? rewrite(chosen) : null;
+    const trainItems = rewritten ? rewritten.items : chosen;
     const questions = encodeChatData(tokenizer, trainItems, T);
     // LoRA leaves the base's weights as they are, so it has nothing to forget and reads nothing again.
     const replayed = settings.replay > 0 && !loraConfig && anthologyItems.length > 0 ? await replayOf(tokenizer, corpus ?? (await ensureCorpus()), settings.replay, T) : [];
@@ -257,7 +266,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
         (train0.dropped ? `, ${train0.dropped.toLocaleString("en-US")} longer than the ${T}-token context left out` : "") +
         `; ${Math.min(val0.encoded.length, settings.evalBatches * settings.batchSize)} held-out for the validation loss`,
     );
-    const name = loraConfig ? "lora" : "sft";
+    const name: StageName = stageName ?? (loraConfig ? "lora" : "sft");
     let stageModel: TrainableModel | undefined;
     let trainable: NamedVariables | undefined;
     if (loraConfig) {
@@ -278,6 +287,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
         preset,
         droppedTooLong: train0.dropped,
         replaySamples: replayed.length,
+        ...(rewritten ? { rewrite: rewritten.info } : {}),
         trainableParameters: lora ? lora.numTrainable() : model.numParameters(),
         totalParameters: model.numParameters(),
         ...(loraConfig ? { rank: loraConfig.rank, alpha: loraConfig.alpha, trainableTokens: lora ? lora.tokens?.ids.length ?? 0 : 0 } : {}),

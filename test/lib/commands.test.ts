@@ -84,9 +84,11 @@ describe("npx tiaoyu commands", () => {
     ["anneal", annealCommand, [], /stage 'pretrain' in .*pretrain: train it first \(npx tiaoyu pretrain/],
     ["sft", sftCommand, [], /stage 'anneal'.*npx tiaoyu anneal/],
     ["sft --lora", sftCommand, ["--lora"], /stage 'anneal'.*npx tiaoyu anneal/],
-    ["rlhf reward", rlhfCommand, ["reward"], /stage 'sft'.*npx tiaoyu sft/],
-    ["rlhf dpo", rlhfCommand, ["dpo"], /stage 'sft'.*npx tiaoyu sft/],
-    ["rlhf grpo", rlhfCommand, ["grpo"], /stage 'sft'.*npx tiaoyu sft/],
+    ["rlhf sft", rlhfCommand, ["sft"], /stage 'anneal'.*npx tiaoyu anneal/],
+    ["rlhf reward", rlhfCommand, ["reward"], /stage 'sft-flawed'.*npx tiaoyu rlhf sft/],
+    ["rlhf dpo", rlhfCommand, ["dpo"], /stage 'sft-flawed'.*npx tiaoyu rlhf sft/],
+    ["rlhf grpo", rlhfCommand, ["grpo"], /stage 'sft-flawed'.*npx tiaoyu rlhf sft/],
+    ["rlhf grpo-nokl", rlhfCommand, ["grpo-nokl"], /stage 'sft-flawed'.*npx tiaoyu rlhf sft/],
     ["distill", distillCommand, [], /stage 'sft'.*npx tiaoyu sft, or chapter 6's notebook/],
     ["reasoning", reasoningCommand, [], /stage 'sft'.*npx tiaoyu sft/],
     ["report", reportCommand, [], /stage 'pretrain'.*npx tiaoyu pretrain/],
@@ -114,8 +116,8 @@ describe("npx tiaoyu commands", () => {
     await assert.rejects(rlhfCommand(["grpo", "--beta", "-1"]), /--beta/);
   });
 
-  it("rlhf needs exactly one of reward, dpo, grpo", async () => {
-    await assert.rejects(rlhfCommand([]), /one of reward, dpo, grpo \(got none\)/);
+  it("rlhf needs exactly one of sft, reward, dpo, grpo, grpo-nokl", async () => {
+    await assert.rejects(rlhfCommand([]), /one of sft, reward, dpo, grpo, grpo-nokl \(got none\)/);
     await assert.rejects(rlhfCommand(["ppo"]), /got 'ppo'/);
   });
 

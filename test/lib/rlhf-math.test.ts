@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import {
   bradleyTerryLoss,
+  chosenNll,
   dpoLoss,
   EncodedPairs,
   groupAdvantages,
@@ -80,6 +81,15 @@ describe("rlhf math", () => {
     close(dpo([-10], [-20], [-12], [-18], 0.1), Math.log1p(Math.exp(-0.4)), 1e-5, "β = 0.1");
     close(dpo([-10], [-20], [-12], [-18], 0.5), Math.log1p(Math.exp(-2)), 1e-5, "β = 0.5");
     assert.throws(() => dpoLoss(tf.tensor1d([0]), tf.tensor1d([0]), tf.tensor1d([0]), tf.tensor1d([0]), 0), /beta/);
+  });
+
+  it("DPO's NLL term: the chosen rows' mean negative log-likelihood per answer token, rejected rows ignored", () => {
+    // 2 pairs, length 4: chosen rows 0–1 with 2 and 3 answer tokens (positions 1.. of the mask), rejected rows 2–3.
+    const mask = Float32Array.from([0, 1, 1, 0, /**/ 0, 1, 1, 1, /**/ 0, 1, 1, 1, /**/ 0, 0, 1, 1]);
+    const batch = { pairs: 2, length: 4, mask };
+    // log π: chosen −4 over 2 tokens and −9 over 3 tokens → per-token NLL 2 and 3, mean 2.5; rejected values do not count.
+    close(value(chosenNll(tf.tensor1d([-4, -9, -100, -100]), batch))[0], 2.5, 1e-6, "mean NLL per token");
+    close(value(chosenNll(tf.tensor1d([-4, -9, 0, 0]), batch))[0], 2.5, 1e-6, "rejected rows ignored");
   });
 
   it("group-relative advantages: (r − mean) / std within each group, 0 for a flat group", () => {
