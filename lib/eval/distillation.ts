@@ -5,8 +5,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { type GenerativeModel, generateIds } from "../generate";
 import type { GPT } from "../model/gpt";
-import { type ChatBatch, type ChatTokenizer, collateChat, padId } from "../train/chat";
-import { distillSettings } from "../train/distill";
+import { type ChatBatch, type ChatTokenizer, collateChat, encodeChat, padId } from "../train/chat";
+import { distillSettings, softTargetsAfter } from "../train/distill";
 import { type DistillData } from "../train/students";
 import { evaluate } from "../train/loop";
 import { evaluateQa, qaRowRate, type QaEvaluation } from "./qa";
@@ -156,4 +156,42 @@ export function distillSummaryRows(results: readonly DistillResult[], teacher: D
     }
     return { 模型: name, 种子数: rs.length, 验证损失: rs.length > 1 ? `${loss.mean.toFixed(3)} ± ${loss.sd.toFixed(3)}` : loss.mean.toFixed(3), ...cells };
   });
+}
+
+/** How a model's 五言/七言 answer depends on the couplet it is asked about (meterBelief). */
+export interface MeterBelief {
+  /** Mean belief in 七言, p(七言) / (p(五言) + p(七言)) at the answer's deciding token, over the 七言 couplets. */
+  readonly onSeven: number;
+  /** The same over the 五言 couplets. */
+  readonly onFive: number;
+  readonly sevens: number;
+  readonly fives: number;
+}
+
+/**
+ * Whether a model tells 五言 from 七言 by the couplet, or answers from the base rate: at the token where the answers
+ * 这是「五言」诗。 and 这是「七言」诗。 part, its belief in 七言 (p七 / (p五 + p七)), averaged over the 七言 and over
+ * the 五言 questions. A model that counts gives the 七言 couplets a much higher belief than the 五言 ones; a model
+ * that always answers 五言 gives both the same, however the greedy answers come out. (This reads below the
+ * argmax: a student may have learned part of the skill without it changing one greedy answer.)
+ * @example await meterBelief(teacher, tok, heldoutMeter)  // { onSeven: 0.97, onFive: 0.02, … }
+ */
+export async function meterBelief(model: GenerativeModel, tokenizer: ChatTokenizer, items: readonly Pick<QaItem, "prompt" | "template" | "expected">[]): Promise<MeterBelief> {
+  const seven: number[] = [];
+  const five: number[] = [];
+  for (const q of items) {
+    if (q.template !== "meter") continue;
+    if (q.expected !== "五言" && q.expected !== "七言") throw new Error(`meterBelief: question '${q.prompt}' expects '${q.expected}', not 五言 or 七言`);
+    const ids5 = encodeChat(tokenizer, { prompt: q.prompt, answer: "这是「五言」诗。" }).ids;
+    const ids7 = encodeChat(tokenizer, { prompt: q.prompt, answer: "这是「七言」诗。" }).ids;
+    let i = 0;
+    while (i < ids5.length && ids5[i] === ids7[i]) i++;
+    if (i >= ids5.length || i >= ids7.length) throw new Error(`meterBelief: the two answers to '${q.prompt}' encode the same`);
+    const [p] = await softTargetsAfter(model, ids5.slice(0, i), [1]);
+    const belief = p[ids7[i]] / Math.max(p[ids5[i]] + p[ids7[i]], 1e-30);
+    (q.expected === "七言" ? seven : five).push(belief);
+  }
+  if (seven.length === 0 || five.length === 0) throw new Error(`meterBelief: needs 五言 and 七言 questions (got ${five.length} and ${seven.length})`);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { onSeven: mean(seven), onFive: mean(five), sevens: seven.length, fives: five.length };
 }

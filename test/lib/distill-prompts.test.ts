@@ -5,8 +5,9 @@ import * as path from "path";
 import {
   checkNoHeldOut, distillPrompts, type DistillPromptSizes, ensureCorpus, ensureQa, anthologyQuestions, meterFormBaseline, quotedLines, type QaItem,
   studentDataKey, studentStage, studentStart, isStageName, STAGES, DISTILL_PRESETS, ByteBPETokenizer, initBackend, gptConfig, GPT, encodeChatData,
-  train, sftStage, sftSettings, stageDir, ensureStudent, snapshotWeights, changedWeights,
+  train, sftStage, sftSettings, stageDir, ensureStudent, snapshotWeights, changedWeights, meterBelief,
 } from "tiaoyu";
+import { expectNoLeak } from "../leak";
 import { POEMS } from "./train_fixtures";
 
 const meterQ = (first: string, second: string, split: QaItem["split"], meter = "五言"): QaItem => ({
@@ -184,6 +185,23 @@ describe("train/students: training, resuming and retraining a student", function
     await assert.rejects(run("whitebox", items, 2), /white-box distillation needs the teacher/);
     await assert.rejects(run("labels", [], 2), /no questions to learn from/);
     teacher.dispose();
+  });
+});
+
+describe("eval/distillation: whether a model counts", function () {
+  this.timeout(120_000);
+  it("meterBelief: a model's belief in 七言 on 七言 and on 五言 couplets, in [0, 1], without leaks; bad questions refused", async () => {
+    await initBackend();
+    const items = POEMS.map((p, i) => meterQ(p.slice(0, 5), p.slice(6, 11), "heldout", i % 2 ? "七言" : "五言"));
+    const tok = await ByteBPETokenizer.train([...POEMS, ...items.map((q) => q.prompt + q.answer)], { vocabSize: 600 });
+    const model = new GPT(gptConfig({ vocabSize: tok.vocabSize, blockSize: 48, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0 }), { seed: 4 });
+    const b = await meterBelief(model, tok, items);
+    assert.deepStrictEqual([b.sevens, b.fives], [items.filter((q) => q.expected === "七言").length, items.filter((q) => q.expected === "五言").length]);
+    for (const v of [b.onSeven, b.onFive]) assert.ok(v > 0 && v < 1, `${v}`);
+    await expectNoLeak(async () => void (await meterBelief(model, tok, items)), "meterBelief");
+    await assert.rejects(meterBelief(model, tok, items.filter((q) => q.expected === "五言")), /needs 五言 and 七言 questions \(got \d+ and 0\)/);
+    await assert.rejects(meterBelief(model, tok, [{ ...items[0], expected: "杂言" }]), /expects '杂言', not 五言 or 七言/);
+    model.dispose();
   });
 });
 
