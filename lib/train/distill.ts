@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type GenerativeModel, softmax } from "../generate";
 import { crossEntropy, GPT } from "../model/gpt";
 import { type ChatBatch } from "./chat";
-import type { TokenizerIdentity } from "./checkpoint";
+import type { JsonRecord, TokenizerIdentity } from "./checkpoint";
 import { type BatchSampler, type Stage, type TrainingOptions } from "./loop";
 import { gptTrainable } from "./pretrain";
 import { coursePreset, type CoursePreset } from "./registry";
@@ -112,6 +112,8 @@ export interface WhiteBoxOptions extends Omit<DistillLossOptions, "mask"> {
   /** Loop options of this stage (steps, lr, …). */
   readonly defaults?: Partial<TrainingOptions>;
   readonly tokenizer?: TokenizerIdentity | null;
+  /** More facts for meta.json (a student's kind, seed and data key: lib/train/students.ts reads them back). */
+  readonly info?: JsonRecord;
 }
 
 /**
@@ -154,7 +156,7 @@ export function whiteBoxStage(
     tokens: (batch) => batch.batchSize * batch.blockSize,
     defaults: options.defaults,
     tokenizer: options.tokenizer ?? null,
-    info: { temperature, alpha, teacherParameters: teacher.numParameters(), studentParameters: student.numParameters() },
+    info: { ...options.info, temperature, alpha, teacherParameters: teacher.numParameters(), studentParameters: student.numParameters() },
   };
 }
 

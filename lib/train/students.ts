@@ -255,6 +255,7 @@ export async function ensureStudent(kind: StudentKind, options: StudentRunOption
                 alpha: settings.alpha,
                 defaults: base.defaults,
                 tokenizer: base.tokenizer,
+                info: { kind, seed, data },
               })
             : base;
         await train(stage, { steps: settings.steps, ...trainOptions, resume });
