@@ -2,10 +2,11 @@ import * as tf from "@tensorflow/tfjs";
 import { type GenerativeModel, softmax } from "../generate";
 import { crossEntropy, GPT } from "../model/gpt";
 import { type ChatBatch } from "./chat";
-import type { TokenizerIdentity } from "./checkpoint";
+import type { JsonRecord, TokenizerIdentity } from "./checkpoint";
 import { type BatchSampler, type Stage, type TrainingOptions } from "./loop";
 import { gptTrainable } from "./pretrain";
 import { coursePreset, type CoursePreset } from "./registry";
+import type { DistillPromptSizes } from "./distillPrompts";
 
 /** The knobs of the white-box loss. */
 export interface DistillLossOptions {
@@ -111,6 +112,8 @@ export interface WhiteBoxOptions extends Omit<DistillLossOptions, "mask"> {
   /** Loop options of this stage (steps, lr, …). */
   readonly defaults?: Partial<TrainingOptions>;
   readonly tokenizer?: TokenizerIdentity | null;
+  /** More facts for meta.json (a student's kind, seed and data key: lib/train/students.ts reads them back). */
+  readonly info?: JsonRecord;
 }
 
 /**
@@ -153,38 +156,48 @@ export function whiteBoxStage(
     tokens: (batch) => batch.batchSize * batch.blockSize,
     defaults: options.defaults,
     tokenizer: options.tokenizer ?? null,
-    info: { temperature, alpha, teacherParameters: teacher.numParameters(), studentParameters: student.numParameters() },
+    info: { ...options.info, temperature, alpha, teacherParameters: teacher.numParameters(), studentParameters: student.numParameters() },
   };
 }
 
 // ---------------------------------------------------------------- the chapter's experiment
 
 /** The sizes of the chapter's experiment per teacher preset. */
-export interface DistillSettings {
-  /** Steps of the student's own pretraining on the corpus (hard labels), before any distillation. */
+export interface DistillSettings extends DistillPromptSizes {
+  /** Steps of the student's own pretraining on the corpus (hard labels), before any fine-tuning. */
   readonly pretrainSteps: number;
-  /** Training questions of chapter 6 that every student learns from (the same ones; the teacher answers them for black-box). */
-  readonly questions: number;
-  /** Fine-tuning steps of each student (the same for all three). */
+  /** Fine-tuning steps of each student (the same for all: the students differ in data and loss, not in compute). */
   readonly steps: number;
+  /** Seeds of each student (batch order and dropout; all start from the same pretrained student). */
+  readonly seeds: number;
   readonly temperature: number;
   readonly alpha: number;
-  /** Held-out questions per template for the accuracy column. */
-  readonly evalQuestions: number;
-  /** New tokens a reply may have (the teacher's black-box answers and the evaluation). */
+  /** New tokens a reply may have (the teacher's black-box answers). */
   readonly maxNewTokens: number;
+  /** The loop's options of the students' fine-tuning (learning rate, warm-up, evaluation). */
+  readonly train: Partial<TrainingOptions>;
 }
 
 /**
- * `course`: every student first reads the corpus for 2,000 steps (the teacher read it for 5,000), then 600 steps of 32
- * questions on 6,000 questions. Temperature 1: with a 6,400-token vocabulary, T = 2 spreads the teacher's
- * distribution thin (its entropy on answer tokens goes from 1.7 to 5.4 nats) and a 400K-parameter student spent its
- * capacity on that tail: held-out loss 2.135 at T = 2 vs 2.080 at T = 1 and 2.111 with hard labels alone (α = 0.5;
- * α = 0.9 at T = 1 gave 2.072). `tiny`: quick mode, for CI.
+ * `course`: the student reads the corpus for 1,500 steps (the teacher read it for 5,000 and then 唐诗三百首 about 80
+ * times, with citations); 600 labelled questions (300 五言/七言, 300 体裁) against about 4,000 prompts for the
+ * teacher (the labelled ones, 1,700 more 五言/七言, every other 体裁 question of the anthology's training poems, 1,200
+ * 体裁 questions about corpus couplets); 400 steps of 32 questions per student, 3 seeds. The learning rate is ten
+ * times chapter 6's: the student is small and meets the chat format for the first time. T = 2, α = ½: the middle of
+ * the usual range (a 6,400-token vocabulary spreads the teacher's distribution thin at higher T). `tiny`: quick
+ * mode, for CI (author questions: no 五言/七言 question fits its 32-token context).
  */
 export const DISTILL_PRESETS: Readonly<Record<"tiny" | "course", DistillSettings>> = Object.freeze({
-  tiny: { pretrainSteps: 40, questions: 160, steps: 50, temperature: 1, alpha: 0.5, evalQuestions: 6, maxNewTokens: 16 },
-  course: { pretrainSteps: 2000, questions: 6000, steps: 600, temperature: 1, alpha: 0.5, evalQuestions: 100, maxNewTokens: 24 },
+  tiny: {
+    corpusTemplate: "author", pretrainSteps: 40, labelledCorpus: 24, labelledForm: 8, extraCorpus: 60, extraForm: 40, evalQuestions: 12, validationQuestions: 16,
+    steps: 30, seeds: 3, temperature: 2, alpha: 0.5, maxNewTokens: 16,
+    train: { lr: 2e-3, minLr: 2e-4, warmupSteps: 5, evalEvery: 10, checkpointEvery: 0 },
+  },
+  course: {
+    corpusTemplate: "meter", pretrainSteps: 1500, labelledCorpus: 300, labelledForm: 300, extraCorpus: 1700, extraForm: 1200, evalQuestions: 300, validationQuestions: 64,
+    steps: 400, seeds: 3, temperature: 2, alpha: 0.5, maxNewTokens: 24,
+    train: { lr: 1e-3, minLr: 1e-4, warmupSteps: 30, evalEvery: 100, checkpointEvery: 200 },
+  },
 });
 
 /** The settings of the chapter: `tiny` in quick mode, `course` otherwise. */

@@ -36,6 +36,7 @@ export * from "./lora";
 export * from "./loraFiles";
 // Chapters 9 and 10 — knowledge distillation, reasoning-model training
 export * from "./distill";
+export * from "./distillPrompts";
 export * from "./students";
 export * from "./reasoning";
 export * from "./reasoningReward";

@@ -15,8 +15,37 @@ export type StageName =
   | "sft" // chapter 6
   | "sft-flawed" | "reward" | "dpo" | "grpo" | "grpo-nokl" // chapter 7
   | "lora" // chapter 8
-  | "student-pretrain" | "distill-hard" | "distill-blackbox" | "distill-whitebox" // chapter 9
+  | "student-pretrain" | StudentStageName // chapter 9
   | "reasoning-base" | "reasoning" | "reasoning-answers" | "reasoning-grpo"; // chapter 10
+
+/** Chapter 9's students by how they learn: the dataset's labels alone, the teacher's answers, the teacher's distributions. */
+export type StudentKind = "labels" | "blackbox" | "whitebox";
+/** The seeds each student is trained with (seed 1 in distill-<kind>, the others in distill-<kind>-<seed>). */
+export const STUDENT_SEEDS = Object.freeze([1, 2, 3] as const);
+export type StudentSeed = (typeof STUDENT_SEEDS)[number];
+/** A student's run folder: runs/distill-blackbox, runs/distill-blackbox-2, … */
+export type StudentStageName = `distill-${StudentKind}` | `distill-${StudentKind}-${Exclude<StudentSeed, 1>}`;
+
+/** The stage of a student of `kind` trained with `seed`. @example studentStage("whitebox", 2) // "distill-whitebox-2" */
+export function studentStage(kind: StudentKind, seed: StudentSeed = 1): StudentStageName {
+  if (!(STUDENT_SEEDS as readonly number[]).includes(seed)) throw new Error(`studentStage: seed ${seed} is not one of ${STUDENT_SEEDS.join(", ")}`);
+  return seed === 1 ? `distill-${kind}` : `distill-${kind}-${seed as Exclude<StudentSeed, 1>}`;
+}
+
+const STUDENT_HOLDS: Readonly<Record<StudentKind, string>> = {
+  labels: "the student fine-tuned on the dataset's answers alone",
+  blackbox: "the student fine-tuned on the teacher's answers (black-box distillation)",
+  whitebox: "the student trained on the teacher's softened distributions (white-box distillation)",
+};
+function studentEntries(): Record<StudentStageName, StageInfo> {
+  const out: Partial<Record<StudentStageName, StageInfo>> = {};
+  for (const kind of Object.keys(STUDENT_HOLDS) as StudentKind[]) {
+    for (const seed of STUDENT_SEEDS) {
+      out[studentStage(kind, seed)] = { chapter: 9, from: "student-pretrain", holds: `${STUDENT_HOLDS[kind]}${seed === 1 ? "" : `, seed ${seed}`}`, command: "npx tiaoyu distill" };
+    }
+  }
+  return out as Record<StudentStageName, StageInfo>;
+}
 
 export interface StageInfo {
   /** The chapter whose notebook (and command) trains it. */
@@ -41,9 +70,7 @@ export const STAGES: Readonly<Record<StageName, StageInfo>> = Object.freeze({
   "grpo-nokl": { chapter: 7, from: "sft-flawed", holds: "sidebar: GRPO against the reward model with the KL penalty off (reward hacking)", command: "npx tiaoyu rlhf grpo-nokl" },
   lora: { chapter: 8, from: "anneal", holds: "LoRA adapters (runs/lora/adapter) on the frozen base model", command: "npx tiaoyu sft --lora" },
   "student-pretrain": { chapter: 9, from: null, holds: "the small student, pretrained like chapter 5's model", command: "npx tiaoyu distill" },
-  "distill-hard": { chapter: 9, from: "student-pretrain", holds: "the student fine-tuned on the questions' answers", command: "npx tiaoyu distill" },
-  "distill-blackbox": { chapter: 9, from: "student-pretrain", holds: "the student fine-tuned on the teacher's answers", command: "npx tiaoyu distill" },
-  "distill-whitebox": { chapter: 9, from: "student-pretrain", holds: "the student trained on the teacher's distributions", command: "npx tiaoyu distill" },
+  ...studentEntries(),
   "reasoning-base": { chapter: 10, from: null, holds: "quick mode only: a tiny model pretrained and fine-tuned on the spot with room for reasoning traces", command: "TIAOYU_QUICK=1 npx tiaoyu reasoning" },
   reasoning: { chapter: 10, from: "sft", holds: "the SFT model fine-tuned on questions with reasoning traces", command: "npx tiaoyu reasoning" },
   "reasoning-answers": { chapter: 10, from: "sft", holds: "the SFT model fine-tuned on the same questions' answers alone", command: "npx tiaoyu reasoning" },

@@ -1,7 +1,8 @@
 /**
  * Chapter 9's students: the small model (a quarter of the teacher), its own pretraining, the questions of the
- * experiment, the teacher's answers for black-box distillation, and the three students fine-tuned from the same
- * start — on the dataset's answers, on the teacher's, and (white-box) on the teacher's distributions (distill.ts).
+ * experiment (distillPrompts.ts), the teacher's answers for black-box distillation, and the three kinds of student
+ * fine-tuned from the same start — on the labelled answers alone, on the teacher's answers to many more questions,
+ * and (white-box) on the teacher's distributions over those same answers (distill.ts) — each with several seeds.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -10,16 +11,18 @@ import type { QaItem } from "../data/qa";
 import { type GPTConfig, gptConfig, validateConfig } from "../model/config";
 import { GPT } from "../model/gpt";
 import type { Tokenizer } from "../tokenizer/types";
-import { type ChatBatch, type ChatTokenizer, chatReply, type EncodedChat } from "./chat";
+import { type ChatBatch, type ChatTokenizer, chatReply, type EncodedChat, encodeChat, fitsContext } from "./chat";
 import { type Stage, train } from "./loop";
 import { pretrainSettings, pretrainStage } from "./pretrain";
-import { Rng } from "../rng";
-import { qaEvalSet } from "../eval/qa";
 import { sftSettings, sftStage } from "./sft";
 import { encodeChatData } from "./chatData";
 import { ensureStage, loadStage, type StageModel, type StageRunOptions, type StageStart } from "./handoff";
-import { type StageName, coursePreset } from "./registry";
+import { type StageName, coursePreset, runFolder, stageDir, type StudentKind, type StudentSeed, studentStage } from "./registry";
+import { type DistillPrompts, distillPrompts } from "./distillPrompts";
 import { corpusTokenStreams } from "./tokens";
+import { latestCheckpoint, readCheckpointMeta } from "./checkpoint";
+import { fnv1a32 } from "../data/hash";
+import { projectPath } from "../course";
 import { distillSettings, type DistillSettings, whiteBoxStage } from "./distill";
 
 // ---------------------------------------------------------------- the student
@@ -56,15 +59,8 @@ export function studentConfig(teacher: GPTConfig, preset: StudentPresetName = de
   return validateConfig({ ...base, vocabSize: teacher.vocabSize, blockSize: teacher.blockSize });
 }
 
-/** The three students of the comparison, by how they learn. */
-export type StudentKind = "hard" | "blackbox" | "whitebox";
-/** Run folder names of the students (runs/<name>), and of the student's pretraining. */
-export const STUDENT_STAGES: Readonly<Record<StudentKind | "pretrain", StageName>> = Object.freeze({
-  pretrain: "student-pretrain",
-  hard: "distill-hard",
-  blackbox: "distill-blackbox",
-  whitebox: "distill-whitebox",
-});
+/** The student's pretraining stage (every student starts from it). */
+export const STUDENT_PRETRAIN: StageName = "student-pretrain";
 
 /**
  * The student's own pretraining (stage "student-pretrain"): chapter 5's stage and data with the small model. Every
@@ -78,7 +74,7 @@ export async function ensureStudentPretrained(
   options: { preset?: StudentPresetName; steps?: number; start?: StageStart; log?: (line: string) => void } & StageRunOptions = {},
 ): Promise<StageModel> {
   const { preset = defaultStudentPreset(), steps, start, log = console.log, ...trainOptions } = options;
-  const name = STUDENT_STAGES.pretrain;
+  const name = STUDENT_PRETRAIN;
   return ensureStage(name, {
     tokenizer,
     start,
@@ -100,28 +96,29 @@ export async function ensureStudentPretrained(
   });
 }
 
-/** The questions and evaluation sets of the experiment, encoded for a context of `blockSize`. */
-export interface DistillData {
-  /** Chapter 6's training questions the students learn from (a fixed random subset of those that fit). */
-  readonly questions: readonly QaItem[];
-  /** Held-out questions with the dataset's answers: the validation loss of every model. */
-  readonly validation: readonly EncodedChat[];
-  /** Held-out questions asked for the accuracy column (per template). */
-  readonly evalSet: readonly QaItem[];
+/** The experiment's questions (distillPrompts), and the held-out ones encoded for the validation loss. */
+export interface DistillData extends DistillPrompts {
+  /** `validation` in the chat format, for the loss of every model on the dataset's answers. */
+  readonly validationEncoded: readonly EncodedChat[];
 }
 
-/** Picks the experiment's questions from chapter 6's data (deterministic: the same data gives the same questions). */
-export function distillData(items: readonly QaItem[], tokenizer: ChatTokenizer, blockSize: number, settings: DistillSettings, seed = 9): DistillData {
-  // Encoding ~100,000 questions to keep 6,000 would take a while: encode a margin more than needed (most fit).
-  const shuffled = new Rng(seed).shuffle(items.filter((q) => q.split === "train"));
-  let train: QaItem[] = [];
-  for (let n = settings.questions * 2; ; n *= 2) {
-    train = encodeChatData(tokenizer, shuffled.slice(0, n), blockSize).kept.slice(0, settings.questions) as QaItem[];
-    if (train.length >= settings.questions || n >= shuffled.length) break;
-  }
-  const validation = encodeChatData(tokenizer, items.filter((q) => q.split === "heldout").slice(0, 1024), blockSize).encoded.slice(0, 128);
-  const evalSet = qaEvalSet(items, { split: "heldout", perTemplate: settings.evalQuestions, tokenizer, blockSize });
-  return { questions: train, validation, evalSet };
+/**
+ * The experiment's questions for a model of context `blockSize`: chapter 6's corpus questions (`items`) and the
+ * anthology's (`anthologyItems`), keeping those whose question and answer fit the context.
+ */
+export function distillData(items: readonly QaItem[], anthologyItems: readonly QaItem[], tokenizer: ChatTokenizer, blockSize: number, settings: DistillSettings): DistillData {
+  // An unlabelled question must leave room for an answer as long as the longest of its kind (这是一首「七言律诗」。).
+  const fits = (q: QaItem) => fitsContext(encodeChat(tokenizer, q.answer === "" ? { ...q, answer: "这是一首「七言律诗」。" } : q), blockSize);
+  const sets = distillPrompts(items, anthologyItems, settings, { fits });
+  return { ...sets, validationEncoded: encodeChatData(tokenizer, sets.validation, blockSize).encoded };
+}
+
+/**
+ * Where the teacher's answers are kept: runs/distill-answers/teacher-answers.jsonl (not in a student's run folder,
+ * which retraining moves aside: the answers depend on the teacher, not on the student).
+ */
+export function teacherAnswersFile(): string {
+  return path.join(runFolder("distill-answers"), "teacher-answers.jsonl");
 }
 
 /** A question with the teacher's reply as its answer: black-box distillation's training data. */
@@ -166,11 +163,18 @@ export async function teacherAnswers(
 
 export interface StudentRunOptions extends StageRunOptions {
   readonly tokenizer: Tokenizer;
-  /** The questions to learn from: chapter 6's answers (hard, white-box) or the teacher's (black-box). */
+  /** The questions to learn from: the labelled ones (labels), or the teacher's answers (blackbox, whitebox). */
   readonly questions: readonly QaItem[];
   readonly validation: readonly EncodedChat[];
   /** The frozen teacher (white-box only). */
   readonly teacher?: GPT;
+  /**
+   * Names the teacher (teacherIdentity): a student of the white-box kind depends on it directly, so one trained with
+   * another teacher is trained again.
+   */
+  readonly teacherId?: string;
+  /** Which of STUDENT_SEEDS (batch order and dropout; default 1). */
+  readonly seed?: StudentSeed;
   readonly settings?: DistillSettings;
   /** What to do with a checkpoint that exists (ensureStage; default "load"). */
   readonly start?: StageStart;
@@ -178,38 +182,80 @@ export interface StudentRunOptions extends StageRunOptions {
 }
 
 /**
+ * What a student learned from, as a short key kept in its meta.json (`extra.data`): its kind, the teacher (white-box
+ * only) and a hash of every question and answer. A new SFT model gives new teacher answers, hence a new key.
+ */
+export function studentDataKey(kind: StudentKind, questions: readonly Pick<QaItem, "prompt" | "answer">[], teacherId = ""): string {
+  let h = fnv1a32(kind === "whitebox" ? teacherId : "");
+  for (const q of questions) h = fnv1a32(`${h}|${q.prompt}|${q.answer}`);
+  return `${kind}:${questions.length}:${h.toString(16)}`;
+}
+
+/**
+ * What ensureStage should do with a student's checkpoint, given what the caller asked: one trained on other data
+ * (another teacher's answers, other sizes) is trained again, one that stopped before `steps` (Ctrl-C, a crashed
+ * kernel) is continued rather than scored half-trained. Says why in the log when it overrides "load".
+ */
+export function studentStart(name: StageName, data: string, steps: number, start: StageStart, log: (line: string) => void): StageStart {
+  const dir = latestCheckpoint(stageDir(name));
+  if (!dir || start === "retrain") return start;
+  const meta = readCheckpointMeta(dir);
+  if (meta.extra?.data !== data) {
+    log(`${name}: the checkpoint in ${projectPath(dir)} was trained on other questions or answers (${String(meta.extra?.data ?? "not recorded")}, now ${data}): training again`);
+    return "retrain";
+  }
+  if (start === "load" && meta.step < steps) {
+    log(`${name}: the checkpoint in ${projectPath(dir)} stopped at step ${meta.step} of ${steps}: training on`);
+    return "resume";
+  }
+  return start;
+}
+
+/** Names a teacher's checkpoint for the caches that depend on it: its folder, step and when its weights were written. */
+export function teacherIdentity(stage: Pick<StageModel, "dir" | "meta">): string {
+  const weights = path.join(stage.dir, "model.safetensors");
+  const written = fs.existsSync(weights) ? Math.round(fs.statSync(weights).mtimeMs) : 0;
+  return `${stage.dir}@${stage.meta.step}@${written}`;
+}
+
+/**
  * One student of the comparison, fine-tuned from the pretrained student with chapter 6's SFT stage:
- *   hard      on the dataset's answers (the student alone, no teacher);
- *   blackbox  on the teacher's answers (pass them as `questions`: see teacherAnswers);
- *   whitebox  on the dataset's answers, with the loss mixed with T²·KL to the teacher's logits.
- * Through ensureStage: loaded from runs/<stage> when it exists, else trained now; `start` as for every stage.
- * The caller disposes the model.
+ *   labels    on the labelled questions' answers (the student alone, no teacher);
+ *   blackbox  on the teacher's answers to the larger prompt set (pass them as `questions`: see teacherAnswers);
+ *   whitebox  on the same teacher answers, with the loss mixed with T²·KL to the teacher's softened logits.
+ * The same steps for all. Through ensureStage: loaded from runs/<stage> when it exists, else trained now; `start`
+ * as for every stage. The caller disposes the model.
  */
 export async function ensureStudent(kind: StudentKind, options: StudentRunOptions): Promise<StageModel> {
-  const { tokenizer, questions, validation, teacher, settings = distillSettings(), start, log = console.log, ...trainOptions } = options;
-  const name = STUDENT_STAGES[kind];
+  const { tokenizer, questions, validation, teacher, teacherId = "", seed = 1, settings = distillSettings(), log = console.log, ...trainOptions } = options;
+  const name = studentStage(kind, seed);
+  if (questions.length === 0) throw new Error(`ensureStudent('${kind}'): no questions to learn from`);
+  if (kind === "whitebox" && !teacher) throw new Error("ensureStudent('whitebox'): white-box distillation needs the teacher");
+  const data = studentDataKey(kind, questions, teacherId);
+  const start = studentStart(name, data, settings.steps, options.start ?? "load", log);
   return ensureStage(name, {
     tokenizer,
     start,
     log,
-    describe: `${settings.steps} steps from ${STUDENT_STAGES.pretrain}`,
+    describe: `${settings.steps} steps from ${STUDENT_PRETRAIN}, seed ${seed}`,
     train: async (resume) => {
-      if (kind === "whitebox" && !teacher) throw new Error("ensureStudent('whitebox'): white-box distillation needs the teacher");
-      const { model } = loadStage(STUDENT_STAGES.pretrain, { tokenizer });
+      const { model } = loadStage(STUDENT_PRETRAIN, { tokenizer });
       try {
-        const s = sftSettings(coursePreset());
+        // The seed moves the batch order (dataSeed) and the dropout masks (the loop's seed); the start is the same.
+        const s = { ...sftSettings(coursePreset()), dataSeed: 6 + seed, train: { ...settings.train, seed: 1337 + seed } };
         const encoded = encodeChatData(tokenizer, questions, model.config.blockSize);
-        log(`${name}: ${encoded.encoded.length.toLocaleString("en-US")} questions, ${settings.steps} steps from ${STUDENT_STAGES.pretrain}`);
-        const base = sftStage(model, { train: encoded.encoded, validation }, s, { name, from: STUDENT_STAGES.pretrain, tokenizer, info: { kind } });
+        log(`${name}: ${encoded.encoded.length.toLocaleString("en-US")} questions, ${settings.steps} steps from ${STUDENT_PRETRAIN}, seed ${seed}`);
+        const base = sftStage(model, { train: encoded.encoded, validation }, s, { name, from: STUDENT_PRETRAIN, tokenizer, info: { kind, seed, data } });
         const stage: Stage<ChatBatch> =
           kind === "whitebox"
             ? whiteBoxStage(model, teacher!, { batches: base.batches, validation: base.validation ? [...base.validation()] : undefined }, {
                 name,
-                from: STUDENT_STAGES.pretrain,
+                from: STUDENT_PRETRAIN,
                 temperature: settings.temperature,
                 alpha: settings.alpha,
                 defaults: base.defaults,
                 tokenizer: base.tokenizer,
+                info: { kind, seed, data },
               })
             : base;
         await train(stage, { steps: settings.steps, ...trainOptions, resume });

@@ -139,7 +139,7 @@ describe("npx tiaoyu commands", () => {
   });
 
   it("distill --student names the students it knows", async () => {
-    await assert.rejects(distillCommand(["--student", "grey"]), /--student grey: use one of hard, blackbox, whitebox/);
+    await assert.rejects(distillCommand(["--student", "grey"]), /--student grey: use one of labels, blackbox, whitebox/);
   });
 
   it("the CLI's table reaches every command (child process)", function () {
