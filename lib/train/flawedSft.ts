@@ -6,14 +6,12 @@
  * Everything but the rewritten answers is chapter 6's: the same base model, questions, replay, steps and learning
  * rate (runSft with the same preset), so a difference from runs/sft is the flawed data's.
  */
-import type { CorpusInfo } from "../data/pipeline";
 import { FLAW_KINDS, type FlawKind, injectFlaws } from "../data/flaws";
-import type { QaDataset, QaItem } from "../data/qa";
+import type { QaItem } from "../data/qa";
 import type { Tokenizer } from "../tokenizer/types";
 import type { JsonRecord } from "./checkpoint";
-import { ensureStage, type StageModel, type StageStart } from "./handoff";
-import { coursePreset } from "./registry";
-import { runSft, type SftRun, type SftRunOptions, sftSettings } from "./sft";
+import type { StageModel } from "./handoff";
+import { ensureSft, runSft, type SftRun, type SftRunOptions } from "./sft";
 
 /**
  * Share of the SFT training answers that are flawed: about one in three, as if a third of the writers did not follow
@@ -50,25 +48,10 @@ export async function runFlawedSft(options: SftRunOptions & { share?: number; se
 }
 
 /**
- * The flawed SFT model of runs/sft-flawed, trained now when there is none (ensureStage: the same in quick and full
- * mode; in quick mode 150 steps, at full size the preset's 1,500).
+ * The flawed SFT model of runs/sft-flawed, trained now when there is none (ensureSft's rules: in quick mode 150
+ * steps, at full size the preset's 1,500; a shipped checkpoints/sft-flawed is used when runs/ has none).
  * @example const { model } = await ensureFlawedSft(tok);
  */
-export async function ensureFlawedSft(
-  tokenizer: Tokenizer,
-  options: { steps?: number; start?: StageStart; qa?: QaDataset | readonly QaItem[]; corpus?: CorpusInfo; log?: (line: string) => void } = {},
-): Promise<StageModel> {
-  const log = options.log ?? console.log;
-  const preset = coursePreset();
-  const steps = options.steps ?? (preset === "tiny" ? 150 : sftSettings(preset).train.steps);
-  return ensureStage("sft-flawed", {
-    tokenizer,
-    start: options.start,
-    log,
-    describe: `${preset} preset, ${steps} steps, ${Math.round(100 * FLAW_SHARE)}% of the answers flawed`,
-    train: async (resume) => {
-      const run = await runFlawedSft({ tokenizer, preset, steps, resume, ...(preset === "tiny" ? { progress: "none" as const } : {}), log, qa: options.qa, corpus: options.corpus });
-      run.model.dispose();
-    },
-  });
+export async function ensureFlawedSft(tokenizer: Tokenizer, options: Omit<Parameters<typeof ensureSft>[1], "variant"> = {}): Promise<StageModel> {
+  return ensureSft(tokenizer, { ...options, variant: { stage: "sft-flawed", rewrite: flawRewrite(), describe: `${Math.round(100 * FLAW_SHARE)}% of the answers flawed` } });
 }

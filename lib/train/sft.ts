@@ -324,18 +324,27 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
  */
 export async function ensureSft(
   tokenizer: Tokenizer,
-  options: { steps?: number; start?: StageStart; qa?: QaDataset | readonly QaItem[]; corpus?: CorpusInfo; log?: (line: string) => void } = {},
+  options: {
+    steps?: number;
+    start?: StageStart;
+    qa?: QaDataset | readonly QaItem[];
+    corpus?: CorpusInfo;
+    log?: (line: string) => void;
+    /** Another SFT stage on chapter 6's recipe with its training questions rewritten (chapter 7's sft-flawed), and what to call the rewrite. */
+    variant?: { readonly stage: StageName; readonly rewrite: NonNullable<SftRunOptions["rewrite"]>; readonly describe: string };
+  } = {},
 ): Promise<StageModel> {
   const log = options.log ?? console.log;
   const preset = coursePreset();
   const steps = options.steps ?? (preset === "tiny" ? 150 : sftSettings(preset).train.steps);
-  return ensureStage("sft", {
+  const variant = options.variant;
+  return ensureStage(variant?.stage ?? "sft", {
     tokenizer,
     start: options.start,
     log,
-    describe: `${preset} preset, ${steps} steps`,
+    describe: `${preset} preset, ${steps} steps${variant ? `, ${variant.describe}` : ""}`,
     train: async (resume) => {
-      const run = await runSft({ tokenizer, preset, steps, resume, ...(preset === "tiny" ? { progress: "none" as const } : {}), log, qa: options.qa, corpus: options.corpus });
+      const run = await runSft({ tokenizer, preset, steps, resume, ...(preset === "tiny" ? { progress: "none" as const } : {}), log, qa: options.qa, corpus: options.corpus, ...(variant ? { stage: variant.stage, rewrite: variant.rewrite } : {}) });
       run.model.dispose();
     },
   });
