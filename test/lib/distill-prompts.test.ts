@@ -1,6 +1,5 @@
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
   checkNoHeldOut, distillPrompts, type DistillPromptSizes, ensureCorpus, ensureQa, anthologyQuestions, meterFormBaseline, quotedLines, type QaItem,
@@ -8,7 +7,7 @@ import {
   train, sftStage, sftSettings, stageDir, ensureStudent, snapshotWeights, changedWeights, meterBelief,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
-import { POEMS } from "./train_fixtures";
+import { POEMS, tempRunsDir } from "./train_fixtures";
 
 const meterQ = (first: string, second: string, split: QaItem["split"], meter = "五言"): QaItem => ({
   prompt: `「${first}，${second}」是五言还是七言？`, answer: `这是「${meter}」诗。`, expected: meter, template: "meter", poemId: `${first}`, split,
@@ -120,24 +119,14 @@ describe("train/students: the students' stages", () => {
 
 describe("train/students: training, resuming and retraining a student", function () {
   this.timeout(300_000);
-  const saved = { quick: process.env.TIAOYU_QUICK, runs: process.env.TIAOYU_RUNS_DIR };
-  let dir: string;
+  tempRunsDir("tiaoyu-students-");
   let tok: ByteBPETokenizer;
   let items: QaItem[];
   before(async () => {
     await initBackend();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiaoyu-students-"));
-    process.env.TIAOYU_RUNS_DIR = dir;
     delete process.env.TIAOYU_QUICK;
     items = POEMS.map((p, i) => meterQ(p.slice(0, 5), p.slice(6, 11), "train", i % 2 ? "七言" : "五言"));
     tok = await ByteBPETokenizer.train([...POEMS, ...items.map((q) => q.prompt + q.answer)], { vocabSize: 600 });
-  });
-  after(() => {
-    for (const [k, v] of [["TIAOYU_QUICK", saved.quick], ["TIAOYU_RUNS_DIR", saved.runs]] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("trains into its own folder, continues a run stopped early, retrains on other answers, keeps the teacher frozen", async () => {

@@ -6,7 +6,6 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
   buildQa,
@@ -35,7 +34,7 @@ import {
   summarizeFlaws,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
-import { POEMS } from "./train_fixtures";
+import { POEMS, tempRunsDir } from "./train_fixtures";
 
 const TITLES = ["静夜思", "春晓", "登鹳雀楼", "江雪", "相思", "寻隐者不遇"];
 const AUTHORS = ["李白", "孟浩然", "王之涣", "柳宗元", "王维", "贾岛"];
@@ -48,8 +47,7 @@ describe("flawed SFT (chapter 7)", function () {
   this.timeout(120_000);
   let tok: ByteBPETokenizer;
   let items: QaItem[];
-  let dir: string;
-  const saved = { quick: process.env.TIAOYU_QUICK, runs: process.env.TIAOYU_RUNS_DIR };
+  tempRunsDir("sft-flawed-");
   const quiet = () => {};
   const tinyModel = () => new GPT(gptConfig({ vocabSize: tok.vocabSize, blockSize: 64, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0 }), { seed: 5 });
 
@@ -57,15 +55,6 @@ describe("flawed SFT (chapter 7)", function () {
     await initBackend();
     items = buildQa(poems()).map((q, i) => ({ ...q, split: i % 5 === 4 ? "heldout" : "train" }));
     tok = await ByteBPETokenizer.train([...POEMS, ...items.map((q) => q.prompt + q.answer)], { vocabSize: 700 });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "sft-flawed-"));
-    process.env.TIAOYU_RUNS_DIR = path.join(dir, "runs");
-  });
-  after(() => {
-    for (const [k, v] of [["TIAOYU_QUICK", saved.quick], ["TIAOYU_RUNS_DIR", saved.runs]] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("trains on the rewritten answers (training questions only) and records the share in meta.json", async () => {

@@ -4,7 +4,6 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
   buildQa,
@@ -37,7 +36,7 @@ import {
   applyLora,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
-import { POEMS, writeSamples } from "./train_fixtures";
+import { POEMS, tempRunsDir, writeSamples } from "./train_fixtures";
 
 const TITLES = ["静夜思", "春晓", "登鹳雀楼", "江雪", "相思", "寻隐者不遇"];
 const AUTHORS = ["李白", "孟浩然", "王之涣", "柳宗元", "王维", "贾岛"];
@@ -227,19 +226,7 @@ describe("SFT", function () {
   });
 
   describe("runs", () => {
-    let dir: string;
-    const saved = { quick: process.env.TIAOYU_QUICK, runs: process.env.TIAOYU_RUNS_DIR };
-    before(() => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), "sft-"));
-      process.env.TIAOYU_RUNS_DIR = path.join(dir, "runs");
-    });
-    after(() => {
-      for (const [k, v] of [["TIAOYU_QUICK", saved.quick], ["TIAOYU_RUNS_DIR", saved.runs]] as const) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
+    const tmp = tempRunsDir("sft-");
 
     it("runSft writes the sft checkpoint; with LoRA only a small adapter", async () => {
       const quiet = () => {};
@@ -253,7 +240,7 @@ describe("SFT", function () {
       // A and B of c_attn in 2 blocks, and the embedding rows of the 4 chat markers (new tokens: they train too).
       assert.strictEqual(lora.trainableParameters, 2 * (32 * 2 + 2 * 96) + 4 * 32);
       assert.strictEqual(lora.lora!.tokens!.ids.length, 4);
-      assert.ok(fs.existsSync(path.join(dir, "runs", "lora", "adapter", "adapter_model.safetensors")));
+      assert.ok(fs.existsSync(path.join(tmp.dir, "runs", "lora", "adapter", "adapter_model.safetensors")));
       assert.ok(lora.checkpointBytes! < lora.trainableParameters * 4 + 2000, `${lora.checkpointBytes} bytes`);
       const summary = stageTrainingSummary("lora");
       assert.strictEqual(summary.trainableParameters, lora.trainableParameters);
@@ -266,7 +253,7 @@ describe("SFT", function () {
 
     it("ensureSft: in quick mode fine-tunes a tiny one on the spot, then loads it", async () => {
       process.env.TIAOYU_QUICK = "1";
-      const train0 = writeSamples(dir, "train.jsonl", [...POEMS, ...POEMS, ...POEMS]);
+      const train0 = writeSamples(tmp.dir, "train.jsonl", [...POEMS, ...POEMS, ...POEMS]);
       const corpus = { files: { train: train0, validation: train0, test: train0 } } as unknown as CorpusInfo;
       const lines: string[] = [];
       const first = await ensureSft(tok, { steps: 2, qa: items, corpus, log: (l) => lines.push(l) });

@@ -110,3 +110,30 @@ export function poemRunFixture(prefix: string, trainPoems: readonly string[], va
   });
   return fx;
 }
+
+/** A temporary folder whose runs/ the stages write to, for one `describe` (see {@link tempRunsDir}). */
+export interface TempRunsDir {
+  /** The folder; TIAOYU_RUNS_DIR is <dir>/runs while the describe's tests run. */
+  dir: string;
+}
+
+/**
+ * Registers `before`/`after` hooks in the current `describe`: a temporary folder, TIAOYU_RUNS_DIR pointed at
+ * <folder>/runs; afterwards TIAOYU_RUNS_DIR and TIAOYU_QUICK (which tests may set) are restored and the folder removed.
+ */
+export function tempRunsDir(prefix: string): TempRunsDir {
+  const fx = {} as TempRunsDir;
+  const saved = { TIAOYU_QUICK: process.env.TIAOYU_QUICK, TIAOYU_RUNS_DIR: process.env.TIAOYU_RUNS_DIR };
+  before(() => {
+    fx.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    process.env.TIAOYU_RUNS_DIR = path.join(fx.dir, "runs");
+  });
+  after(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    fs.rmSync(fx.dir, { recursive: true, force: true });
+  });
+  return fx;
+}
