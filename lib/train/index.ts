@@ -19,6 +19,7 @@ export * from "./anneal";
 export * from "./chat";
 export * from "./chatData";
 export * from "./sft";
+export * from "./selfAnswers"; // the base's own answers to next-line questions: copy practice without new facts
 export * from "./flawedSft"; // chapter 7: chapter 6's SFT on data with a share of flawed answers
 // Chapter 7 — RLHF: reward model, DPO, GRPO
 export * from "./logprobs";

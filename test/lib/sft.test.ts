@@ -13,6 +13,8 @@ import {
   type CorpusInfo,
   encodeChat,
   encodeChatData,
+  ensureSelfAnswers,
+  writeJsonl,
   ensureSft,
   evaluateQa,
   GPT,
@@ -249,6 +251,34 @@ describe("SFT", function () {
       assert.strictEqual(stageTrainingSummary("sft").checkpointBytes, full.checkpointBytes);
       lora.lora!.dispose();
       lora.model.dispose();
+    });
+
+    it("runSft asks the base for its own answers before training and trains on them (selfAnswers)", async () => {
+      const saved = process.env.TIAOYU_DATA_DIR;
+      process.env.TIAOYU_DATA_DIR = path.join(tmp.dir, "data");
+      try {
+        const poemsFile = path.join(tmp.dir, "poems.jsonl");
+        await writeJsonl(poemsFile, poems());
+        const corpus = { poemsFile, report: { configHash: "fedcba9876543210" } } as unknown as CorpusInfo;
+        const model = tinyModel();
+        // The random model writes no lines; put three answers in its cache, as if it had.
+        await ensureSelfAnswers(model, tok, corpus, { exclude: new Set(), count: 12, seed: sftSettings("tiny").dataSeed, log: () => {} });
+        const cacheDir = path.join(tmp.dir, "data", "self-answers");
+        const [cached] = fs.readdirSync(cacheDir);
+        const asked: QaItem[] = ["床前明月光", "春眠不觉晓", "白日依山尽"].map((first, i) => ({ prompt: `「${first}」的下一句是什么？`, answer: `「${first}，一二三四五」`, expected: "一二三四五", template: "nextLine", poemId: `tang-${i}`, split: "train" }));
+        await writeJsonl(path.join(cacheDir, cached), asked);
+        const lines: string[] = [];
+        const run = await runSft({ tokenizer: tok, qa: items, model, corpus, preset: "tiny", batchSize: 4, steps: 2, progress: "none", log: (l) => lines.push(l), settings: { selfAnswers: 12 }, runDir: path.join(tmp.dir, "runs", "sft-self") });
+        // The same cached questions: asked of the base before its weights moved.
+        const meta = JSON.parse(fs.readFileSync(path.join(run.result.checkpoint!, "meta.json"), "utf8"));
+        assert.strictEqual(meta.extra.selfAnswers, 3);
+        assert.strictEqual(run.data.train, items.filter((q) => q.split === "train").length + asked.length);
+        assert.ok(lines.some((l) => l.includes("including 3 next-line questions the base answered itself")), lines.join("\n"));
+        run.model.dispose();
+      } finally {
+        if (saved === undefined) delete process.env.TIAOYU_DATA_DIR;
+        else process.env.TIAOYU_DATA_DIR = saved;
+      }
     });
 
     it("ensureSft: in quick mode fine-tunes a tiny one on the spot, then loads it", async () => {
