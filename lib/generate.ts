@@ -153,6 +153,12 @@ export interface GeneratedToken {
 /** The logits of the last position of `logits` [1, T, V], read to the host; disposes `logits`. */
 async function lastLogits(logits: tf.Tensor3D): Promise<Float32Array> {
   const [, T, V] = logits.shape;
+  if (T === 1) {
+    // One new token (every step after the prompt with the cache): the logits are already [1, 1, V], read them as they are.
+    const data = (await logits.data()) as Float32Array;
+    logits.dispose();
+    return data;
+  }
   const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, T - 1, 0], [1, 1, V]), [V]));
   logits.dispose();
   const data = (await last.data()) as Float32Array;

@@ -46,12 +46,20 @@ function addon(): { native: DecodeAddon; backend: WasmBackendLike } | null {
   return { native: native as DecodeAddon, backend };
 }
 
-/** Whether `model` is a shape decode.c computes: LayerNorm, GELU, learned/sinusoidal/no additive positions, no adapters. */
+/**
+ * Whether an adapter changes nothing: none attached, or a LoRA merged into the weights (lib/train/lora.ts keeps it
+ * attached, with `merged` true and no correction, so that it can be unmerged).
+ */
+function inert(adapter: object | null): boolean {
+  return adapter === null || (adapter as { merged?: unknown }).merged === true;
+}
+
+/** Whether `model` is a shape decode.c computes: LayerNorm, GELU, learned/sinusoidal/no additive positions, no live adapter. */
 export function decodable(model: GPT): boolean {
   const c = model.config;
-  if (c.norm !== "layernorm" || c.mlp !== "gelu" || c.positional === "rope" || model.wte.adapter) return false;
+  if (c.norm !== "layernorm" || c.mlp !== "gelu" || c.positional === "rope" || !inert(model.wte.adapter)) return false;
   return model.blocks.every(
-    (b) => b.ln1 instanceof LayerNorm && b.ln2 instanceof LayerNorm && [b.attn.cAttn, b.attn.cProj, b.mlp.cFc, b.mlp.cProj].every((l) => !l.adapter),
+    (b) => b.ln1 instanceof LayerNorm && b.ln2 instanceof LayerNorm && [b.attn.cAttn, b.attn.cProj, b.mlp.cFc, b.mlp.cProj].every((l) => inert(l.adapter)),
   ) && model.lnF instanceof LayerNorm && model.blocks.every((b) => (b.ln1 as LayerNorm).eps === (model.lnF as LayerNorm).eps && (b.ln2 as LayerNorm).eps === (model.lnF as LayerNorm).eps);
 }
 
