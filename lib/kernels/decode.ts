@@ -14,12 +14,24 @@
  * attached, more than one new token — {@link decodeStep} returns null and the model runs its ordinary forward.
  */
 import * as tf from "@tensorflow/tfjs";
-import { mlpHidden } from "../model/config";
-import type { GPT } from "../model/gpt";
+import type { Block } from "../model/block";
+import { type GPTConfig, mlpHidden } from "../model/config";
+import type { TokenEmbedding } from "../model/embedding";
 import type { KVCache } from "../model/kvcache";
 import { LayerNorm, type Norm } from "../model/norm";
+import type { AdditivePositions } from "../model/position";
 import { heapOffset, isWasm, type WasmBackendLike } from "./memory";
 import { nativeKernels } from "./native";
+
+/** What the step reads of a GPT (lib/model/gpt.ts, which calls this file, so it is not imported from there). */
+export interface DecodableModel {
+  readonly config: GPTConfig;
+  readonly wte: TokenEmbedding;
+  readonly positions: AdditivePositions | null;
+  readonly blocks: readonly Block[];
+  readonly lnF: Norm;
+  readonly lmHead: tf.Variable | null;
+}
 
 interface DecodeAddon {
   decode(heap: ArrayBufferLike, layout: Float64Array): void;
@@ -55,7 +67,7 @@ function inert(adapter: object | null): boolean {
 }
 
 /** Whether `model` is a shape decode.c computes: LayerNorm, GELU, learned/sinusoidal/no additive positions, no live adapter. */
-export function decodable(model: GPT): boolean {
+export function decodable(model: DecodableModel): boolean {
   const c = model.config;
   if (c.norm !== "layernorm" || c.mlp !== "gelu" || c.positional === "rope" || !inert(model.wte.adapter)) return false;
   return model.blocks.every(
@@ -64,7 +76,7 @@ export function decodable(model: GPT): boolean {
 }
 
 /** Whether {@link decodeStep} runs natively here for `model` (wasm, addon loaded, a decodable model). */
-export function nativeDecodeAvailable(model: GPT): boolean {
+export function nativeDecodeAvailable(model: DecodableModel): boolean {
   return addon() !== null && decodable(model);
 }
 
@@ -73,7 +85,7 @@ export function nativeDecodeAvailable(model: GPT): boolean {
  * holding the positions before it; writes the token's keys and values into the cache and advances it by one. Null
  * (and nothing done) where the native step does not apply: the caller then runs the ordinary forward.
  */
-export function decodeStep(model: GPT, ids: ArrayLike<number>, cache: KVCache): tf.Tensor3D | null {
+export function decodeStep(model: DecodableModel, ids: ArrayLike<number>, cache: KVCache): tf.Tensor3D | null {
   const a = addon();
   if (!a || !decodable(model)) return null;
   const { backend, native } = a;

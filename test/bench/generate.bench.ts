@@ -14,8 +14,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { generateIds, GPT, type GPTConfig, gptConfig, initBackend, PRESETS, tf } from "tiaoyu";
-import { nativeDecodeAvailable, useNativeDecode } from "tiaoyu/dist/lib/kernels/decode";
+import { generateIds, GPT, type GPTConfig, gptConfig, initBackend, nativeDecodeAvailable, PRESETS, tf, useNativeDecode } from "tiaoyu";
 import { kernelSummary } from "tiaoyu/dist/lib/kernels";
 import { timeGeneration } from "./train_rows";
 

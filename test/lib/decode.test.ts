@@ -6,8 +6,9 @@
  * apply (RMSNorm/SwiGLU/RoPE, a LoRA adapter, the addon paused); no leaks; bad ids refused.
  */
 import * as assert from "assert";
-import { applyLora, generateIds, GPT, type GPTConfig, gptConfig, initBackend, PRESETS, presetConfig, tf } from "tiaoyu";
-import { decodable, nativeDecodeAvailable, useNativeDecode } from "tiaoyu/dist/lib/kernels/decode";
+import {
+  applyLora, decodable, generateIds, GPT, type GPTConfig, gptConfig, initBackend, nativeDecodeAvailable, PRESETS, presetConfig, tf, useNativeDecode,
+} from "tiaoyu";
 import { nativeKernels, pauseNative } from "tiaoyu/dist/lib/kernels/native";
 import { expectNoLeak } from "../leak";
 import { requireNative } from "../native";
