@@ -1,18 +1,16 @@
 /*
  * Matrix products for the native routes. Large ones go to OpenBLAS's sgemm. Products of a few rows by a weight
- * matrix — every product of generation, one token (or a batch of 8) at a time — use the loops below: OpenBLAS 0.3.21
+ * matrix — every product of generation at batch 1 to 4, one token at a time — use the loops below: OpenBLAS 0.3.21
  * packs the whole right operand into its own layout on every sgemm call, so x[1, 128]·wteᵀ[128, 6400] spent most
  * of its time copying 3 MB (~0.2–0.5 ms), where one pass over the weights is enough.
  *
  * Both the kernel-by-kernel route (tiaoyu_native.c's sgemm, via lib/kernels/matmul.ts) and the one-call generation
- * step (decode.c) come here, so the two compute the same floats in the same order. Each output element is owned by
- * one thread and summed in a fixed order, so the result does not depend on the thread count.
+ * step (decode.c) come here, so the two compute the same floats in the same order. The loops run on the calling
+ * thread and sum each output element in a fixed order, so the result does not depend on the thread count.
  */
 #include "product.h"
 
 #include <string.h>
-
-#include "pool.h"
 
 enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
 extern void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a,
@@ -67,9 +65,10 @@ static void rows_by_transpose(void *p, size_t jb, size_t je) {
 void product(size_t m, size_t n, size_t k, int trans_a, int trans_b, const float *a, const float *b, float *c) {
   if (!trans_a && m <= PRODUCT_SMALL_ROWS) {
     struct small_ctx x = {m, n, k, a, b, c};
-    /* about 64k multiply-adds per chunk: smaller jobs are not worth waking a thread for */
-    const size_t grain = (size_t)65536 / (m * k) + 1;
-    parallel_for(n, grain, trans_b ? rows_by_transpose : rows_by_matrix, &x);
+    /* One thread: these products read each weight once and are bound by memory, and on a busy machine waiting for
+       a descheduled worker cost more than the second core gained (measured: 56 µs alone, 80 µs with two threads,
+       for the course model's output layer, under load). */
+    (trans_b ? rows_by_transpose : rows_by_matrix)(&x, 0, n);
     return;
   }
   cblas_sgemm(RowMajor, trans_a ? Trans : NoTrans, trans_b ? Trans : NoTrans, (int)m, (int)n, (int)k, 1.0f, a,

@@ -7,7 +7,7 @@
  *   - generateIds (lib/generate.ts, what complete() and the notebooks call), batch 1, greedy and sampled
  *     (temperature 1), which adds picking the token in JavaScript;
  * each with the one-call native step (lib/kernels/decode.ts) and with the kernel-by-kernel forward it replaces,
- * measured in the same process so that a busy machine slows both alike. With --vs-pytorch, PyTorch's generation
+ * measured in the same process, run by run in turn, so that a busy machine slows both alike. With --vs-pytorch, PyTorch's generation
  * (test/bench/nanogpt_ref.py, generate_only) at batch 1 greedy and sampled and batch 8 greedy, and the ratios.
  */
 import { spawnSync } from "child_process";
@@ -35,32 +35,54 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Tokens/s of generateIds from a one-token prompt, n tokens, median of `reps` runs after one warm-up. */
-async function timeGenerateIds(model: GPT, n: number, temperature: number, reps: number): Promise<number> {
-  const times: number[] = [];
-  for (let rep = 0; rep < 1 + reps; rep++) {
-    const t0 = performance.now();
-    let count = 0;
-    for await (const _ of generateIds(model, [1], { temperature, maxNewTokens: n, seed: rep })) count++;
-    if (rep > 0) times.push((performance.now() - t0) / count);
-  }
-  return 1000 / median(times);
+/** Milliseconds per token of one run of generateIds from a one-token prompt, n tokens. */
+async function generateIdsMs(model: GPT, n: number, temperature: number, seed: number): Promise<number> {
+  const t0 = performance.now();
+  let count = 0;
+  for await (const _ of generateIds(model, [1], { temperature, maxNewTokens: n, seed })) count++;
+  return (performance.now() - t0) / count;
+}
+
+/** Milliseconds per token of one run of greedy generation at batch B timed as train_rows.ts's timeGeneration. */
+function forwardMs(model: GPT, B: number, n: number): number {
+  const tokensPerSec = timeGeneration(model, B, n, 1); // one warm-up run (cheap), one timed
+  return (B * 1000) / tokensPerSec;
 }
 
 interface Row {
+  bench1: number;
   greedy1: number;
   sampled1: number;
   greedy8: number;
-  bench1: number;
 }
 
-async function measure(model: GPT, n: number, reps: number): Promise<Row> {
-  return {
-    bench1: timeGeneration(model, 1, n, reps),
-    greedy8: timeGeneration(model, 8, n, reps),
-    greedy1: await timeGenerateIds(model, n, 0, reps),
-    sampled1: await timeGenerateIds(model, n, 1, reps),
+/**
+ * Tokens/s of each row with the native step on and off, median of `reps` runs; the two routes alternate run by
+ * run, so that a busy machine (other processes come and go) slows both alike.
+ */
+async function measureBoth(model: GPT, n: number, reps: number, native: boolean): Promise<{ fast: Row | null; slow: Row }> {
+  const runs: Record<"fast" | "slow", Record<keyof Row, number[]>> = {
+    fast: { bench1: [], greedy1: [], sampled1: [], greedy8: [] },
+    slow: { bench1: [], greedy1: [], sampled1: [], greedy8: [] },
   };
+  for (let rep = 0; rep < reps; rep++) {
+    for (const route of native ? (["fast", "slow"] as const) : (["slow"] as const)) {
+      useNativeDecode(route === "fast");
+      const r = runs[route];
+      r.bench1.push(forwardMs(model, 1, n));
+      r.greedy8.push(forwardMs(model, 8, n) / 8);
+      r.greedy1.push(await generateIdsMs(model, n, 0, rep));
+      r.sampled1.push(await generateIdsMs(model, n, 1, rep));
+    }
+  }
+  useNativeDecode(true);
+  const rate = (r: Record<keyof Row, number[]>): Row => ({
+    bench1: 1000 / median(r.bench1),
+    greedy1: 1000 / median(r.greedy1),
+    sampled1: 1000 / median(r.sampled1),
+    greedy8: 1000 / median(r.greedy8),
+  });
+  return { fast: native ? rate(runs.fast) : null, slow: rate(runs.slow) };
 }
 
 function pytorch(c: GPTConfig, reps: number): Record<string, number> | string {
@@ -80,7 +102,7 @@ export async function run(args: string[]): Promise<void> {
   const names = (option(args, "--config") ?? "nanogpt-baby,course").split(",").filter(Boolean);
   const unknown = names.filter((n) => !CONFIGS[n]);
   if (unknown.length) throw new Error(`--config: unknown ${unknown.join(", ")}; use ${Object.keys(CONFIGS).join(", ")}`);
-  const reps = Number(option(args, "--reps") ?? 3);
+  const reps = Number(option(args, "--reps") ?? 5);
   if (!(Number.isInteger(reps) && reps >= 1)) throw new Error(`--reps=${reps}: use a whole number ≥ 1`);
   await initBackend({ force: option(args, "--backend"), quiet: true });
   console.log(`backend: ${tf.getBackend()}; ${kernelSummary()}`);
@@ -93,11 +115,7 @@ export async function run(args: string[]): Promise<void> {
     console.log(`  ${"".padEnd(34)} ${"bench b1".padStart(9)} ${"greedy b1".padStart(10)} ${"sampled b1".padStart(11)} ${"greedy b8".padStart(10)}`);
     const line = (label: string, r: { bench1?: number; greedy1: number; sampled1: number; greedy8: number }) =>
       console.log(`  ${label.padEnd(34)} ${fmt(r.bench1 ?? NaN).padStart(9)} ${fmt(r.greedy1).padStart(10)} ${fmt(r.sampled1).padStart(11)} ${fmt(r.greedy8).padStart(10)}`);
-    const native = nativeDecodeAvailable(model);
-    const fast = native ? await measure(model, n, reps) : null;
-    useNativeDecode(false);
-    const slow = await measure(model, n, reps);
-    useNativeDecode(true);
+    const { fast, slow } = await measureBoth(model, n, reps, nativeDecodeAvailable(model));
     if (fast) line("TIAOYU, one-call step (native)", fast);
     else console.log("  TIAOYU, one-call step: not available here (needs wasm with the native addon)");
     line("TIAOYU, kernel-by-kernel forward", slow);
