@@ -11,7 +11,7 @@
  * Same numbers: decode.c does the same float operations in the same order through the same C functions as the
  * kernel-by-kernel route on wasm with the addon, so the logits are identical bit for bit (test/lib/decode.test.ts).
  * Where it does not apply — another backend, no addon, TIAOYU_NATIVE=0, RMSNorm, SwiGLU, RoPE, a LoRA adapter
- * attached, more than one new token — {@link decodeStep} returns null and the model runs its ordinary forward.
+ * attached and not merged, more than one new token, training — the model runs its ordinary forward.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Block } from "../model/block";
@@ -21,7 +21,7 @@ import type { KVCache } from "../model/kvcache";
 import { LayerNorm, type Norm } from "../model/norm";
 import type { AdditivePositions } from "../model/position";
 import { heapOffset, isWasm, type WasmBackendLike } from "./memory";
-import { nativeKernels } from "./native";
+import { type NativeKernels, nativeKernels } from "./native";
 
 /** What the step reads of a GPT (lib/model/gpt.ts, which calls this file, so it is not imported from there). */
 export interface DecodableModel {
@@ -31,10 +31,6 @@ export interface DecodableModel {
   readonly blocks: readonly Block[];
   readonly lnF: Norm;
   readonly lmHead: tf.Variable | null;
-}
-
-interface DecodeAddon {
-  decode(heap: ArrayBufferLike, layout: Float64Array): void;
 }
 
 let enabled = true;
@@ -50,12 +46,12 @@ export function useNativeDecode(on: boolean): boolean {
 }
 
 /** The addon's decode() when the backend is wasm and the addon (a build that has it) is loaded; else null. */
-function addon(): { native: DecodeAddon; backend: WasmBackendLike } | null {
+function addon(): { decode: NonNullable<NativeKernels["decode"]>; backend: WasmBackendLike } | null {
   if (!enabled || tf.getBackend() !== "wasm") return null;
-  const native = nativeKernels() as unknown as Partial<DecodeAddon> | null;
+  const native = nativeKernels();
   const backend = tf.backend();
   if (!native || typeof native.decode !== "function" || !isWasm(backend)) return null;
-  return { native: native as DecodeAddon, backend };
+  return { decode: native.decode.bind(native), backend };
 }
 
 /**
@@ -88,7 +84,7 @@ export function nativeDecodeAvailable(model: DecodableModel): boolean {
 export function decodeStep(model: DecodableModel, ids: ArrayLike<number>, cache: KVCache): tf.Tensor3D | null {
   const a = addon();
   if (!a || !decodable(model)) return null;
-  const { backend, native } = a;
+  const { backend, decode } = a;
   const c = model.config;
   const B = ids.length;
   const [D, nh, V, L] = [c.nEmbd, c.nHead, c.vocabSize, c.nLayer];
@@ -120,7 +116,7 @@ export function decodeStep(model: DecodableModel, ids: ArrayLike<number>, cache:
   });
   for (let b = 0; b < B; b++) layout[15 + 14 * L + b] = ids[b];
   try {
-    native.decode(backend.wasm.HEAPU8.buffer, layout);
+    decode(backend.wasm.HEAPU8.buffer, layout);
   } catch (e) {
     backend.disposeData(logits.dataId);
     throw e; // the cache did not advance; the next step writes the same rows again
