@@ -17,6 +17,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { GPT } from "./model/gpt";
 import type { Tokenizer } from "./tokenizer/types";
+import { values } from "./kernels/memory";
 import { Rng } from "./rng";
 
 // ---------------------------------------------------------------- picking the next token (pure functions)
@@ -161,6 +162,23 @@ async function lastLogits(logits: tf.Tensor3D): Promise<Float32Array> {
 }
 
 /**
+ * The next token from `logits` [1, T, V] (its last position); disposes `logits`. With one position on wasm or cpu
+ * (every step after the prompt with the cache) the logits are read where they lie, without copying them out:
+ * on wasm a copy of the 6,400 logits (dataSync) cost about as much as the rest of the step.
+ */
+async function pickFromLogits(logits: tf.Tensor3D, options: SamplingOptions, rng: Rng): Promise<number> {
+  const backend = tf.getBackend();
+  if (logits.shape[1] === 1 && logits.dtype === "float32" && (backend === "wasm" || backend === "cpu")) {
+    try {
+      return pickToken(values(tf.backend(), logits), options, rng); // a view: nothing may allocate tensors meanwhile
+    } finally {
+      logits.dispose();
+    }
+  }
+  return pickToken(await lastLogits(logits), options, rng);
+}
+
+/**
  * Generates token ids after `prompt`, yielding each one as soon as it is picked (for streaming to a notebook).
  * When the sequence outgrows the model's context (blockSize), only the last blockSize tokens are fed, with or
  * without the cache, so both modes stay equal.
@@ -182,8 +200,7 @@ export async function* generateIds(model: GenerativeModel, prompt: readonly numb
     // First step: the whole prompt (its last blockSize tokens) fills the cache.
     let feed = ids.slice(-blockSize);
     for (let index = 0; index < maxNewTokens; index++) {
-      const logits = await lastLogits(model.forward([feed], { training: false, cache: cache ?? undefined }));
-      const id = pickToken(logits, options, rng);
+      const id = await pickFromLogits(model.forward([feed], { training: false, cache: cache ?? undefined }), options, rng);
       if (stops.has(id)) return;
       ids.push(id);
       yield { id, index };

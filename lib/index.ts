@@ -17,4 +17,5 @@ export * from "./tokenizer";   // chapter 2: BPE, WordPiece, Unigram, character 
 export * from "./model";       // chapters 3–4: embeddings, positions, the decoder
 export * from "./train";         // chapters 5–10: the training loop and its stages
 export * from "./generate";      // chapter 5: greedy, temperature, top-k and top-p generation with the KV cache
+export { decodable, nativeDecodeAvailable, useNativeDecode } from "./kernels/decode"; // the one-call generation step (speed only)
 export * from "./eval";          // chapters 5–10: 词语接龙, next-token accuracy, question accuracy, replies, distillation and reasoning, each with n and a 95% interval

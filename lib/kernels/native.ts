@@ -16,6 +16,11 @@ export interface NativeKernels {
   sgemm(heap: ArrayBufferLike, offsets: Float64Array, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
   /** y[i] = op(x[i]) over n floats at byte offsets xOffset and yOffset of `heap`; ops in lib/native/elementwise.h. */
   unary(heap: ArrayBufferLike, op: number, xOffset: number, yOffset: number, n: number, param: number): void;
+  /**
+   * One generation step of a GPT through its key/value cache, weights and cache read and written on `heap`
+   * (lib/native/decode.c; the layout in tiaoyu_native.c, built by lib/kernels/decode.ts). Absent from older builds.
+   */
+  decode?(heap: ArrayBufferLike, layout: Float64Array): void;
   /** Sets the thread count of OpenBLAS and of the elementwise kernels (n > 0); returns the count in effect. */
   setThreads(n: number): number;
 }

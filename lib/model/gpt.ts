@@ -11,6 +11,7 @@
  * gradients against PyTorch.
  */
 import * as tf from "@tensorflow/tfjs";
+import { decodeStep, nativeDecodeAvailable } from "../kernels/decode";
 import { softmaxCrossEntropy } from "../kernels/fused";
 import { Block, makeNorm } from "./block";
 import { GPTConfig, mlpHidden, validateConfig } from "./config";
@@ -86,6 +87,15 @@ export class GPT {
 
   /** ids [B, T] → logits [B, T, vocabSize]. With a cache, ids are only the new tokens (often T = 1). */
   forward(ids: TokenIds, options: ForwardOptions = {}): tf.Tensor3D {
+    const { cache, training = false } = options;
+    // One new token per sequence through the cache (generation): one native call where it applies (wasm with the
+    // addon; lib/kernels/decode.ts), the same logits bit for bit, instead of ~100 kernels.
+    if (cache && !training && (ids instanceof tf.Tensor ? ids.shape[1] : ids[0]?.length) === 1 && nativeDecodeAvailable(this)) {
+      this.checkIds(ids, cache.length, cache);
+      const column = ids instanceof tf.Tensor ? ids.dataSync() : ids.map((row) => row[0]);
+      const logits = decodeStep(this, column, cache);
+      if (logits) return logits;
+    }
     return tf.tidy(() => {
       const h = this.hidden(ids, options); // [B, T, D]
       return outputLogits(h, (this.lmHead ?? this.wte.table()) as tf.Tensor2D); // [B, T, V] (table(): wte, or its adapted rows)

@@ -82,10 +82,33 @@ export class KVCache {
     if (this.cached + T > this.maxLength) {
       throw new Error(`KVCache: ${this.cached} cached + ${T} new positions exceed its ${this.maxLength}; call reset()`);
     }
+    const buffers = this.buffers(layer, B, nh, hs);
+    const kb = (this.keys[layer] = writeRows(buffers.k, k, this.cached));
+    const vb = (this.values[layer] = writeRows(buffers.v, v, this.cached));
+    this.written[layer] = this.cached + T;
+    return { k: kb, v: vb };
+  }
+
+  /**
+   * For a kernel that writes the next `T` positions of every layer itself, in place (lib/kernels/decode.ts): checks
+   * the room, allocates the buffers [B, nh, maxLength, hs] if needed, and returns them; the kernel must then write
+   * rows length … length+T−1 of each, after which {@link advance}(T) may follow. Counts as every layer's append.
+   */
+  reserveAll(B: number, nh: number, hs: number, T: number): { k: tf.Tensor4D; v: tf.Tensor4D }[] {
+    if (this.cached + T > this.maxLength) {
+      throw new Error(`KVCache: ${this.cached} cached + ${T} new positions exceed its ${this.maxLength}; call reset()`);
+    }
+    const all = Array.from({ length: this.nLayer }, (_, layer) => this.buffers(layer, B, nh, hs));
+    this.written.fill(this.cached + T);
+    return all;
+  }
+
+  /** Layer `layer`'s buffers for keys of shape [B, nh, ·, hs], allocated (zeroed) when missing or of another shape. */
+  private buffers(layer: number, B: number, nh: number, hs: number): { k: tf.Tensor4D; v: tf.Tensor4D } {
     let kb = this.keys[layer];
     let vb = this.values[layer];
     if (kb && (kb.shape[0] !== B || kb.shape[1] !== nh || kb.shape[3] !== hs)) {
-      if (this.cached > 0) throw new Error(`KVCache holds batch size ${kb.shape[0]} [${kb.shape}], got keys [${k.shape}]`);
+      if (this.cached > 0) throw new Error(`KVCache holds batch size ${kb.shape[0]} [${kb.shape}], got keys [${B},${nh},·,${hs}]`);
       kb.dispose(); // empty cache, new shape (another batch size): allocate again
       vb?.dispose();
       kb = vb = null;
@@ -93,10 +116,9 @@ export class KVCache {
     if (!kb || !vb) {
       kb = tf.keep(tf.zeros([B, nh, this.maxLength, hs], "float32")) as tf.Tensor4D; // zeros: finite in any masked product
       vb = tf.keep(tf.zeros([B, nh, this.maxLength, hs], "float32")) as tf.Tensor4D;
+      this.keys[layer] = kb;
+      this.values[layer] = vb;
     }
-    this.keys[layer] = kb = writeRows(kb, k, this.cached);
-    this.values[layer] = vb = writeRows(vb, v, this.cached);
-    this.written[layer] = this.cached + T;
     return { k: kb, v: vb };
   }
 

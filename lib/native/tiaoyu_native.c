@@ -15,14 +15,13 @@
 #include <stddef.h>
 
 #include "attention.h"
+#include "decode.h"
 #include "elementwise.h"
 #include "fused.h"
 #include "pool.h"
+#include "product.h"
 
 /* Declared here rather than through cblas.h, whose location and contents differ between distributions. */
-enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
-extern void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a,
-                        int lda, const float *b, int ldb, float beta, float *c, int ldc);
 extern void openblas_set_num_threads(int n);
 extern int openblas_get_num_threads(void);
 
@@ -90,7 +89,6 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  const int lda = trans_a ? (int)m : (int)k, ldb = trans_b ? (int)k : (int)n, ldc = (int)n;
   for (size_t i = 0; i < batches; i++) {
     const float *a = (const float *)((char *)heap + (uint64_t)offsets[3 * i]);
     const float *b = (const float *)((char *)heap + (uint64_t)offsets[3 * i + 1]);
@@ -99,8 +97,7 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < m * n; j++) c[j] = 0.0f;  /* sgemm with k = 0 leaves C alone; we want zeros */
       continue;
     }
-    cblas_sgemm(RowMajor, trans_a ? Trans : NoTrans, trans_b ? Trans : NoTrans, (int)m, (int)n, (int)k, 1.0f, a,
-                lda, b, ldb, 0.0f, c, ldc);
+    product((size_t)m, (size_t)n, (size_t)k, trans_a, trans_b, a, b, c); /* OpenBLAS, or product.c's loops for few rows */
   }
   return NULL;
 }
@@ -320,6 +317,107 @@ static napi_value fused_js(napi_env env, napi_callback_info info) {
   return result; /* NULL: undefined to JavaScript (or the exception thrown above) */
 }
 
+/*
+ * decode(heap, layout: Float64Array): one generation step of a GPT through its key/value cache (decode.h). layout:
+ *   [0] batch  [1] pos  [2] nLayer  [3] nHead  [4] d  [5] hidden  [6] vocab  [7] cap  [8] eps
+ *   [9] wte  [10] wpe  [11] lnf_g  [12] lnf_b  [13] head  [14] logits           (byte offsets into heap, -1 = none)
+ *   then per layer 14 offsets: ln1_g ln1_b attn_w attn_b attn_proj_w attn_proj_b ln2_g ln2_b fc_w fc_b mlp_proj_w
+ *   mlp_proj_b k_cache v_cache; then the batch's token ids.
+ * Every block is checked to lie inside the heap and every id to be in the vocabulary, so a wrong layout throws.
+ */
+#define DECODE_HEADER 15
+#define DECODE_PER_LAYER 14
+static napi_value decode_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 2) {
+    napi_throw_type_error(env, NULL, "tiaoyu_native.decode: expected heap and layout");
+    return NULL;
+  }
+  void *heap = NULL;
+  size_t heap_bytes = 0;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes));
+  napi_typedarray_type type;
+  size_t count = 0;
+  void *data = NULL;
+  CHECK(napi_get_typedarray_info(env, argv[1], &type, &count, &data, NULL, NULL));
+  const double *a = (const double *)data;
+  if (type != napi_float64_array || count < DECODE_HEADER) {
+    napi_throw_type_error(env, NULL, "tiaoyu_native.decode: layout must be a Float64Array (see tiaoyu_native.c)");
+    return NULL;
+  }
+  const double B = a[0], pos = a[1], L = a[2], nh = a[3], D = a[4], H = a[5], V = a[6], cap = a[7];
+  if (!(B >= 1 && L >= 1 && nh >= 1 && D >= 1 && H >= 1 && V >= 1 && cap >= 1 && pos >= 0 && pos < cap && B <= 1 << 20 &&
+        D <= 1 << 20 && H <= 1 << 22 && V <= 1 << 24 && cap <= 1 << 20 && L <= 1 << 12 && nh <= D) ||
+      (size_t)D % (size_t)nh != 0 || count != DECODE_HEADER + (size_t)L * DECODE_PER_LAYER + (size_t)B) {
+    napi_throw_range_error(env, NULL, "tiaoyu_native.decode: sizes out of range or layout of the wrong length");
+    return NULL;
+  }
+  int ok = 1;
+  struct decode_model m = {(size_t)B, (size_t)pos, (size_t)L, (size_t)nh, (size_t)D, (size_t)H, (size_t)V, (size_t)cap,
+                           (float)a[8], NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  m.wte = block(env, heap, heap_bytes, a[9], V * D, &ok);
+  m.wpe = block(env, heap, heap_bytes, a[10], cap * D, &ok);
+  m.lnf_g = block(env, heap, heap_bytes, a[11], D, &ok);
+  m.lnf_b = block(env, heap, heap_bytes, a[12], D, &ok);
+  m.head = block(env, heap, heap_bytes, a[13], V * D, &ok);
+  m.logits = block(env, heap, heap_bytes, a[14], B * V, &ok);
+  if (!ok) return NULL;
+  if (!m.wte || !m.lnf_g || !m.head || !m.logits) {
+    napi_throw_range_error(env, NULL, "tiaoyu_native.decode: wte, lnf_g, head and logits are required");
+    return NULL;
+  }
+  struct decode_layer *layers = calloc((size_t)L, sizeof *layers);
+  int32_t *ids = malloc((size_t)B * sizeof *ids);
+  if (!layers || !ids) {
+    free(layers);
+    free(ids);
+    napi_throw_error(env, NULL, "tiaoyu_native.decode: out of memory");
+    return NULL;
+  }
+  const double kv = B * nh * cap * (D / nh);
+  for (size_t l = 0; l < (size_t)L && ok; l++) {
+    const double *o = a + DECODE_HEADER + l * DECODE_PER_LAYER;
+    struct decode_layer *y = &layers[l];
+    y->ln1_g = block(env, heap, heap_bytes, o[0], D, &ok);
+    y->ln1_b = block(env, heap, heap_bytes, o[1], D, &ok);
+    y->attn_w = block(env, heap, heap_bytes, o[2], D * 3 * D, &ok);
+    y->attn_b = block(env, heap, heap_bytes, o[3], 3 * D, &ok);
+    y->attn_proj_w = block(env, heap, heap_bytes, o[4], D * D, &ok);
+    y->attn_proj_b = block(env, heap, heap_bytes, o[5], D, &ok);
+    y->ln2_g = block(env, heap, heap_bytes, o[6], D, &ok);
+    y->ln2_b = block(env, heap, heap_bytes, o[7], D, &ok);
+    y->fc_w = block(env, heap, heap_bytes, o[8], D * H, &ok);
+    y->fc_b = block(env, heap, heap_bytes, o[9], H, &ok);
+    y->mlp_proj_w = block(env, heap, heap_bytes, o[10], H * D, &ok);
+    y->mlp_proj_b = block(env, heap, heap_bytes, o[11], D, &ok);
+    y->k_cache = block(env, heap, heap_bytes, o[12], kv, &ok);
+    y->v_cache = block(env, heap, heap_bytes, o[13], kv, &ok);
+    if (ok && (!y->ln1_g || !y->attn_w || !y->attn_proj_w || !y->ln2_g || !y->fc_w || !y->mlp_proj_w || !y->k_cache ||
+               !y->v_cache)) {
+      napi_throw_range_error(env, NULL, "tiaoyu_native.decode: a layer lacks a required weight or cache");
+      ok = 0;
+    }
+  }
+  const double *id = a + DECODE_HEADER + (size_t)L * DECODE_PER_LAYER;
+  for (size_t b = 0; b < (size_t)B && ok; b++) {
+    if (!(id[b] >= 0 && id[b] < V && id[b] == (double)(int32_t)id[b])) {
+      napi_throw_range_error(env, NULL, "tiaoyu_native.decode: a token id is outside the vocabulary");
+      ok = 0;
+    }
+    ids[b] = (int32_t)id[b];
+  }
+  if (ok) {
+    m.ids = ids;
+    m.layers = layers;
+    if (decode_step(&m) != 0) napi_throw_error(env, NULL, "tiaoyu_native.decode: out of memory");
+  }
+  free(layers);
+  free(ids);
+  return NULL;
+}
+
 /* setThreads(n): how many threads OpenBLAS and our elementwise kernels may use; returns the number in effect. */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -340,6 +438,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_default, NULL},
       {"unary", NULL, unary_js, NULL, NULL, NULL, napi_default, NULL},
       {"fused", NULL, fused_js, NULL, NULL, NULL, napi_default, NULL},
+      {"decode", NULL, decode_js, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));

@@ -120,8 +120,48 @@ def median(xs):
     return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2
 
 
+def time_generation(model, B, n, sample=False, reps=2):
+    """Seconds per token of generation with the key/value cache at batch B, n tokens, the median of `reps` runs
+    after one warm-up; greedy, or drawn from softmax(logits) (temperature 1) when `sample`."""
+    times = []
+    with torch.no_grad():
+        for rep in range(1 + reps):
+            caches = [{} for _ in model.h]
+            nxt = torch.arange(1, B + 1).view(B, 1)
+            t0 = time.perf_counter()
+            for t in range(n):
+                logits = model(nxt, caches=caches, offset=t)[:, -1]
+                if sample:
+                    nxt = torch.multinomial(F.softmax(logits, dim=-1), 1)
+                else:
+                    nxt = logits.argmax(-1, keepdim=True)
+            nxt.tolist()  # the ids reach Python, as TIAOYU's reach JavaScript
+            if rep > 0:
+                times.append((time.perf_counter() - t0) / (B * n))
+    return median(times)
+
+
+def generate_only(c):
+    """Only the generation rows (test/bench/generate.bench.ts): batch 1 greedy and sampled, batch 8 greedy."""
+    torch.manual_seed(1337)
+    model = GPT(c)
+    model.eval()
+    n = min(c["block_size"], 64)
+    reps = c.get("reps", 2)
+    out = {
+        "generate_tokens_per_sec": 1 / time_generation(model, 1, n, reps=reps),
+        "generate_sampled_tokens_per_sec": 1 / time_generation(model, 1, n, sample=True, reps=reps),
+        "generate8_tokens_per_sec": 1 / time_generation(model, 8, n, reps=reps),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
+    print(json.dumps(out))
+
+
 def main():
     c = json.loads(sys.argv[1])
+    if c.get("generate_only"):
+        return generate_only(c)
     torch.manual_seed(1337)
     B, T, V, steps = c["batch"], c["block_size"], c["vocab_size"], c["steps"]
     model = GPT(c)
