@@ -8,12 +8,12 @@ import * as tf from "@tensorflow/tfjs";
 import { ParamStore } from "./params";
 
 /**
- * A correction added to a linear layer's output, y = x·W + b + adapter(x): the typed slot through which LoRA
- * (lib/train/lora.ts) adapts a layer without replacing its forward, so a change to forward reaches adapted layers too.
+ * What an adapter makes of a linear layer's product: the typed slot through which LoRA (lib/train/lora.ts) adapts a
+ * layer without replacing its forward, so a change to forward reaches adapted layers too.
  */
 export interface LinearAdapter {
-  /** x [N, in] → the correction [N, out], or null while it is folded into W (a merged LoRA). */
-  output(x: tf.Tensor2D): tf.Tensor2D | null;
+  /** x [N, in] times the adapted weight (LoRA: x·(W + (alpha/r)·A·B)) → [N, out], or null for x·W alone (a merged LoRA). */
+  product(x: tf.Tensor2D, weight: tf.Tensor2D): tf.Tensor2D | null;
 }
 
 export class Linear {
@@ -33,10 +33,8 @@ export class Linear {
       const [inDim, outDim] = this.weight.shape as [number, number];
       const lead = x.shape.slice(0, -1); // e.g. [B, T]
       const flat = x.reshape([-1, inDim]); // [B·T, in]: one 2-D product instead of a batched one
-      const y = tf.matMul(flat, this.weight); // [B·T, out]
-      const withBias = this.bias ? tf.add(y, this.bias) : y; // [B·T, out]
-      const delta = this.adapterSlot?.output(flat as tf.Tensor2D) ?? null; // [B·T, out]
-      const out = delta ? tf.add(withBias, delta) : withBias; // [B·T, out]
+      const y = this.adapterSlot?.product(flat as tf.Tensor2D, this.weight as tf.Tensor2D) ?? tf.matMul(flat, this.weight); // [B·T, out]
+      const out = this.bias ? tf.add(y, this.bias) : y; // [B·T, out]
       return out.reshape([...lead, outDim]) as T; // [..., out]
     });
   }

@@ -183,6 +183,32 @@ describe("LoRA", function () {
     }
   });
 
+  it("the folded product x·(W + s·A·B) has the gradients of x·W + s·(x·A)·B for x, A and B, and none for W", () => {
+    const lora = applyLora(model, { rank: 3, alpha: 6, targets: ["mlp.c_fc"] });
+    try {
+      const layer = lora.layers.get("transformer.h.1.mlp.c_fc")!;
+      const w = layer.base.weight as unknown as tf.Tensor2D; // [16, 64]
+      tf.tidy(() => layer.b.assign(tf.randomNormal(layer.b.shape, 0, 0.5, "float32", 11)));
+      const x = tf.randomNormal([5, 16], 0, 1, "float32", 12) as tf.Tensor2D;
+      const r = tf.randomNormal([5, 64], 0, 1, "float32", 13); // a random readout, so every output element matters
+      const unfolded = (xi: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.add(tf.matMul(xi as tf.Tensor2D, w), tf.mul(tf.matMul(tf.matMul(xi as tf.Tensor2D, a as tf.Tensor2D), b as tf.Tensor2D), layer.scale)), r));
+      const folded = (xi: tf.Tensor) => tf.sum(tf.mul(layer.product(xi as tf.Tensor2D, w)!, r));
+      const want = tf.grads(unfolded)([x, layer.a, layer.b]);
+      const got = tf.variableGrads(() => folded(x) as tf.Scalar, [layer.a, layer.b]);
+      const gotX = tf.grad(folded)(x);
+      const close = (p: tf.Tensor, q: tf.Tensor, what: string) => assert.ok(tf.tidy(() => tf.abs(tf.sub(p, q)).max().dataSync()[0]) < 1e-4, what);
+      close(tf.tidy(() => unfolded(x, layer.a, layer.b)), tf.tidy(() => folded(x)), "the same value");
+      close(gotX, want[0], "dx");
+      close(got.grads[layer.a.name], want[1], "dA");
+      close(got.grads[layer.b.name], want[2], "dB");
+      assert.ok(tf.tidy(() => tf.abs(want[1]).max().dataSync()[0]) > 1e-3, "B ≠ 0, so A gets a gradient to compare");
+      assert.throws(() => tf.variableGrads(() => folded(x) as tf.Scalar, [layer.base.weight]), /Cannot find a connection between any variable and the result/, "W is frozen while adapted: it gets no gradient");
+      tf.dispose([x, r, gotX, ...want, got.value, ...Object.values(got.grads)]);
+    } finally {
+      lora.dispose();
+    }
+  });
+
   it("trainable token rows: start at the base, merge = adapter, unmerge = base, only delta trains", async () => {
     const wte = model.parameters().get("transformer.wte.weight")!;
     const baseWte = wte.dataSync().slice();
