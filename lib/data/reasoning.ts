@@ -150,28 +150,55 @@ export function formQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem))
 }
 
 /**
+ * A regular poem's text as its lines, each with the one punctuation mark that follows it in the text
+ * (["床前明月光", "，"], ["疑是地上霜", "。"], …), or null when the text is anything else (a quote, a note, two marks
+ * in a row): a trace that copies the text must copy exactly what the prompt shows.
+ */
+function lineSegments(text: string, lines: readonly string[]): [string, string][] | null {
+  const out: [string, string][] = [];
+  let at = 0;
+  for (const line of lines) {
+    if (!text.startsWith(line, at)) return null;
+    at += line.length;
+    const mark = text[at];
+    if (mark === undefined || !/^[，。？！；]$/u.test(mark)) return null;
+    out.push([line, mark]);
+    at += 1;
+  }
+  return at === text.length ? out : null;
+}
+
+/**
  * The rhyme question about a 绝句 or 律诗: do lines 2 and 4 rhyme, by today's Mandarin? The trace does what a reader
  * does: take the last character of each line, say its final (韵母, no tone) and its group in 中华新韵, compare.
  * In 绝句 and 律诗 alike the even lines carry the rhyme (line 1 may or may not): lines 2 and 4 are the first two.
- * Null when the poem is not one of the four forms, or either last character has no single reading (polyphonic,
- * not Han: see charRhyme), so that no answer rests on a guessed reading.
+ *
+ * The trace walks the poem from its start, copying it exactly as the prompt has it (marks included) up to the end
+ * of line 2, then writes that line's last character with its final and group; then lines 3 and 4 the same way:
+ *   床前明月光，疑是地上霜。霜uang唐；举头望明月，低头思故乡。乡iang唐；同韵。
+ * Why a walk: each copied token is the one that follows the previous one in the prompt (a copy the model can do by
+ * looking up where it is), and the last character is the one just before the mark it has just written. The first
+ * traces began with "第2句" and a copy of line 2: finding line 2 in one step was the step the model never got right
+ * (0% at full size), and every later step rested on it.
+ * Null when the poem is not one of the four forms, its text is not lines and single marks, or either last
+ * character has no single reading (polyphonic, not Han: see charRhyme), so that no answer rests on a guessed reading.
  */
 export function rhymeQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
   const lines = regularShape(poem)?.lines;
   if (!lines) return null;
+  const text = poem.paragraphs.join("");
+  const segments = lineSegments(text, lines);
+  if (!segments) return null;
   const [a, b] = [lines[1], lines[3]].map((l) => charRhyme([...l].at(-1)!));
   if (!a || !b) return null;
   const same = a.group === b.group;
-  // Each line is copied whole before its last character is written on its own. A small model copies a span by
-  // induction (the token that followed this one in the prompt comes next), and then the last character is the one
-  // just before the comma it wrote: both steps are local. Picking the character out of the poem directly (the
-  // first traces, and a version that numbered characters, which breaks induction) was miscopied nearly always.
-  const step = (n: number, r: CharRhyme) => `第${n}句${lines[n - 1]}，末字${r.char}，韵母${r.final}，${r.group}韵`;
-  const thinking = `${step(2, a)}；${step(4, b)}；${same ? "同韵" : "不同韵"}。`;
+  const walk = (from: number, to: number) => segments.slice(from, to).map(([l, m]) => l + m).join("");
+  const foot = (r: CharRhyme) => `${r.char}${r.final}${r.group}`;
+  const thinking = `${walk(0, 2)}${foot(a)}；${walk(2, 4)}${foot(b)}；${same ? "同韵" : "不同韵"}。`;
   const answer = same ? `押韵，都是「${a.group}」韵。` : `不押韵：「${a.group}」韵和「${b.group}」韵。`;
   return {
     task: "rhyme",
-    prompt: `${poem.paragraphs.join("")}\n${RHYME_QUESTION}`,
+    prompt: `${text}\n${RHYME_QUESTION}`,
     thinking,
     answer,
     response: reasoningResponse(thinking, answer),
@@ -222,23 +249,33 @@ export function countQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)
 
 /**
  * The character question about a 绝句: which character is at line i, position j (both chosen by the poem's id)?
- * The trace copies line i whole (a span copy, which a small model does by induction), then reads off position j
- * of the copy it just wrote:
- *   第2句疑是地上霜，第4字是上。
+ * The trace walks the poem from its start, copying lines 1 … i−1 exactly as the prompt has them (marks included),
+ * then writes line i with each character's position before it, and reads off the character after the number j:
+ *   床前明月光，1疑2是3地4上5霜，第4字是上。
+ * Every step is local: a copied character is the one that follows the previous one in the prompt, the number
+ * before it is one more than the last, and "the 4th character" is the one written after the 4 the model has just
+ * written. The first traces began with "第2句" and a copy of line 2, and picking line i out of the prompt in one
+ * step was never right (0% at full size).
+ * Null when the poem is not a 绝句 or its text is not lines and single marks.
  */
 export function charAtQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
   const shape = regularShape(poem);
   if (!shape || shape.kind !== "绝句") return null;
+  const text = poem.paragraphs.join("");
+  const segments = lineSegments(text, shape.lines);
+  if (!segments) return null;
   const h = mix32(fnv1a32(`${poem.id}:charAt`));
   const i = 1 + (h % 4);
   const line = [...shape.lines[i - 1]];
   const j = 1 + ((h >>> 8) % line.length);
   const c = line[j - 1];
-  const thinking = `第${i}句${line.join("")}，第${j}字是${c}。`;
+  const before = segments.slice(0, i - 1).map(([l, m]) => l + m).join("");
+  const numbered = line.map((ch, k) => `${k + 1}${ch}`).join("");
+  const thinking = `${before}${numbered}，第${j}字是${c}。`;
   const answer = `是「${c}」。`;
   return {
     task: "charAt",
-    prompt: `${poem.paragraphs.join("")}\n${charAtAsk(i, j)}`,
+    prompt: `${text}\n${charAtAsk(i, j)}`,
     thinking,
     answer,
     response: reasoningResponse(thinking, answer),

@@ -153,7 +153,7 @@ export interface ReasoningSettings {
 export const REASONING_PRESETS: Readonly<Record<"tiny" | "course", ReasoningSettings>> = Object.freeze({
   // The quick model must learn two new tokens (<think>, </think>) in 60 steps: a higher rate than chapter 6's.
   tiny: { questions: 400, steps: 60, evalQuestions: 4, maxNewTokens: 120, batchSize: 8, lr: 1e-2 },
-  course: { questions: 40000, steps: 360, evalQuestions: 300, maxNewTokens: 80, lr: 1e-3 },
+  course: { questions: 40000, steps: 800, evalQuestions: 300, maxNewTokens: 80, lr: 1e-3 },
 });
 
 export function reasoningSettings(preset: CoursePreset = coursePreset()): ReasoningSettings {
