@@ -83,6 +83,9 @@ export const COUNT_QUESTION = "这首诗一共有多少个字（不算标点）�
 
 /** The character question's words: 第2句的第4个字是什么？ */
 export function charAtAsk(line: number, position: number): string {
+  for (const [name, v] of [["line", line], ["position", position]] as const) {
+    if (!(Number.isInteger(v) && v >= 1)) throw new Error(`charAtAsk: ${name} must be a whole number from 1, got ${v}`);
+  }
   return `第${line}句的第${position}个字是什么？`;
 }
 

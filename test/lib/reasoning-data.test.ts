@@ -119,6 +119,8 @@ describe("data/reasoning: the questions, by hand", () => {
     }
     assert.strictEqual(asked.size, 4);
     assert.strictEqual(charAtAsk(2, 4), "第2句的第4个字是什么？");
+    assert.throws(() => charAtAsk(0, 4), /charAtAsk: line must be a whole number from 1, got 0/);
+    assert.throws(() => charAtAsk(2, 1.5), /position must be a whole number from 1, got 1.5/);
     // One fixed case written out in full: 第3句 第4字 of 静夜思 is 明.
     const id = Array.from({ length: 500 }, (_, k) => `tang-${k}`).find((x) => charAtQuestion(poem({ id: x }))!.expected.position === "4" && charAtQuestion(poem({ id: x }))!.expected.line === "3")!;
     assert.strictEqual(charAtQuestion(poem({ id }))!.thinking, "床前明月光，疑是地上霜。1举2头3望4明5月，第4字是明。");
