@@ -10,7 +10,7 @@
  *
  *   user:       独坐幽篁里，弹琴复长啸。深林人不知，明月来相照。
  *               第2句的第4个字是什么？
- *   assistant:  <think>第2句弹琴复长啸，第4字是长。</think>是「长」。
+ *   assistant:  <think>独坐幽篁里，1弹2琴3复4长5啸，第4字是长。</think>是「长」。
  *
  *   user:       江南好，风景旧曾谙。日出江花红胜火，春来江水绿如蓝。能不忆江南。
  *               这首诗一共有多少个字（不算标点）？
@@ -18,13 +18,19 @@
  *
  *   user:       床前明月光，疑是地上霜。举头望明月，低头思故乡。
  *               按普通话，这首诗第二句和第四句押韵吗？
- *   assistant:  <think>第2句疑是地上霜，末字霜，韵母uang，唐韵；第4句低头思故乡，末字乡，韵母iang，唐韵；同韵。</think>
+ *   assistant:  <think>床前明月光，疑是地上霜。霜uang唐；举头望明月，低头思故乡。乡iang唐；同韵。</think>
  *               押韵，都是「唐」韵。
+ *
+ * The character and rhyme traces walk the poem from its start, copying it as the prompt has it: every copied
+ * character is the one after the previous one in the prompt, a step the 4-layer course model learns (75–83% of lines
+ * copied exactly at full size). The first traces jumped to line i ("第2句弹琴复长啸"): finding line i in one step was
+ * never right (0% of 300), and with it every later step was wrong.
  *
  * Two more (form, nextLine) are kept for comparison: the first is answered in one step, the second needs recall.
  *
- * The traces are short on purpose: the course model sees 128 tokens at once, and a 七言律诗 with the question
- * already takes about 90 of them (the course's BPE gives a little over one character per token on poems).
+ * The traces are compact on purpose: the course model sees 128 tokens at once, reasoning samples are cut one
+ * character per token (encodeByChar), and a 七言绝句 with the question already takes about 50 of them; a question
+ * whose sample does not fit (the rhyme question of a 七言律诗) is left out of training and evaluation.
  *
  * Answers are correct by construction: the counts, the form, the next line and the author are read off the poem, and
  * the finals come from a pinyin library (lib/data/rhyme.ts), asked only about characters with a single reading
