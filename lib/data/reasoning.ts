@@ -22,9 +22,11 @@
  *               押韵，都是「唐」韵。
  *
  * The character and rhyme traces walk the poem from its start, copying it as the prompt has it: every copied
- * character is the one after the previous one in the prompt, a step the 4-layer course model learns (75–83% of lines
- * copied exactly at full size). The first traces jumped to line i ("第2句弹琴复长啸"): finding line i in one step was
- * never right (0% of 300), and with it every later step was wrong.
+ * character is the one after the previous one in the prompt (75–83% of lines copied exactly at full size). The first
+ * traces jumped to line i ("第2句弹琴复长啸"), which the model fine-tuned 360 steps never copied right (0% of 300); the
+ * walk was written to avoid that jump. A control run showed the cause was the steps, not the jump: the first traces
+ * fine-tuned 800 steps copy line i 63.3% of the time and answer 86.3% of the character questions, above the walk's
+ * 73.0% (notebook 10, 10.5). The walk is kept because the chapter's committed outputs come from it.
  *
  * Two more (form, nextLine) are kept for comparison: the first is answered in one step, the second needs recall.
  *
@@ -60,10 +62,10 @@ export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count",
 /**
  * The tasks the chapter trains and scores by default: questions meant to need several steps read off the poem in the
  * prompt. At full size (800 steps) only the character question turned out to be one: answers alone 3.0%, traces
- * 73.0%. Fine-tuned on answers alone, the model answers the rhyme and count questions in one step better (71.3% and
- * 59.7%) than with traces (55.0% and 45.7%), whose weakest steps (a final, a line's count) are right about half the
- * time; the chapter keeps them as its counter-examples. The first full-size runs showed why the other two are left
- * out: the form question is answered in one step (96–98% with answers alone, so a trace has nothing to add),
+ * 73.0%. Fine-tuned on answers alone, the model answers the rhyme question in one step better (71.3%) than with
+ * traces (55.0%), whose weakest step (a final) is right about half the time; on the count question answers alone
+ * scored 59.7%, traces 45.7% in one run and 56.7% in another with the same count traces, so no claim. The chapter
+ * keeps them as its counter-examples. The first full-size runs showed why the other two are left out: the form question is answered in one step (96–98% with answers alone, so a trace has nothing to add),
  * and the next line and author must be recalled from pretraining, which no trace can supply (0% either way).
  */
 export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme"] as ReasoningTask[]);
@@ -188,10 +190,10 @@ function lineSegments(text: string, lines: readonly string[]): [string, string][
  * The trace walks the poem from its start, copying it exactly as the prompt has it (marks included) up to the end
  * of line 2, then writes that line's last character with its final and group; then lines 3 and 4 the same way:
  *   床前明月光，疑是地上霜。霜uang唐；举头望明月，低头思故乡。乡iang唐；同韵。
- * Why a walk: each copied token is the one that follows the previous one in the prompt (a copy the model can do by
- * looking up where it is), and the last character is the one just before the mark it has just written. The first
- * traces began with "第2句" and a copy of line 2: finding line 2 in one step was the step the model never got right
- * (0% at full size), and every later step rested on it.
+ * Why a walk: each copied token is the one that follows the previous one in the prompt, and the last character is
+ * the one just before the mark just written. It was written because the first traces ("第2句" and a copy of line 2)
+ * were never copied right after 360 steps; at 800 steps they are as good as the walk (57.7% against 55.0%; see the
+ * file comment).
  * Null when the poem is not one of the four forms, its text is not lines and single marks, or either last
  * character has no single reading (polyphonic, not Han: see charRhyme), so that no answer rests on a guessed reading.
  */
@@ -266,8 +268,7 @@ export function countQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)
  *   床前明月光，1疑2是3地4上5霜，第4字是上。
  * Every step is local: a copied character is the one that follows the previous one in the prompt, the number
  * before it is one more than the last, and "the 4th character" is the one written after the 4 the model has just
- * written. The first traces began with "第2句" and a copy of line 2, and picking line i out of the prompt in one
- * step was never right (0% at full size).
+ * written. (The first traces, "第2句" and a copy of line 2, did better once trained long enough: see the file comment.)
  * Null when the poem is not a 绝句 or its text is not lines and single marks.
  */
 export function charAtQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
