@@ -10,7 +10,7 @@
  *
  *   user:       独坐幽篁里，弹琴复长啸。深林人不知，明月来相照。
  *               第2句的第4个字是什么？
- *   assistant:  <think>第2句弹琴复长啸，第4字是长。</think>是「长」。
+ *   assistant:  <think>独坐幽篁里，1弹2琴3复4长5啸，第4字是长。</think>是「长」。
  *
  *   user:       江南好，风景旧曾谙。日出江花红胜火，春来江水绿如蓝。能不忆江南。
  *               这首诗一共有多少个字（不算标点）？
@@ -18,13 +18,21 @@
  *
  *   user:       床前明月光，疑是地上霜。举头望明月，低头思故乡。
  *               按普通话，这首诗第二句和第四句押韵吗？
- *   assistant:  <think>第2句疑是地上霜，末字霜，韵母uang，唐韵；第4句低头思故乡，末字乡，韵母iang，唐韵；同韵。</think>
+ *   assistant:  <think>床前明月光，疑是地上霜。霜uang唐；举头望明月，低头思故乡。乡iang唐；同韵。</think>
  *               押韵，都是「唐」韵。
+ *
+ * The character and rhyme traces walk the poem from its start, copying it as the prompt has it: every copied
+ * character is the one after the previous one in the prompt (75–83% of lines copied exactly at full size). The first
+ * traces jumped to line i ("第2句弹琴复长啸"), which the model fine-tuned 360 steps never copied right (0% of 300); the
+ * walk was written to avoid that jump. A control run showed the cause was the steps, not the jump: the first traces
+ * fine-tuned 800 steps copy line i 63.3% of the time and answer 86.3% of the character questions, above the walk's
+ * 73.0% (notebook 10, 10.5). The walk is kept because the chapter's committed outputs come from it.
  *
  * Two more (form, nextLine) are kept for comparison: the first is answered in one step, the second needs recall.
  *
- * The traces are short on purpose: the course model sees 128 tokens at once, and a 七言律诗 with the question
- * already takes about 90 of them (the course's BPE gives a little over one character per token on poems).
+ * The traces are compact on purpose: the course model sees 128 tokens at once, reasoning samples are cut one
+ * character per token (encodeByChar), and a 七言绝句 with the question already takes about 50 of them; a question
+ * whose sample does not fit (the rhyme question of a 七言律诗) is left out of training and evaluation.
  *
  * Answers are correct by construction: the counts, the form, the next line and the author are read off the poem, and
  * the finals come from a pinyin library (lib/data/rhyme.ts), asked only about characters with a single reading
@@ -52,9 +60,12 @@ export type ReasoningTask = "count" | "charAt" | "rhyme" | "form" | "nextLine";
 export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme", "form", "nextLine"] as ReasoningTask[]);
 
 /**
- * The tasks the chapter trains and scores by default: the ones the course model cannot answer in one step but can
- * in several reliable steps read off the poem in the prompt. The first full-size runs showed why the other two are
- * left out: the form question is answered in one step (96–98% with answers alone, so a trace has nothing to add),
+ * The tasks the chapter trains and scores by default: questions meant to need several steps read off the poem in the
+ * prompt. At full size (800 steps) only the character question turned out to be one: answers alone 3.0%, traces
+ * 73.0%. Fine-tuned on answers alone, the model answers the rhyme question in one step better (71.3%) than with
+ * traces (55.0%), whose weakest step (a final) is right about half the time; on the count question answers alone
+ * scored 59.7%, traces 45.7% in one run and 56.7% in another with the same count traces, so no claim. The chapter
+ * keeps them as its counter-examples. The first full-size runs showed why the other two are left out: the form question is answered in one step (96–98% with answers alone, so a trace has nothing to add),
  * and the next line and author must be recalled from pretraining, which no trace can supply (0% either way).
  */
 export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme"] as ReasoningTask[]);
@@ -83,6 +94,9 @@ export const COUNT_QUESTION = "这首诗一共有多少个字（不算标点）�
 
 /** The character question's words: 第2句的第4个字是什么？ */
 export function charAtAsk(line: number, position: number): string {
+  for (const [name, v] of [["line", line], ["position", position]] as const) {
+    if (!(Number.isInteger(v) && v >= 1)) throw new Error(`charAtAsk: ${name} must be a whole number from 1, got ${v}`);
+  }
   return `第${line}句的第${position}个字是什么？`;
 }
 
@@ -150,28 +164,55 @@ export function formQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem))
 }
 
 /**
+ * A regular poem's text as its lines, each with the one punctuation mark that follows it in the text
+ * (["床前明月光", "，"], ["疑是地上霜", "。"], …), or null when the text is anything else (a quote, a note, two marks
+ * in a row): a trace that copies the text must copy exactly what the prompt shows.
+ */
+function lineSegments(text: string, lines: readonly string[]): [string, string][] | null {
+  const out: [string, string][] = [];
+  let at = 0;
+  for (const line of lines) {
+    if (!text.startsWith(line, at)) return null;
+    at += line.length;
+    const mark = text[at];
+    if (mark === undefined || !/^[，。？！；]$/u.test(mark)) return null;
+    out.push([line, mark]);
+    at += 1;
+  }
+  return at === text.length ? out : null;
+}
+
+/**
  * The rhyme question about a 绝句 or 律诗: do lines 2 and 4 rhyme, by today's Mandarin? The trace does what a reader
  * does: take the last character of each line, say its final (韵母, no tone) and its group in 中华新韵, compare.
  * In 绝句 and 律诗 alike the even lines carry the rhyme (line 1 may or may not): lines 2 and 4 are the first two.
- * Null when the poem is not one of the four forms, or either last character has no single reading (polyphonic,
- * not Han: see charRhyme), so that no answer rests on a guessed reading.
+ *
+ * The trace walks the poem from its start, copying it exactly as the prompt has it (marks included) up to the end
+ * of line 2, then writes that line's last character with its final and group; then lines 3 and 4 the same way:
+ *   床前明月光，疑是地上霜。霜uang唐；举头望明月，低头思故乡。乡iang唐；同韵。
+ * Why a walk: each copied token is the one that follows the previous one in the prompt, and the last character is
+ * the one just before the mark just written. It was written because the first traces ("第2句" and a copy of line 2)
+ * were never copied right after 360 steps; at 800 steps they are as good as the walk (57.7% against 55.0%; see the
+ * file comment).
+ * Null when the poem is not one of the four forms, its text is not lines and single marks, or either last
+ * character has no single reading (polyphonic, not Han: see charRhyme), so that no answer rests on a guessed reading.
  */
 export function rhymeQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
   const lines = regularShape(poem)?.lines;
   if (!lines) return null;
+  const text = poem.paragraphs.join("");
+  const segments = lineSegments(text, lines);
+  if (!segments) return null;
   const [a, b] = [lines[1], lines[3]].map((l) => charRhyme([...l].at(-1)!));
   if (!a || !b) return null;
   const same = a.group === b.group;
-  // Each line is copied whole before its last character is written on its own. A small model copies a span by
-  // induction (the token that followed this one in the prompt comes next), and then the last character is the one
-  // just before the comma it wrote: both steps are local. Picking the character out of the poem directly (the
-  // first traces, and a version that numbered characters, which breaks induction) was miscopied nearly always.
-  const step = (n: number, r: CharRhyme) => `第${n}句${lines[n - 1]}，末字${r.char}，韵母${r.final}，${r.group}韵`;
-  const thinking = `${step(2, a)}；${step(4, b)}；${same ? "同韵" : "不同韵"}。`;
+  const walk = (from: number, to: number) => segments.slice(from, to).map(([l, m]) => l + m).join("");
+  const foot = (r: CharRhyme) => `${r.char}${r.final}${r.group}`;
+  const thinking = `${walk(0, 2)}${foot(a)}；${walk(2, 4)}${foot(b)}；${same ? "同韵" : "不同韵"}。`;
   const answer = same ? `押韵，都是「${a.group}」韵。` : `不押韵：「${a.group}」韵和「${b.group}」韵。`;
   return {
     task: "rhyme",
-    prompt: `${poem.paragraphs.join("")}\n${RHYME_QUESTION}`,
+    prompt: `${text}\n${RHYME_QUESTION}`,
     thinking,
     answer,
     response: reasoningResponse(thinking, answer),
@@ -222,23 +263,32 @@ export function countQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)
 
 /**
  * The character question about a 绝句: which character is at line i, position j (both chosen by the poem's id)?
- * The trace copies line i whole (a span copy, which a small model does by induction), then reads off position j
- * of the copy it just wrote:
- *   第2句疑是地上霜，第4字是上。
+ * The trace walks the poem from its start, copying lines 1 … i−1 exactly as the prompt has them (marks included),
+ * then writes line i with each character's position before it, and reads off the character after the number j:
+ *   床前明月光，1疑2是3地4上5霜，第4字是上。
+ * Every step is local: a copied character is the one that follows the previous one in the prompt, the number
+ * before it is one more than the last, and "the 4th character" is the one written after the 4 the model has just
+ * written. (The first traces, "第2句" and a copy of line 2, did better once trained long enough: see the file comment.)
+ * Null when the poem is not a 绝句 or its text is not lines and single marks.
  */
 export function charAtQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
   const shape = regularShape(poem);
   if (!shape || shape.kind !== "绝句") return null;
+  const text = poem.paragraphs.join("");
+  const segments = lineSegments(text, shape.lines);
+  if (!segments) return null;
   const h = mix32(fnv1a32(`${poem.id}:charAt`));
   const i = 1 + (h % 4);
   const line = [...shape.lines[i - 1]];
   const j = 1 + ((h >>> 8) % line.length);
   const c = line[j - 1];
-  const thinking = `第${i}句${line.join("")}，第${j}字是${c}。`;
+  const before = segments.slice(0, i - 1).map(([l, m]) => l + m).join("");
+  const numbered = line.map((ch, k) => `${k + 1}${ch}`).join("");
+  const thinking = `${before}${numbered}，第${j}字是${c}。`;
   const answer = `是「${c}」。`;
   return {
     task: "charAt",
-    prompt: `${poem.paragraphs.join("")}\n${charAtAsk(i, j)}`,
+    prompt: `${text}\n${charAtAsk(i, j)}`,
     thinking,
     answer,
     response: reasoningResponse(thinking, answer),

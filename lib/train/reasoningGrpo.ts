@@ -22,7 +22,7 @@ export function reasoningGrpoSettings(preset: CoursePreset = coursePreset()): Gr
   const base = GRPO_PRESETS[preset];
   return preset === "tiny"
     ? { ...base, promptsPerStep: 2, maxNewTokens: 120, train: { ...base.train, steps: 4 } }
-    : // Room for the longest default trace (a 七言 rhyme question with both lines copied: about 70 tokens).
+    : // Room for the longest default sample (a 七言绝句 rhyme question walked to line 4: about 65 tokens with the answer).
       { ...base, maxNewTokens: 80, train: { ...base.train, steps: 100 } };
 }
 

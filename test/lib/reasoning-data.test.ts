@@ -101,7 +101,7 @@ describe("data/reasoning: the questions, by hand", () => {
     assert.strictEqual(countQuestion(poem({ paragraphs: [long] })), null, "over the length that fits the context");
   });
 
-  it("writes the character question of 静夜思: line i copied whole, then position j read off", () => {
+  it("writes the character question of 静夜思: the poem walked to line i, line i numbered, position j read off", () => {
     // Line and position come from the id: over many ids, every line is asked and the answer is always that character.
     const ls = ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"];
     const asked = new Set<string>();
@@ -112,11 +112,25 @@ describe("data/reasoning: the questions, by hand", () => {
       assert.ok(i >= 1 && i <= 4 && j >= 1 && j <= 5, `${i} ${j}`);
       assert.strictEqual(it.expected.char, [...ls[i - 1]][j - 1]);
       assert.strictEqual(it.prompt, `床前明月光，疑是地上霜。举头望明月，低头思故乡。\n${charAtAsk(i, j)}`);
-      assert.strictEqual(it.thinking, `第${i}句${ls[i - 1]}，第${j}字是${it.expected.char}。`);
+      const walked = ["床前明月光，", "疑是地上霜。", "举头望明月，"].slice(0, i - 1).join("");
+      const numbered = [...ls[i - 1]].map((c, k) => `${k + 1}${c}`).join("");
+      assert.strictEqual(it.thinking, `${walked}${numbered}，第${j}字是${it.expected.char}。`);
       assert.strictEqual(it.answer, `是「${it.expected.char}」。`);
     }
     assert.strictEqual(asked.size, 4);
     assert.strictEqual(charAtAsk(2, 4), "第2句的第4个字是什么？");
+    assert.throws(() => charAtAsk(0, 4), /charAtAsk: line must be a whole number from 1, got 0/);
+    assert.throws(() => charAtAsk(2, 1.5), /position must be a whole number from 1, got 1.5/);
+    // One fixed case written out in full: 第3句 第4字 of 静夜思 is 明.
+    const id = Array.from({ length: 500 }, (_, k) => `tang-${k}`).find((x) => charAtQuestion(poem({ id: x }))!.expected.position === "4" && charAtQuestion(poem({ id: x }))!.expected.line === "3")!;
+    assert.strictEqual(charAtQuestion(poem({ id }))!.thinking, "床前明月光，疑是地上霜。1举2头3望4明5月，第4字是明。");
+  });
+
+  it("asks no walking question about a text the walk cannot copy exactly (two marks in a row, a quote)", () => {
+    for (const paragraphs of [["床前明月光，，疑是地上霜。", "举头望明月，低头思故乡。"], ["床前明月光，“疑是地上霜。”", "举头望明月，低头思故乡。"], ["床前明月光，疑是地上霜。", "举头望明月，低头思故乡"]]) {
+      assert.strictEqual(charAtQuestion(poem({ paragraphs })), null, paragraphs.join(""));
+      assert.strictEqual(rhymeQuestion(poem({ paragraphs })), null, paragraphs.join(""));
+    }
   });
 
   it("asks the character question about 绝句 only", () => {
@@ -128,14 +142,14 @@ describe("data/reasoning: the questions, by hand", () => {
   it("writes the rhyme question of 登鹳雀楼 (流 liu and 楼 lou: both 尤) with its trace", () => {
     const item = rhymeQuestion(poem({ title: "登鹳雀楼", author: "王之涣", paragraphs: ["白日依山尽，黄河入海流。", "欲穷千里目，更上一层楼。"] }))!;
     assert.strictEqual(item.prompt, `白日依山尽，黄河入海流。欲穷千里目，更上一层楼。\n${RHYME_QUESTION}`);
-    assert.strictEqual(item.thinking, "第2句黄河入海流，末字流，韵母iu，尤韵；第4句更上一层楼，末字楼，韵母ou，尤韵；同韵。");
+    assert.strictEqual(item.thinking, "白日依山尽，黄河入海流。流iu尤；欲穷千里目，更上一层楼。楼ou尤；同韵。");
     assert.strictEqual(item.response, `<think>${item.thinking}</think>押韵，都是「尤」韵。`);
     assert.deepStrictEqual(item.expected, { rhymes: "押韵", groups: "尤" });
   });
 
   it("says 不押韵 where Mandarin has drifted from 平水韵 (渚 zhǔ and 举 jǔ were one rhyme)", () => {
     const item = rhymeQuestion(poem({ paragraphs: ["飞盖去芳园，兰桡游翠渚。", "萍间日彩乱，荷处香风举。"] }))!;
-    assert.strictEqual(item.thinking, "第2句兰桡游翠渚，末字渚，韵母u，姑韵；第4句荷处香风举，末字举，韵母ü，齐韵；不同韵。");
+    assert.strictEqual(item.thinking, "飞盖去芳园，兰桡游翠渚。渚u姑；萍间日彩乱，荷处香风举。举ü齐；不同韵。");
     assert.strictEqual(item.answer, "不押韵：「姑」韵和「齐」韵。");
     assert.deepStrictEqual(item.expected, { rhymes: "不押韵", groups: "姑、齐" });
   });
@@ -216,7 +230,21 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
       const [i, j] = [Number(it.expected.line), Number(it.expected.position)];
       assert.strictEqual(it.expected.char, [...ls[i - 1]][j - 1], `${p.id} ${i} ${j}`);
       assert.ok(it.prompt.endsWith(`\n${charAtAsk(i, j)}`));
-      assert.ok(it.thinking.startsWith(`第${i}句${ls[i - 1]}，`), it.thinking);
+      // The walk, checked against the text: lines 1 … i−1 exactly as the prompt has them, then line i numbered, then
+      // "第j字是c", where c follows the number j in the numbered line.
+      const text = p.paragraphs.join("");
+      const starts = [0];
+      for (let k = 0; k < text.length; k++) if (/[，。？！；]/u.test(text[k])) starts.push(k + 1);
+      const walked = text.slice(0, starts[i - 1]);
+      assert.ok(it.thinking.startsWith(walked), `${p.id}: ${it.thinking}`);
+      const rest = it.thinking.slice(walked.length);
+      const m = /^((?:\d\p{Script=Han})+)，第(\d)字是(\p{Script=Han})。$/u.exec(rest)!;
+      assert.ok(m, `${p.id}: ${rest}`);
+      const pairs = [...m[1].matchAll(/(\d)(\p{Script=Han})/gu)];
+      assert.deepStrictEqual(pairs.map((q) => q[2]).join(""), ls[i - 1]);
+      assert.deepStrictEqual(pairs.map((q) => Number(q[1])), pairs.map((_, k) => k + 1));
+      assert.strictEqual(Number(m[2]), j);
+      assert.strictEqual(m[3], pairs.find((q) => Number(q[1]) === j)![2]);
       const other = [...ls[i - 1]].find((c) => c !== it.expected.char);
       if (other) assert.ok(!checkReasoningAnswer(it, `是「${other}」。`).correct, `${p.id}: ${other}`);
     }
@@ -271,13 +299,19 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
       const same = groups[0] === groups[1];
       assert.deepStrictEqual(it.expected, { rhymes: same ? "押韵" : "不押韵", groups: same ? groups[0] : groups.join("、") }, `${p.id}: ${feet.join("")}`);
       assert.strictEqual(it.prompt, `${p.paragraphs.join("")}\n${RHYME_QUESTION}`);
-      const m = /^第2句[^，]+，末字(.)，韵母([a-zü-]+)，(.)韵；第4句[^，]+，末字(.)，韵母([a-zü-]+)，(.)韵；(同韵|不同韵)。$/u.exec(it.thinking);
-      assert.ok(it.thinking.startsWith(`第2句${ls[1]}，`) && it.thinking.includes(`；第4句${ls[3]}，`), `${p.id}: the lines copied whole: ${it.thinking}`);
+      // The walk: the text's lines 1–2 with their marks, the foot of line 2; lines 3–4 with their marks, the foot of line 4.
+      const text = p.paragraphs.join("");
+      const ends: number[] = [];
+      for (let k = 0; k < text.length; k++) if (/[，。？！；]/u.test(text[k])) ends.push(k + 1);
+      const [half1, half2] = [text.slice(0, ends[1]), text.slice(ends[1], ends[3])];
+      const m = /^(.+?)(.)([a-zü-]+)(.)；(.+?)(.)([a-zü-]+)(.)；(同韵|不同韵)。$/u.exec(it.thinking);
       assert.ok(m, `${p.id}: trace ${it.thinking}`);
-      assert.deepStrictEqual([m[1], m[4]], feet);
-      assert.deepStrictEqual([m[3], m[6]], groups);
-      for (const [f, g] of [[m[2], m[3]], [m[5], m[6]]]) assert.ok(RHYME_GROUPS[g as keyof typeof RHYME_GROUPS].includes(f), `${p.id}: final ${f} is not in ${g}`);
-      assert.strictEqual(m[7], same ? "同韵" : "不同韵");
+      assert.deepStrictEqual([m[1], m[5]], [half1, half2], `${p.id}: the walk copies the text: ${it.thinking}`);
+      const [, , foot1, final1, group1, , foot2, final2, group2, verdict] = m;
+      assert.deepStrictEqual([foot1, foot2], feet);
+      assert.deepStrictEqual([group1, group2], groups);
+      for (const [f, g] of [[final1, group1], [final2, group2]]) assert.ok(RHYME_GROUPS[g as keyof typeof RHYME_GROUPS].includes(f), `${p.id}: final ${f} is not in ${g}`);
+      assert.strictEqual(verdict, same ? "同韵" : "不同韵");
       assert.ok(checkReasoningAnswer(it, it.answer).correct);
       const wrong = same ? `不押韵：「${groups[0]}」韵和「${groups[0]}」韵。` : `押韵，都是「${groups[0]}」韵。`;
       assert.ok(!checkReasoningAnswer(it, wrong).correct, `${p.id}: ${wrong}`);
