@@ -22,7 +22,7 @@
  *
  * How it is wired: `applyLora` finds the chosen linear layers of a GPT by name (`attn.c_attn` matches
  * transformer.h.0.attn.c_attn, transformer.h.1.attn.c_attn, …) and puts a LoraLinear in each one's adapter slot
- * (Linear.attachAdapter: the layer adds the adapter's output to x·W + b); the token rows go in the embedding's slot,
+ * (Linear.attachAdapter: the layer multiplies x by the weight the adapter makes of W); the token rows go in the embedding's slot,
  * which the tied output layer reads too. No method of a live object is replaced, so a later change to the model's
  * forward reaches adapted models as well; `dispose()` empties the slots. Saving and loading adapters: loraFiles.ts.
  */
