@@ -24,7 +24,9 @@ const SFT_USAGE = `usage: npx tiaoyu sft [options]
 ${RUN_FLAGS_USAGE}
 
 Starts from runs/anneal (the base model at the end of chapter 5; the course's shipped checkpoints/base when
-runs/anneal is empty). Trains on the questions about 唐诗三百首's training poems and the corpus's 五言/七言 and 写一句诗.
+runs/anneal is empty). Trains on the questions about 唐诗三百首's training poems, the corpus's 五言/七言 and 写一句诗, and
+next-line questions on corpus couplets answered by the base model itself (lib/train/selfAnswers.ts; generated once,
+a few minutes, then cached in datasets/self-answers/).
 Scores the held-out corpus questions, and those about 唐诗三百首 (lib/data/anthologyQa.ts) as a second set.
 Ctrl-C stops after the current step and writes a checkpoint.
 Environment: TIAOYU_QUICK=1 for the quick sizes (runs/sft-quick).`;
