@@ -204,7 +204,7 @@ export interface SftRunOptions extends Partial<TrainingOptions> {
    */
   readonly lora?: LoraConfig | null;
   readonly batchSize?: number;
-  /** At most this many training questions (default all that fit the context). */
+  /** At most this many of the chosen training questions (default all that fit the context); the self-answered ones come on top. */
   readonly maxTrain?: number;
   /** The corpus ensureBase trains on when there is no base model (default: ensureCorpus()). */
   readonly corpus?: CorpusInfo;
@@ -265,13 +265,15 @@ export async function runSft(options: SftRunOptions): Promise<SftRun> {
     const T = model.config.blockSize;
     const { train: chosen, validation: valItems, corpusTrain, anthologyTrain } = sftExamples(items, anthologyItems, settings, maxTrain);
     // Asked of the base before any training (and before LoRA's adapters attach), so a resumed run gets the same ones.
-    const selfTrain = settings.selfAnswers > 0 ? await ensureSelfAnswers(model, tokenizer, corpus ?? (await ensureCorpus()), { count: settings.selfAnswers, seed: settings.dataSeed, log }) : [];
+    // The corpus, read once, when the self-answered questions or replay need it.
+    const corpusInfo = settings.selfAnswers > 0 || settings.replay > 0 ? corpus ?? (await ensureCorpus()) : null;
+    const selfTrain = corpusInfo && settings.selfAnswers > 0 ? await ensureSelfAnswers(model, tokenizer, corpusInfo, { count: settings.selfAnswers, seed: settings.dataSeed, log }) : [];
     const chosenAll = [...chosen, ...selfTrain];
     const rewritten = rewrite ? rewrite(chosenAll) : null;
     const trainItems = rewritten ? rewritten.items : chosenAll;
     const questions = encodeChatData(tokenizer, trainItems, T);
     // LoRA leaves the base's weights as they are, so it has nothing to forget and reads nothing again.
-    const replayed = settings.replay > 0 && !loraConfig && anthologyItems.length > 0 ? await replayOf(tokenizer, corpus ?? (await ensureCorpus()), settings.replay, T) : [];
+    const replayed = corpusInfo && settings.replay > 0 && !loraConfig && anthologyItems.length > 0 ? await replayOf(tokenizer, corpusInfo, settings.replay, T) : [];
     const train0 = { ...questions, encoded: [...questions.encoded, ...replayed] };
     const val0 = encodeChatData(tokenizer, valItems.slice(0, settings.evalBatches * settings.batchSize * 4), T);
     log(
