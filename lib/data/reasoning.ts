@@ -21,6 +21,10 @@
  *   assistant:  <think>床前明月光，疑是地上霜。霜uang唐；举头望明月，低头思故乡。乡iang唐；同韵。</think>
  *               押韵，都是「唐」韵。
  *
+ *   user:       床前明月光，疑是地上霜。举头望明月，低头思故乡。
+ *               「上」字在第几句第几个字？
+ *   assistant:  <think>第1句1床2前3明4月5光，第2句1疑2是3地4上，在第2句第4字。</think>在「第2句第4字」。
+ *
  * The character and rhyme traces walk the poem from its start, copying it as the prompt has it: every copied
  * character is the one after the previous one in the prompt (75–83% of lines copied exactly at full size). The first
  * traces jumped to line i ("第2句弹琴复长啸"), which the model fine-tuned 360 steps never copied right (0% of 300); the
@@ -55,9 +59,9 @@ import { type QaSplit, QA_SPLITS, qaSplitOf } from "./qa";
 import { type CharRhyme, charRhyme } from "./rhyme";
 
 /** The kinds of question. */
-export type ReasoningTask = "count" | "charAt" | "rhyme" | "form" | "nextLine";
+export type ReasoningTask = "count" | "charAt" | "rhyme" | "find" | "form" | "nextLine";
 /** Every task this file can write, in the order tables list them. */
-export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme", "form", "nextLine"] as ReasoningTask[]);
+export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme", "find", "form", "nextLine"] as ReasoningTask[]);
 
 /**
  * The tasks the chapter trains and scores by default: questions meant to need several steps read off the poem in the
@@ -68,13 +72,14 @@ export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count",
  * keeps them as its counter-examples. The first full-size runs showed why the other two are left out: the form question is answered in one step (96–98% with answers alone, so a trace has nothing to add),
  * and the next line and author must be recalled from pretraining, which no trace can supply (0% either way).
  */
-export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme"] as ReasoningTask[]);
+export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme", "find"] as ReasoningTask[]);
 
 /** What a table calls each kind of question. */
 export const REASONING_TASK_LABELS: Readonly<Record<ReasoningTask, string>> = Object.freeze({
   count: "字数",
   charAt: "第i句第j字",
   rhyme: "押韵",
+  find: "字在哪里",
   form: "体裁",
   nextLine: "下一句+作者",
 });
@@ -100,6 +105,12 @@ export function charAtAsk(line: number, position: number): string {
   return `第${line}句的第${position}个字是什么？`;
 }
 
+/** The find question's words: 「上」字在第几句第几个字？ */
+export function findAsk(char: string): string {
+  if ([...char].length !== 1 || !/\p{Script=Han}/u.test(char)) throw new Error(`findAsk: the character must be one Han character, got ${JSON.stringify(char)}`);
+  return `「${char}」字在第几句第几个字？`;
+}
+
 /** One question with its reasoning trace and answer. */
 export interface ReasoningItem {
   readonly task: ReasoningTask;
@@ -113,7 +124,7 @@ export interface ReasoningItem {
   readonly response: string;
   /**
    * The facts a correct answer states: { count: "20" }, { char: "上", line: "2", position: "4" } (only char is
-   * checked), { rhymes: "押韵", groups: "唐" } ({ rhymes: "不押韵", groups: "皆、麻" }: the groups of lines 2 and 4),
+   * checked), { line: "2", position: "4", char: "上" } for the find question (line and position checked), { rhymes: "押韵", groups: "唐" } ({ rhymes: "不押韵", groups: "皆、麻" }: the groups of lines 2 and 4),
    * { form: "五言绝句" }, or { nextLine: "疑是地上霜", author: "李白" }.
    */
   readonly expected: Readonly<Record<string, string>>;
@@ -298,6 +309,46 @@ export function charAtQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem
   };
 }
 
+/**
+ * The find question about a 五言绝句: where is character X (a Han character the poem has exactly once, chosen by the
+ * poem's id)? The reverse of the character question: there the place is given and the character asked; here the
+ * character is given, and finding it means searching the poem. The trace reads the poem line by line, each line
+ * labelled and each character numbered, and stops at X:
+ *   第1句1床2前3明4月5光，第2句1疑2是3地4上，在第2句第4字。
+ * Every step is local: a label is one more than the last, a copied character is the one after the previous one in
+ * the prompt, "is this X?" compares the character just written with the one in the question, and the answer reads
+ * the last label and number written. Only 五言绝句: numbering doubles a line's length, and a 七言绝句's trace with
+ * its prompt would not fit the course model's 128 tokens.
+ * Null when the poem is not a 五言绝句, its text is not lines and single marks, or no Han character occurs once.
+ */
+export function findQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
+  const shape = regularShape(poem);
+  if (!shape || shape.kind !== "绝句" || shape.meter !== "五言") return null;
+  const text = poem.paragraphs.join("");
+  if (!lineSegments(text, shape.lines)) return null;
+  const all = shape.lines.flatMap((l) => [...l]);
+  const once = all.filter((c) => /\p{Script=Han}/u.test(c) && all.indexOf(c) === all.lastIndexOf(c));
+  if (once.length === 0) return null;
+  const c = once[mix32(fnv1a32(`${poem.id}:find`)) % once.length];
+  const i = 1 + shape.lines.findIndex((l) => [...l].includes(c));
+  const j = 1 + [...shape.lines[i - 1]].indexOf(c);
+  const numbered = (line: string, upTo: number) => [...line].slice(0, upTo).map((ch, k) => `${k + 1}${ch}`).join("");
+  const walk = shape.lines.slice(0, i).map((l, k) => `第${k + 1}句${numbered(l, k === i - 1 ? j : l.length)}`);
+  const place = `第${i}句第${j}字`;
+  const thinking = `${walk.join("，")}，在${place}。`;
+  const answer = `在「${place}」。`;
+  return {
+    task: "find",
+    prompt: `${text}\n${findAsk(c)}`,
+    thinking,
+    answer,
+    response: reasoningResponse(thinking, answer),
+    expected: { line: String(i), position: String(j), char: c },
+    poemId: poem.id,
+    split,
+  };
+}
+
 /** Authors that name nobody: a question about them has no answer to learn. */
 
 /**
@@ -370,6 +421,10 @@ export function reasoningItems(poems: readonly PoemRecord[], options: ReasoningD
       const r = rhymeQuestion(p, split);
       if (r) out.push(r);
     }
+    if (tasks.has("find")) {
+      const f = findQuestion(p, split);
+      if (f) out.push(f);
+    }
   }
   return out;
 }
@@ -417,6 +472,7 @@ export interface AnswerCheck {
  * Checks a final answer (the text after </think>) against an item's expected facts.
  *   count:    exactly one number is stated, and it is the count ("一共「18」个字。"; "18" counts too).
  *   charAt:   exactly one 「…」, holding the character ("是「上」。").
+ *   find:     exactly one 「…」, naming the line and position ("在「第2句第4字」。"; 第4个字 counts too).
  *   form:     exactly one of the four forms is named, and it is the right one ("这首诗是五言绝句。" counts;
  *             "五言绝句或七言绝句" does not: listing every choice must not score).
  *   nextLine: the line in the first 「…」 is the next line, and 作者是「…」 names the author (the 「」 may be left out).
@@ -436,6 +492,13 @@ export function checkReasoningAnswer(item: Pick<ReasoningItem, "task" | "expecte
     const quoted = [...a.matchAll(/「([^」]*)」/gu)].map((m) => m[1]);
     const ok = quoted.length === 1 && quoted[0] === item.expected.char;
     return { correct: ok, parts: { char: ok } };
+  }
+  if (item.task === "find") {
+    // Exactly one 「…」, naming the place: 在「第2句第4字」。 (the 个 of the question's wording is allowed).
+    const quoted = [...a.matchAll(/「([^」]*)」/gu)].map((m) => m[1]);
+    const place = quoted.length === 1 ? /^第(\d+)句第(\d+)个?字$/u.exec(quoted[0]) : null;
+    const ok = place !== null && place[1] === item.expected.line && place[2] === item.expected.position;
+    return { correct: ok, parts: { place: ok } };
   }
   if (item.task === "form") {
     const named = FORM_CHOICES.filter((f) => a.includes(f));

@@ -121,10 +121,11 @@ export async function evaluateReasoning(
   return { rows, replies };
 }
 
-/** What makes two expected answers the same answer (the char question's line and position are not part of it). */
+/** What makes two expected answers the same answer (the char question's line and position are not part of it, nor the find question's character). */
 function expectedKey(item: Pick<ReasoningItem, "task" | "expected">): string {
   const e = item.expected;
   if (item.task === "charAt") return e.char;
+  if (item.task === "find") return `第${e.line}句第${e.position}字`;
   return Object.keys(e).sort().map((k) => `${k}=${e[k]}`).join(";");
 }
 

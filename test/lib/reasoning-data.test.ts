@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { pinyin } from "pinyin-pro";
 import {
-  buildCorpus, charAtAsk, charAtQuestion, charRhyme, checkReasoningAnswer, countQuestion, COUNT_MAX_CHARS, COUNT_QUESTION, DEFAULT_REASONING_TASKS,
+  buildCorpus, charAtAsk, charAtQuestion, findAsk, findQuestion, charRhyme, checkReasoningAnswer, countQuestion, COUNT_MAX_CHARS, COUNT_QUESTION, DEFAULT_REASONING_TASKS,
   formQuestion, loadPoems, nextLineQuestion, parseReasoning, type PoemRecord, reasoningCounts, reasoningItems, type ReasoningItem, rhymeQuestion,
   RHYME_GROUPS, RHYME_QUESTION, splitReasoningItems, FORM_QUESTION, qaSplitOf, REASONING_TASKS,
 } from "tiaoyu";
@@ -139,6 +139,39 @@ describe("data/reasoning: the questions, by hand", () => {
     assert.strictEqual(charAtQuestion(poem({ paragraphs: ["床前明月光，疑是地上霜。", "举头望明月，低头思故乡兮。"] })), null);
   });
 
+  it("writes the find question of 静夜思: a character the poem has once, found by reading line by line, numbered", () => {
+    const ls = ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"];
+    const once = new Set([..."床前光疑是地上霜举望低思故乡"]);
+    const asked = new Set<string>();
+    for (let k = 0; k < 60; k++) {
+      const it = findQuestion(poem({ id: `tang-${k}` }))!;
+      const { char, line, position } = it.expected;
+      asked.add(char);
+      assert.ok(once.has(char), `${char} occurs once in the poem`);
+      assert.strictEqual([...ls[Number(line) - 1]][Number(position) - 1], char);
+      assert.strictEqual(it.prompt, `床前明月光，疑是地上霜。举头望明月，低头思故乡。\n「${char}」字在第几句第几个字？`);
+      assert.strictEqual(it.answer, `在「第${line}句第${position}字」。`);
+      assert.ok(checkReasoningAnswer(it, it.answer).correct);
+    }
+    assert.ok(asked.size >= 8, `the character varies with the id: ${[...asked].join("")}`);
+    // One case written out in full: 上 is line 2, position 4.
+    const id = Array.from({ length: 500 }, (_, k) => `tang-${k}`).find((x) => findQuestion(poem({ id: x }))!.expected.char === "上")!;
+    assert.strictEqual(findQuestion(poem({ id }))!.thinking, "第1句1床2前3明4月5光，第2句1疑2是3地4上，在第2句第4字。");
+    assert.strictEqual(findAsk("上"), "「上」字在第几句第几个字？");
+    assert.throws(() => findAsk("上下"), /findAsk: the character must be one Han character, got "上下"/);
+    assert.throws(() => findAsk("a"), /findAsk: the character must be one Han character/);
+  });
+
+  it("asks the find question about 五言绝句 only, and never about a character the poem has twice", () => {
+    assert.strictEqual(findQuestion(poem({ paragraphs: Array(4).fill("床前明月光，疑是地上霜。") })), null, "律诗");
+    assert.strictEqual(findQuestion(poem({ paragraphs: ["朝辞白帝彩云间，千里江陵一日还。", "两岸猿声啼不住，轻舟已过万重山。"] })), null, "七言");
+    assert.strictEqual(findQuestion(poem({ collection: "songci" })), null);
+    assert.strictEqual(findQuestion(poem({ paragraphs: ["床前明月光，，疑是地上霜。", "举头望明月，低头思故乡。"] })), null, "two marks");
+    assert.strictEqual(findQuestion(poem({ paragraphs: ["明月明月明，明月明月明。", "明月明月明，明月明月明。"] })), null, "no character once");
+    // Only 光 occurs once: every id asks about it.
+    for (let k = 0; k < 10; k++) assert.strictEqual(findQuestion(poem({ id: `tang-${k}`, paragraphs: ["明月明月光，明月明月明。", "明月明月明，明月明月明。"] }))!.expected.char, "光");
+  });
+
   it("writes the rhyme question of 登鹳雀楼 (流 liu and 楼 lou: both 尤) with its trace", () => {
     const item = rhymeQuestion(poem({ title: "登鹳雀楼", author: "王之涣", paragraphs: ["白日依山尽，黄河入海流。", "欲穷千里目，更上一层楼。"] }))!;
     assert.strictEqual(item.prompt, `白日依山尽，黄河入海流。欲穷千里目，更上一层楼。\n${RHYME_QUESTION}`);
@@ -250,6 +283,34 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
     }
   });
 
+  it("find: the character occurs once in the poem, at the line and position said, and the trace reads every line up to it", () => {
+    const byId = new Map(poems.map((p) => [p.id, p]));
+    const asked = items.filter((i) => i.task === "find");
+    assert.ok(asked.length > 0);
+    for (const it of asked) {
+      const p = byId.get(it.poemId)!;
+      const ls = lines(p.paragraphs.join(""));
+      assert.ok(ls.length === 4 && ls.every((l) => [...l].length === 5), `${p.id}: a 五言绝句`);
+      const all = ls.flatMap((l) => [...l]);
+      assert.strictEqual(all.filter((c) => c === it.expected.char).length, 1, `${p.id}: ${it.expected.char} once`);
+      const [i, j] = [Number(it.expected.line), Number(it.expected.position)];
+      assert.strictEqual([...ls[i - 1]][j - 1], it.expected.char, `${p.id} ${i} ${j}`);
+      // Each step of the trace: "第k句" then line k's characters numbered from 1, the last step stopping at the character.
+      const steps = it.thinking.replace(/。$/u, "").split("，");
+      assert.strictEqual(steps.at(-1), `在第${i}句第${j}字`);
+      assert.strictEqual(steps.length, i + 1, it.thinking);
+      steps.slice(0, -1).forEach((step, k) => {
+        const m = /^第(\d)句((?:\d\p{Script=Han})+)$/u.exec(step)!;
+        assert.ok(m, `${p.id}: ${step}`);
+        assert.strictEqual(Number(m[1]), k + 1);
+        const pairs = [...m[2].matchAll(/(\d)(\p{Script=Han})/gu)];
+        assert.deepStrictEqual(pairs.map((q) => Number(q[1])), pairs.map((_, n) => n + 1));
+        const want = k === i - 1 ? [...ls[k]].slice(0, j).join("") : ls[k];
+        assert.strictEqual(pairs.map((q) => q[2]).join(""), want);
+      });
+    }
+  });
+
   it("form: the answer is the corpus's own form label, and the trace's counts are the poem's", () => {
     const byId = new Map(poems.map((p) => [p.id, p]));
     const forms = items.filter((i) => i.task === "form");
@@ -356,6 +417,16 @@ describe("data/reasoning: checking an answer", () => {
     assert.ok(!checkReasoningAnswer(at, "是「上」或「地」。").correct);
     assert.ok(!checkReasoningAnswer(at, "是上。").correct);
     assert.ok(!checkReasoningAnswer(at, "是「地上」。").correct);
+  });
+  it("accepts the one right place in 「」, and rejects another, two of them, or none", () => {
+    const at = { task: "find" as const, expected: { char: "上", line: "2", position: "4" } };
+    assert.deepStrictEqual(checkReasoningAnswer(at, "在「第2句第4字」。"), { correct: true, parts: { place: true } });
+    assert.ok(checkReasoningAnswer(at, "在「第2句第4个字」。").correct);
+    assert.ok(!checkReasoningAnswer(at, "在「第2句第5字」。").correct);
+    assert.ok(!checkReasoningAnswer(at, "在「第3句第4字」。").correct);
+    assert.ok(!checkReasoningAnswer(at, "在「第2句第4字」或「第3句第4字」。").correct);
+    assert.ok(!checkReasoningAnswer(at, "在第2句第4字。").correct);
+    assert.ok(!checkReasoningAnswer(at, "「上」").correct);
   });
   it("accepts the right form however it is phrased, and rejects a wrong one or a list of choices", () => {
     assert.ok(checkReasoningAnswer(form, "七言绝句").correct);
