@@ -27,6 +27,7 @@
  * forward reaches adapted models as well; `dispose()` empties the slots. Saving and loading adapters: loraFiles.ts.
  */
 import * as tf from "@tensorflow/tfjs";
+import { loraGrads } from "../kernels/lora";
 import type { GPT } from "../model/gpt";
 import type { Linear, LinearAdapter } from "../model/linear";
 import { sizeOf } from "../model/params";
@@ -146,7 +147,8 @@ export class LoraLinear implements LinearAdapter {
    *
    * four thin products with r = 8 columns. The unfolded form costs ten operations over all N rows per layer, and
    * on the course model they cost more than the frozen weights' gradients save (measured: a LoRA step 1.05× a full
-   * SFT step; npm run bench -- train).
+   * SFT step; npm run bench -- train). dA and dB come from lib/kernels/lora.ts's loraGrads: on wasm with the native
+   * addon one kernel that reads x and dy once for both (the four products took ~60 ms of a ~470 ms step there).
    */
   product(x: tf.Tensor2D, weight: tf.Tensor2D): tf.Tensor2D | null {
     if (this.mergedIn) return null;
@@ -161,8 +163,7 @@ export class LoraLinear implements LinearAdapter {
           const [xs, as, bs, ws] = saved as tf.Tensor2D[];
           const g = dy as tf.Tensor2D; // [N, out]
           const dx = tf.matMul(g, ws, false, true); // [N, in]
-          const dA = tf.mul(tf.matMul(xs, tf.matMul(g, bs, false, true), true, false), scale); // [in, r]
-          const dB = tf.mul(tf.matMul(tf.matMul(xs, as), g, true, false), scale); // [r, out]
+          const [dA, dB] = loraGrads(xs, g, as, bs, scale); // [in, r], [r, out]
           return [dx, dA, dB];
         },
       };
