@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "pool.h"
+#include "product.h"
 
 #define LORA_SLICES 8
 #define TILE 4
@@ -203,4 +204,24 @@ int lora_grad(const float *x, const float *dy, const float *a, const float *b, s
   free(at);
   free(c.part);
   return 0;
+}
+
+/*
+ * The fold row by row, wf[p] = w[p] + Σ_k (scale·a[p, k])·b[k] (r scaled additions of B's rows: in·out·r
+ * multiply-adds, ~0.5 M for the course model's widest layer), then the product on the same route as every other
+ * matrix product (product.c). As tfjs ops the fold is three kernels (A·B, the scale, the addition), each with an
+ * [in, out] temporary.
+ */
+void lora_forward(const float *x, const float *w, const float *a, const float *b, size_t n, size_t in, size_t out,
+                  size_t r, float scale, float *y, float *wf) {
+  for (size_t p = 0; p < in; p++) {
+    float *restrict row = wf + p * out;
+    memcpy(row, w + p * out, sizeof(float) * out);
+    for (size_t k = 0; k < r; k++) {
+      const float c = scale * a[p * r + k];
+      const float *restrict bk = b + k * out;
+      for (size_t j = 0; j < out; j++) row[j] += c * bk[j];
+    }
+  }
+  if (n > 0) product(n, out, in, 0, 0, x, wf, y);
 }

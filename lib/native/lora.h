@@ -1,4 +1,4 @@
-/* The gradient of a LoRA layer's adapter matrices in one pass over its input and output gradient. See lora.c. */
+/* A LoRA layer's product with the folded weight, and its adapter matrices' gradient in one pass. See lora.c. */
 #ifndef TIAOYU_LORA_H
 #define TIAOYU_LORA_H
 #include <stddef.h>
@@ -11,4 +11,11 @@
  */
 int lora_grad(const float *x, const float *dy, const float *a, const float *b, size_t n, size_t in, size_t out,
               size_t r, float scale, float *da, float *db);
+/*
+ * The forward product of a LoRA layer with the correction folded into the weight, x [n, in], w [in, out]:
+ *   wf [in, out] = w + scale·a·b        y [n, out] = x·wf
+ * wf is kept for the gradient (dx = dy·wfᵀ).
+ */
+void lora_forward(const float *x, const float *w, const float *a, const float *b, size_t n, size_t in, size_t out,
+                  size_t r, float scale, float *y, float *wf);
 #endif
