@@ -11,7 +11,7 @@
  *   fused     geluTanh, layerNorm, softmaxCrossEntropy, dropout, adamwUpdate,          wasm (native or JS), cpu
  *             splitQkv (q, k, v into heads and back in one copy each way)
  *   attention causalAttention (kernels/attention)                                   wasm (needs the addon)
- *   lora      the gradient of LoRA's A and B in one pass over x and dy (kernels/lora)  wasm (needs the addon)
+ *   lora      LoRA's product with the folded weight; A's and B's gradient in one pass  wasm (needs the addon)
  *
  * Only `wasm` and `cpu` are touched: tfjs-node's `tensorflow` backend already has fast versions of all of them.
  */
