@@ -11,6 +11,7 @@
  *   fused     geluTanh, layerNorm, softmaxCrossEntropy, dropout, adamwUpdate,          wasm (native or JS), cpu
  *             splitQkv (q, k, v into heads and back in one copy each way)
  *   attention causalAttention (kernels/attention)                                   wasm (needs the addon)
+ *   lora      LoRA's product with the folded weight; A's and B's gradient in one pass  wasm (needs the addon)
  *
  * Only `wasm` and `cpu` are touched: tfjs-node's `tensorflow` backend already has fast versions of all of them.
  */
@@ -18,13 +19,14 @@ import * as tf from "@tensorflow/tfjs";
 import { wasmAttentionConfigs } from "./attention";
 import { fusedConfigs } from "./fused";
 import { wasmIdentityConfigs } from "./identity";
+import { wasmLoraConfigs } from "./lora";
 import { wasmBatchMatMulConfig } from "./matmul";
 import { nativeKernels, nativeStatus } from "./native";
 import { wasmSumConfig } from "./reduce";
 import { unsortedSegmentSumConfig } from "./segment_sum";
 import { wasmUnaryConfigs } from "./unary";
 
-export type KernelGroup = "segment" | "matmul" | "unary" | "identity" | "reduce" | "fused" | "attention";
+export type KernelGroup = "segment" | "matmul" | "unary" | "identity" | "reduce" | "fused" | "attention" | "lora";
 type Backend = "wasm" | "cpu";
 
 const done = new Set<Backend>();
@@ -57,6 +59,7 @@ export function registerKernels(backendName: Backend): void {
     const sum = wasmSumConfig();
     if (sum) replaceKernel("reduce", sum);
     for (const config of wasmAttentionConfigs()) replaceKernel("attention", config);
+    for (const config of wasmLoraConfigs()) replaceKernel("lora", config);
   }
 }
 

@@ -18,6 +18,7 @@
 #include "decode.h"
 #include "elementwise.h"
 #include "fused.h"
+#include "lora.h"
 #include "pool.h"
 #include "product.h"
 
@@ -176,6 +177,8 @@ static void *block(napi_env env, void *heap, size_t heap_bytes, double off, doub
  *   8 attentionForward(q, k, v, out, probs, heads, t, s, hs, offset, scale, rate, seed)
  *   9 attentionBackward(q, k, v, probs, dout, dq, dk, dv, heads, t, s, hs, offset, scale, rate, seed)
  *  10 columnSum(x, y, rows, cols)
+ *  11 loraGrad(x, dy, a, b, da, db, n, in, out, r, scale)
+ *  12 loraForward(x, w, a, b, y, wf, n, in, out, r, scale)
  */
 static napi_value fused_js(napi_env env, napi_callback_info info) {
   size_t argc = 20;
@@ -192,8 +195,8 @@ static napi_value fused_js(napi_env env, napi_callback_info info) {
   const size_t nargs = argc - 2 > 18 ? 18 : argc - 2;
   int64_t kernel = -1;
   if (!get_int(env, argv[1], &kernel) || !get_doubles(env, argv + 2, nargs, a)) return NULL;
-  static const size_t expected[] = {3, 4, 9, 10, 6, 7, 5, 16, 13, 16, 4};
-  if (kernel < 0 || kernel > 10 || nargs != expected[kernel]) {
+  static const size_t expected[] = {3, 4, 9, 10, 6, 7, 5, 16, 13, 16, 4, 11, 11};
+  if (kernel < 0 || kernel > 12 || nargs != expected[kernel]) {
     napi_throw_range_error(env, NULL, "tiaoyu_native.fused: unknown kernel or wrong number of arguments");
     return NULL;
   }
@@ -284,6 +287,38 @@ static napi_value fused_js(napi_env env, napi_callback_info info) {
       const float *x = block(env, heap, heap_bytes, a[0], a[2] * a[3], &ok);
       float *y = block(env, heap, heap_bytes, a[1], a[3], &ok);
       if (ok && x && y) column_sum(x, (size_t)a[2], (size_t)a[3], y);
+      break;
+    }
+    case 12: {
+      const double n = a[6], in = a[7], out = a[8], r = a[9];
+      if (!(n >= 0 && in >= 1 && out >= 1 && r >= 1)) {
+        napi_throw_range_error(env, NULL, "tiaoyu_native.fused: loraForward sizes out of range");
+        return NULL;
+      }
+      const float *x = block(env, heap, heap_bytes, a[0], n * in, &ok);
+      const float *w = block(env, heap, heap_bytes, a[1], in * out, &ok);
+      const float *la = block(env, heap, heap_bytes, a[2], in * r, &ok);
+      const float *lb = block(env, heap, heap_bytes, a[3], r * out, &ok);
+      float *y = block(env, heap, heap_bytes, a[4], n * out, &ok);
+      float *wf = block(env, heap, heap_bytes, a[5], in * out, &ok);
+      if (ok && x && w && la && lb && y && wf) lora_forward(x, w, la, lb, (size_t)n, (size_t)in, (size_t)out, (size_t)r, (float)a[10], y, wf);
+      break;
+    }
+    case 11: {
+      const double n = a[6], in = a[7], out = a[8], r = a[9];
+      if (!(n >= 0 && in >= 1 && out >= 1 && r >= 1)) {
+        napi_throw_range_error(env, NULL, "tiaoyu_native.fused: loraGrad sizes out of range");
+        return NULL;
+      }
+      const float *x = block(env, heap, heap_bytes, a[0], n * in, &ok);
+      const float *dy = block(env, heap, heap_bytes, a[1], n * out, &ok);
+      const float *la = block(env, heap, heap_bytes, a[2], in * r, &ok);
+      const float *lb = block(env, heap, heap_bytes, a[3], r * out, &ok);
+      float *da = block(env, heap, heap_bytes, a[4], in * r, &ok);
+      float *db = block(env, heap, heap_bytes, a[5], r * out, &ok);
+      if (ok && x && dy && la && lb && da && db &&
+          lora_grad(x, dy, la, lb, (size_t)n, (size_t)in, (size_t)out, (size_t)r, (float)a[10], da, db) != 0)
+        napi_throw_error(env, NULL, "tiaoyu_native.fused: loraGrad out of memory");
       break;
     }
     case 8:

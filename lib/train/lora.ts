@@ -27,6 +27,7 @@
  * forward reaches adapted models as well; `dispose()` empties the slots. Saving and loading adapters: loraFiles.ts.
  */
 import * as tf from "@tensorflow/tfjs";
+import { loraProduct } from "../kernels/lora";
 import type { GPT } from "../model/gpt";
 import type { Linear, LinearAdapter } from "../model/linear";
 import { sizeOf } from "../model/params";
@@ -146,28 +147,12 @@ export class LoraLinear implements LinearAdapter {
    *
    * four thin products with r = 8 columns. The unfolded form costs ten operations over all N rows per layer, and
    * on the course model they cost more than the frozen weights' gradients save (measured: a LoRA step 1.05× a full
-   * SFT step; npm run bench -- train).
+   * SFT step; npm run bench -- train). lib/kernels/lora.ts's loraProduct does it: on wasm with the native addon as
+   * one kernel forward and one pass over x and dy for dA and dB (the four products took ~60 ms of a ~470 ms step).
    */
   product(x: tf.Tensor2D, weight: tf.Tensor2D): tf.Tensor2D | null {
     if (this.mergedIn) return null;
-    const scale = this.scale;
-    const folded = tf.customGrad((xIn, a, b, save) => {
-      const [x2, a2, b2] = [xIn as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D];
-      const w = tf.add(weight, tf.mul(tf.matMul(a2, b2), scale)) as tf.Tensor2D; // W' [in, out]
-      (save as tf.GradSaveFunc)([x2, a2, b2, w]);
-      return {
-        value: tf.matMul(x2, w), // [N, out]
-        gradFunc: (dy, saved) => {
-          const [xs, as, bs, ws] = saved as tf.Tensor2D[];
-          const g = dy as tf.Tensor2D; // [N, out]
-          const dx = tf.matMul(g, ws, false, true); // [N, in]
-          const dA = tf.mul(tf.matMul(xs, tf.matMul(g, bs, false, true), true, false), scale); // [in, r]
-          const dB = tf.mul(tf.matMul(tf.matMul(xs, as), g, true, false), scale); // [r, out]
-          return [dx, dA, dB];
-        },
-      };
-    });
-    return folded(x, this.a, this.b) as tf.Tensor2D;
+    return loraProduct(x, weight, this.a as tf.Tensor2D, this.b as tf.Tensor2D, this.scale);
   }
 
   /** W ← W + (alpha/r)·A·B. Afterwards the layer computes with W alone. */

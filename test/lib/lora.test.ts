@@ -183,20 +183,26 @@ describe("LoRA", function () {
     }
   });
 
-  it("the folded product x·(W + s·A·B) has the gradients of x·W + s·(x·A)·B for x, A and B, and none for W", () => {
-    const lora = applyLora(model, { rank: 3, alpha: 6, targets: ["mlp.c_fc"] });
+  // Rank 3 on 5 rows, and rank 8 on 37 rows: on wasm with the native addon the second reaches the gradient
+  // kernel's full tiles (lib/native/lora.c), the first only its leftover paths.
+  for (const [rank, N] of [[3, 5], [8, 37]]) it(`the folded product x·(W + s·A·B) has the gradients of x·W + s·(x·A)·B for x, A and B, and none for W (rank ${rank}, ${N} rows)`, () => {
+    const lora = applyLora(model, { rank, alpha: 2 * rank, targets: ["mlp.c_fc"] });
     try {
       const layer = lora.layers.get("transformer.h.1.mlp.c_fc")!;
       const w = layer.base.weight as unknown as tf.Tensor2D; // [16, 64]
       tf.tidy(() => layer.b.assign(tf.randomNormal(layer.b.shape, 0, 0.5, "float32", 11)));
-      const x = tf.randomNormal([5, 16], 0, 1, "float32", 12) as tf.Tensor2D;
-      const r = tf.randomNormal([5, 64], 0, 1, "float32", 13); // a random readout, so every output element matters
+      const x = tf.randomNormal([N, 16], 0, 1, "float32", 12) as tf.Tensor2D;
+      const r = tf.randomNormal([N, 64], 0, 1, "float32", 13); // a random readout, so every output element matters
       const unfolded = (xi: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.add(tf.matMul(xi as tf.Tensor2D, w), tf.mul(tf.matMul(tf.matMul(xi as tf.Tensor2D, a as tf.Tensor2D), b as tf.Tensor2D), layer.scale)), r));
       const folded = (xi: tf.Tensor) => tf.sum(tf.mul(layer.product(xi as tf.Tensor2D, w)!, r));
       const want = tf.grads(unfolded)([x, layer.a, layer.b]);
       const got = tf.variableGrads(() => folded(x) as tf.Scalar, [layer.a, layer.b]);
       const gotX = tf.grad(folded)(x);
-      const close = (p: tf.Tensor, q: tf.Tensor, what: string) => assert.ok(tf.tidy(() => tf.abs(tf.sub(p, q)).max().dataSync()[0]) < 1e-4, what);
+      // Relative to the largest element: with 37 rows the sums are larger, and products in another order round differently.
+      const close = (p: tf.Tensor, q: tf.Tensor, what: string) => {
+        const [diff, size] = tf.tidy(() => [tf.abs(tf.sub(p, q)).max().dataSync()[0], tf.abs(q).max().dataSync()[0]]);
+        assert.ok(diff < 1e-5 * (1 + size) * Math.sqrt(N), `${what}: differs by ${diff} (largest element ${size})`);
+      };
       close(tf.tidy(() => unfolded(x, layer.a, layer.b)), tf.tidy(() => folded(x)), "the same value");
       close(gotX, want[0], "dx");
       close(got.grads[layer.a.name], want[1], "dA");
