@@ -36,6 +36,17 @@ static inline v8 load8(const float *p) {
 }
 static inline void store8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
 
+/*
+ * Keeps a loaded vector in a register (see dots_4x4). Only where a v8 is one register (x86 with AVX): elsewhere
+ * (SSE-only x86, ARM) it is two, the constraint cannot be met and the file would not compile, so it does nothing
+ * there and the loop is merely slower.
+ */
+#if defined(__x86_64__) && defined(__AVX__)
+#define PIN(v) __asm__("" : "+x"(v))
+#else
+#define PIN(v) ((void)0)
+#endif
+
 static inline float sum8(v8 s) { return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])); }
 
 /* dots[t·r + k] = rows[t]·m[k] for t < nt rows of width w (stride w) and rows k0 ≤ k < k1 of m [r, w]. */
@@ -69,18 +80,21 @@ static void dots_4x4(const float *rows, size_t w, const float *m, size_t r, size
   v8 a20 = {0}, a21 = {0}, a22 = {0}, a23 = {0}, a30 = {0}, a31 = {0}, a32 = {0}, a33 = {0};
   for (size_t q = 0; q < w8; q += 8) {
     v8 b0 = load8(m0 + q), b1 = load8(m1 + q), b2 = load8(m2 + q), b3 = load8(m3 + q);
-    __asm__("" : "+x"(b0), "+x"(b1), "+x"(b2), "+x"(b3));
+    PIN(b0);
+    PIN(b1);
+    PIN(b2);
+    PIN(b3);
     v8 x = load8(x0 + q);
-    __asm__("" : "+x"(x));
+    PIN(x);
     a00 += x * b0, a01 += x * b1, a02 += x * b2, a03 += x * b3;
     x = load8(x1 + q);
-    __asm__("" : "+x"(x));
+    PIN(x);
     a10 += x * b0, a11 += x * b1, a12 += x * b2, a13 += x * b3;
     x = load8(x2 + q);
-    __asm__("" : "+x"(x));
+    PIN(x);
     a20 += x * b0, a21 += x * b1, a22 += x * b2, a23 += x * b3;
     x = load8(x3 + q);
-    __asm__("" : "+x"(x));
+    PIN(x);
     a30 += x * b0, a31 += x * b1, a32 += x * b2, a33 += x * b3;
   }
   const v8 acc[4][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}, {a30, a31, a32, a33}};
