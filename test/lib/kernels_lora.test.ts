@@ -35,7 +35,7 @@ function product(N: number, inDim: number, outDim: number, r: number, native: bo
   useKernelGroup("lora", native);
   try {
     return tf.tidy(() => {
-      const [x, w, a, b, R] = [[N, inDim], [inDim, outDim], [inDim, r], [r, outDim], [N, outDim]].map((s, i) => tf.randomNormal(s, 0, 1, "float32", 10 + i)) as tf.Tensor2D[];
+      const [x, w, a, b, R] = ([[N, inDim], [inDim, outDim], [inDim, r], [r, outDim], [N, outDim]] as [number, number][]).map((s, i) => tf.randomNormal(s, 0, 1, "float32", 10 + i)) as tf.Tensor2D[];
       const f = (xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(loraProduct(xi as tf.Tensor2D, w, ai as tf.Tensor2D, bi as tf.Tensor2D, 1.5), R));
       const y = loraProduct(x, w, a, b, 1.5);
       return [y, ...tf.grads(f)([x, a, b])].map((t) => (t.dataSync() as Float32Array).slice());
@@ -106,7 +106,7 @@ describe("LoRA kernels on wasm (native)", function () {
   }
 
   it("loraProduct computes dx only when it is asked for, and gives W none", async () => {
-    const [x, w, a, b, R] = [[40, 16], [16, 24], [16, 8], [8, 24], [40, 24]].map((s, i) => tf.randomNormal(s, 0, 1, "float32", 20 + i)) as tf.Tensor2D[];
+    const [x, w, a, b, R] = ([[40, 16], [16, 24], [16, 8], [8, 24], [40, 24]] as [number, number][]).map((s, i) => tf.randomNormal(s, 0, 1, "float32", 20 + i)) as tf.Tensor2D[];
     const f = (xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(loraProduct(xi as tf.Tensor2D, w, ai as tf.Tensor2D, bi as tf.Tensor2D, 2), R));
     const products = async (grad: () => tf.Tensor[]) => {
       const info = await tf.profile(() => tf.dispose(grad()));
