@@ -21,6 +21,8 @@
  *   assistant:  <think>床前明月光，疑是地上霜。霜uang唐；举头望明月，低头思故乡。乡iang唐；同韵。</think>
  *               押韵，都是「唐」韵。
  *
+ * and one more, not a default yet (see DEFAULT_REASONING_TASKS), the find question:
+ *
  *   user:       床前明月光，疑是地上霜。举头望明月，低头思故乡。
  *               「上」字在第几句第几个字？
  *   assistant:  <think>第1句1床2前3明4月5光，第2句1疑2是3地4上，在第2句第4字。</think>在「第2句第4字」。
@@ -132,7 +134,8 @@ export interface ReasoningItem {
   readonly response: string;
   /**
    * The facts a correct answer states: { count: "20" }, { char: "上", line: "2", position: "4" } (only char is
-   * checked), { line: "2", position: "4", char: "上" } for the find question (line and position checked), { rhymes: "押韵", groups: "唐" } ({ rhymes: "不押韵", groups: "皆、麻" }: the groups of lines 2 and 4),
+   * checked), { line: "2", position: "4", char: "上" } for the find question (line and position checked),
+   * { rhymes: "押韵", groups: "唐" } ({ rhymes: "不押韵", groups: "皆、麻" }: the groups of lines 2 and 4),
    * { form: "五言绝句" }, or { nextLine: "疑是地上霜", author: "李白" }.
    */
   readonly expected: Readonly<Record<string, string>>;
