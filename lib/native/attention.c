@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "pool.h"
+#include "vec8.h"
 
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
 __attribute__((simd("notinbranch"))) float expf(float);
@@ -49,15 +50,6 @@ static void gemm_rows(size_t m, size_t n, size_t k, float alpha, const float *a,
   }
 }
 
-/* Eight floats as one value: GCC turns arithmetic on it into AVX (or SSE pairs, or scalar code) as the CPU allows. */
-typedef float v8 __attribute__((vector_size(32)));
-static inline v8 load8(const float *p) {
-  v8 v;
-  memcpy(&v, p, sizeof v); /* unaligned load */
-  return v;
-}
-static inline void store8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
-static inline v8 splat8(float x) { return (v8){0} + x; }
 
 /*
  * The same product as gemm_rows, 4 rows × 16 columns of C at a time kept in registers (8 vector accumulators)

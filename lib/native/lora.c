@@ -22,19 +22,13 @@
 
 #include "pool.h"
 #include "product.h"
+#include "vec8.h"
 
 #define LORA_SLICES 8
 #define TILE 4
 /* parallel_for hands out ranges in multiples of 16 (whole vectors, for elementwise kernels): one slice is 16 units. */
 #define UNITS 16
 
-typedef float v8 __attribute__((vector_size(32)));
-static inline v8 load8(const float *p) {
-  v8 v;
-  memcpy(&v, p, sizeof v); /* unaligned load */
-  return v;
-}
-static inline void store8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
 
 /*
  * Keeps a loaded vector in a register (see dots_4x4). Only where a v8 is one register (x86 with AVX): elsewhere

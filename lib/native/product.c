@@ -12,16 +12,12 @@
 
 #include <string.h>
 
+#include "vec8.h"
+
 enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
 extern void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a,
                         int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
-typedef float v8 __attribute__((vector_size(32)));
-static inline v8 load8(const float *p) {
-  v8 v;
-  memcpy(&v, p, sizeof v); /* unaligned load */
-  return v;
-}
 
 struct small_ctx {
   size_t m, n, k;
