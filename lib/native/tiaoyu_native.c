@@ -39,6 +39,23 @@ static int get_int(napi_env env, napi_value v, int64_t *out) {
 }
 
 /*
+ * The first two arguments of sgemm and decode: the heap (an ArrayBuffer) and a Float64Array of numbers. Throws a
+ * TypeError saying `what` and returns false when either is something else.
+ */
+static bool heap_and_doubles(napi_env env, napi_value heap_v, napi_value doubles_v, const char *what, void **heap,
+                             size_t *heap_bytes, const double **doubles, size_t *count) {
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (napi_get_arraybuffer_info(env, heap_v, heap, heap_bytes) != napi_ok ||
+      napi_get_typedarray_info(env, doubles_v, &type, count, &data, NULL, NULL) != napi_ok || type != napi_float64_array) {
+    napi_throw_type_error(env, NULL, what);
+    return false;
+  }
+  *doubles = (const double *)data;
+  return true;
+}
+
+/*
  * sgemm(heap: ArrayBuffer, offsets: Float64Array, m, n, k, transA, transB): for each batch i,
  *   C_i[m, n] = op(A_i) · op(B_i), with op(X) = X or Xᵀ,
  * where A_i, B_i, C_i start at byte offsets offsets[3i], offsets[3i + 1], offsets[3i + 2] of heap and are dense
@@ -53,19 +70,15 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "tiaoyu_native.sgemm: expected 7 arguments");
     return NULL;
   }
+  static const char *const offsets_error = "tiaoyu_native.sgemm: offsets must be a Float64Array of 3 per batch";
   void *heap = NULL;
-  size_t heap_bytes = 0;
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes));
-
-  napi_typedarray_type type;
-  size_t count = 0;
-  void *data = NULL;
-  CHECK(napi_get_typedarray_info(env, argv[1], &type, &count, &data, NULL, NULL));
-  if (type != napi_float64_array || count % 3 != 0) {
-    napi_throw_type_error(env, NULL, "tiaoyu_native.sgemm: offsets must be a Float64Array of 3 per batch");
+  size_t heap_bytes = 0, count = 0;
+  const double *offsets = NULL;
+  if (!heap_and_doubles(env, argv[0], argv[1], offsets_error, &heap, &heap_bytes, &offsets, &count)) return NULL;
+  if (count % 3 != 0) {
+    napi_throw_type_error(env, NULL, offsets_error);
     return NULL;
   }
-  const double *offsets = (const double *)data;
 
   int64_t m, n, k;
   bool trans_a, trans_b;
@@ -370,16 +383,13 @@ static napi_value decode_js(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "tiaoyu_native.decode: expected heap and layout");
     return NULL;
   }
+  static const char *const layout_error = "tiaoyu_native.decode: layout must be a Float64Array (see tiaoyu_native.c)";
   void *heap = NULL;
-  size_t heap_bytes = 0;
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes));
-  napi_typedarray_type type;
-  size_t count = 0;
-  void *data = NULL;
-  CHECK(napi_get_typedarray_info(env, argv[1], &type, &count, &data, NULL, NULL));
-  const double *a = (const double *)data;
-  if (type != napi_float64_array || count < DECODE_HEADER) {
-    napi_throw_type_error(env, NULL, "tiaoyu_native.decode: layout must be a Float64Array (see tiaoyu_native.c)");
+  size_t heap_bytes = 0, count = 0;
+  const double *a = NULL;
+  if (!heap_and_doubles(env, argv[0], argv[1], layout_error, &heap, &heap_bytes, &a, &count)) return NULL;
+  if (count < DECODE_HEADER) {
+    napi_throw_type_error(env, NULL, layout_error);
     return NULL;
   }
   const double B = a[0], pos = a[1], L = a[2], nh = a[3], D = a[4], H = a[5], V = a[6], cap = a[7];
