@@ -21,11 +21,11 @@
  *   assistant:  <think>床前明月光，疑是地上霜。霜uang唐；举头望明月，低头思故乡。乡iang唐；同韵。</think>
  *               押韵，都是「唐」韵。
  *
- * and one more, not a default yet (see DEFAULT_REASONING_TASKS), the find question:
+ * and the find question, the character question reversed:
  *
  *   user:       床前明月光，疑是地上霜。举头望明月，低头思故乡。
  *               「上」字在第几句第几个字？
- *   assistant:  <think>第1句1床2前3明4月5光，第2句1疑2是3地4上，在第2句第4字。</think>在「第2句第4字」。
+ *   assistant:  <think>第1句床前明月光，第2句疑是地上；1疑2是3地4上，在第2句第4字。</think>在「第2句第4字」。
  *
  * The character and rhyme traces walk the poem from its start, copying it as the prompt has it: every copied
  * character is the one after the previous one in the prompt (75–83% of lines copied exactly at full size). The first
@@ -67,22 +67,20 @@ export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count",
 
 /**
  * The tasks the chapter trains and scores by default: questions meant to need several steps read off the poem in the
- * prompt. At full size (800 steps) only the character question turned out to be one: answers alone 3.0%, traces
- * 73.0%. Fine-tuned on answers alone, the model answers the rhyme question in one step better (71.3%) than with
- * traces (55.0%), whose weakest step (a final) is right about half the time; on the count question answers alone
- * scored 59.7%, traces 45.7% in one run and 56.7% in another with the same count traces, so no claim. The chapter
- * keeps them as its counter-examples. The first full-size runs showed why the other two are left out: the form question is answered in one step (96–98% with answers alone, so a trace has nothing to add),
+ * prompt. At full size (800 steps, from the previous SFT model) only the character question turned out to be one:
+ * answers alone 3.0%, traces 73.0%. Fine-tuned on answers alone, the model answers the rhyme question in one step
+ * better (71.3%) than with traces (55.0%), whose weakest step (a final) is right about half the time; on the count
+ * question answers alone scored 59.7%, traces 45.7% in one run and 56.7% in another with the same count traces, so
+ * no claim. The chapter keeps them as its counter-examples. The first full-size runs showed why the other two are
+ * left out: the form question is answered in one step (96–98% with answers alone, so a trace has nothing to add),
  * and the next line and author must be recalled from pretraining, which no trace can supply (0% either way).
  *
- * The find question (字在哪里) is not a default yet: its one full-size run (four tasks, 800 steps) started from
- * chapter 6's new SFT model, which copies lines 1–2 of a poem in a trace (61% and 47% of the find traces' first two
- * steps) but then writes lines of its own instead of line 3 (0% of 234), so every task that needs line 3 failed
- * (find 6.0% with traces, 7.3% with answers alone, base rate 7.0%; 第i句第j字 7.3%). Trained on to 1,600 steps, the
- * same model copies line 3 (85.2%) and answers 第i句第j字 (85.3% of 150), but find stays at 3.3%: its trace numbers
- * every line, and the copy of line 3 in it is right 38.3% of the time. The chapter's committed outputs start from the
- * previous SFT model, which learned to copy whole poems in 800 steps.
+ * The find question (字在哪里) joined the defaults with its second trace (see findQuestion): it is the character
+ * question reversed, so it also needs the poem searched, which one step cannot do (answers alone 7.3%, base rate
+ * 7.0%, in the run from chapter 6's new SFT model). That run (800 steps) showed the new SFT model needs more steps
+ * before it copies line 3 in a trace (0% of 234; trained on to 1,600 steps, 85.2%): see REASONING_PRESETS.
  */
-export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme"] as ReasoningTask[]);
+export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme", "find"] as ReasoningTask[]);
 
 /** What a table calls each kind of question. */
 export const REASONING_TASK_LABELS: Readonly<Record<ReasoningTask, string>> = Object.freeze({
@@ -323,13 +321,17 @@ export function charAtQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem
 /**
  * The find question about a 五言绝句: where is character X (a Han character the poem has exactly once, chosen by the
  * poem's id)? The reverse of the character question: there the place is given and the character asked; here the
- * character is given, and finding it means searching the poem. The trace reads the poem line by line, each line
- * labelled and each character numbered, and stops at X:
- *   第1句1床2前3明4月5光，第2句1疑2是3地4上，在第2句第4字。
+ * character is given, and finding it means searching the poem. The trace copies the poem line by line, each line
+ * after its label, and stops once it has written X; then it writes that last line again with each character's
+ * position before it, and reads off the label and the number before X:
+ *   第1句床前明月光，第2句疑是地上；1疑2是3地4上，在第2句第4字。
  * Every step is local: a label is one more than the last, a copied character is the one after the previous one in
- * the prompt, "is this X?" compares the character just written with the one in the question, and the answer reads
- * the last label and number written. Only 五言绝句: numbering doubles a line's length, and a 七言绝句's trace with
- * its prompt would not fit the course model's 128 tokens.
+ * the prompt (or, in the numbered copy, in the trace), "stop here" compares the character just written with the one
+ * in the question, and the answer reads the last label and number written. The first version numbered every line
+ * it read ("第1句1床2前3明4月5光，第2句1疑2是3地4上，…"): its one full-size run (1,600 steps) copied line 3 in it
+ * right 38.3% of the time and answered 3.3% of 150 (notebook 10, 10.5); this one copies plainly, as the walks of the
+ * character and rhyme questions do, and numbers one line. Only 五言绝句: a 七言绝句's trace with its prompt would not
+ * leave room for the answer in the course model's 128 tokens.
  * Null when the poem is not a 五言绝句, its text is not lines and single marks, or no Han character occurs once.
  */
 export function findQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
@@ -343,10 +345,11 @@ export function findQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem))
   const c = once[mix32(fnv1a32(`${poem.id}:find`)) % once.length];
   const i = 1 + shape.lines.findIndex((l) => [...l].includes(c));
   const j = 1 + [...shape.lines[i - 1]].indexOf(c);
-  const numbered = (line: string, upTo: number) => [...line].slice(0, upTo).map((ch, k) => `${k + 1}${ch}`).join("");
-  const walk = shape.lines.slice(0, i).map((l, k) => `第${k + 1}句${numbered(l, k === i - 1 ? j : l.length)}`);
+  const upToX = [...shape.lines[i - 1]].slice(0, j);
+  const walk = shape.lines.slice(0, i).map((l, k) => `第${k + 1}句${k === i - 1 ? upToX.join("") : l}`);
+  const numbered = upToX.map((ch, k) => `${k + 1}${ch}`).join("");
   const place = `第${i}句第${j}字`;
-  const thinking = `${walk.join("，")}，在${place}。`;
+  const thinking = `${walk.join("，")}；${numbered}，在${place}。`;
   const answer = `在「${place}」。`;
   return {
     task: "find",

@@ -139,7 +139,7 @@ describe("data/reasoning: the questions, by hand", () => {
     assert.strictEqual(charAtQuestion(poem({ paragraphs: ["床前明月光，疑是地上霜。", "举头望明月，低头思故乡兮。"] })), null);
   });
 
-  it("writes the find question of 静夜思: a character the poem has once, found by reading line by line, numbered", () => {
+  it("writes the find question of 静夜思: a character the poem has once, found by copying line by line, then numbering its line", () => {
     const ls = ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"];
     const once = new Set([..."床前光疑是地上霜举望低思故乡"]);
     const asked = new Set<string>();
@@ -156,7 +156,7 @@ describe("data/reasoning: the questions, by hand", () => {
     assert.ok(asked.size >= 8, `the character varies with the id: ${[...asked].join("")}`);
     // One case written out in full: 上 is line 2, position 4.
     const id = Array.from({ length: 500 }, (_, k) => `tang-${k}`).find((x) => findQuestion(poem({ id: x }))!.expected.char === "上")!;
-    assert.strictEqual(findQuestion(poem({ id }))!.thinking, "第1句1床2前3明4月5光，第2句1疑2是3地4上，在第2句第4字。");
+    assert.strictEqual(findQuestion(poem({ id }))!.thinking, "第1句床前明月光，第2句疑是地上；1疑2是3地4上，在第2句第4字。");
     assert.strictEqual(findAsk("上"), "「上」字在第几句第几个字？");
     assert.throws(() => findAsk("上下"), /findAsk: the character must be one Han character, got "上下"/);
     assert.throws(() => findAsk("a"), /findAsk: the character must be one Han character/);
@@ -295,19 +295,23 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
       assert.strictEqual(all.filter((c) => c === it.expected.char).length, 1, `${p.id}: ${it.expected.char} once`);
       const [i, j] = [Number(it.expected.line), Number(it.expected.position)];
       assert.strictEqual([...ls[i - 1]][j - 1], it.expected.char, `${p.id} ${i} ${j}`);
-      // Each step of the trace: "第k句" then line k's characters numbered from 1, the last step stopping at the character.
-      const steps = it.thinking.replace(/。$/u, "").split("，");
-      assert.strictEqual(steps.at(-1), `在第${i}句第${j}字`);
-      assert.strictEqual(steps.length, i + 1, it.thinking);
-      steps.slice(0, -1).forEach((step, k) => {
-        const m = /^第(\d)句((?:\d\p{Script=Han})+)$/u.exec(step)!;
-        assert.ok(m, `${p.id}: ${step}`);
-        assert.strictEqual(Number(m[1]), k + 1);
-        const pairs = [...m[2].matchAll(/(\d)(\p{Script=Han})/gu)];
-        assert.deepStrictEqual(pairs.map((q) => Number(q[1])), pairs.map((_, n) => n + 1));
-        const want = k === i - 1 ? [...ls[k]].slice(0, j).join("") : ls[k];
-        assert.strictEqual(pairs.map((q) => q[2]).join(""), want);
+      // The trace: "第k句" and line k copied for k < i, "第i句" and line i up to the character; then line i up to it
+      // again, each character after its position; then the place.
+      const [walk, rest] = it.thinking.split("；");
+      assert.ok(rest, `${p.id}: ${it.thinking}`);
+      const lineSteps = walk.split("，");
+      assert.strictEqual(lineSteps.length, i, it.thinking);
+      lineSteps.forEach((step, k) => {
+        const upTo = k === i - 1 ? [...ls[k]].slice(0, j).join("") : ls[k];
+        assert.strictEqual(step, `第${k + 1}句${upTo}`, `${p.id}: ${it.thinking}`);
       });
+      const [numbered, place] = rest.replace(/。$/u, "").split("，");
+      assert.strictEqual(place, `在第${i}句第${j}字`);
+      const pairs = [...numbered.matchAll(/(\d)(\p{Script=Han})/gu)];
+      assert.strictEqual(pairs.map((q) => q[0]).join(""), numbered, numbered);
+      assert.deepStrictEqual(pairs.map((q) => Number(q[1])), pairs.map((_, n) => n + 1));
+      assert.strictEqual(pairs.map((q) => q[2]).join(""), [...ls[i - 1]].slice(0, j).join(""));
+      assert.strictEqual(pairs.at(-1)![2], it.expected.char);
     }
   });
 
