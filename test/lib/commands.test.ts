@@ -155,4 +155,15 @@ describe("npx tiaoyu commands", () => {
     assert.strictEqual(bad.status, 2); // a usage error (issue 18), as tools people know exit
     assert.match(bad.stderr, /^tiaoyu: .*--bogus/);
   });
+
+  it("package.json's bin runs as a program, as `npx tiaoyu` runs it (the build gives it its execute bit back)", function () {
+    this.timeout(60_000);
+    const root = path.join(__dirname, "..", "..");
+    const bin = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).bin as Record<string, string>;
+    assert.deepStrictEqual(Object.keys(bin), ["tiaoyu"]);
+    const run = spawnSync(path.join(root, bin.tiaoyu), ["reasoning", "--help"], { encoding: "utf8" });
+    assert.ifError(run.error); // EACCES when the file lost its execute bit
+    assert.strictEqual(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^usage: npx tiaoyu reasoning/);
+  });
 });
