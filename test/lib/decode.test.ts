@@ -7,11 +7,11 @@
  */
 import * as assert from "assert";
 import {
-  applyLora, decodable, generateIds, GPT, type GPTConfig, gptConfig, initBackend, nativeDecodeAvailable, PRESETS, presetConfig, tf, useNativeDecode,
+  applyLora, decodable, generateIds, GPT, type GPTConfig, gptConfig, nativeDecodeAvailable, PRESETS, presetConfig, tf, useNativeDecode,
 } from "tiaoyu";
 import { nativeKernels, pauseNative } from "tiaoyu/dist/lib/kernels/native";
 import { expectNoLeak } from "../leak";
-import { requireNative } from "../native";
+import { onBackend } from "../backend";
 
 /** Logits of a prompt of 3 tokens per row, then `steps` single tokens per row through the cache, each copied out. */
 function logitsThroughCache(model: GPT, B: number, steps: number): Float32Array[] {
@@ -61,17 +61,7 @@ const SHAPES: Record<string, GPTConfig> = {
 
 describe("generation step in one native call (wasm)", function () {
   this.timeout(300_000);
-  let previous = "";
-  before(async function () {
-    previous = tf.getBackend();
-    await initBackend({ force: "wasm", quiet: true });
-    requireNative(this); // skips without the addon; fails in CI without it
-  });
-  after(async () => {
-    useNativeDecode(true);
-    pauseNative(false);
-    if (previous) await tf.setBackend(previous);
-  });
+  onBackend("wasm", { native: true, tearDown: () => { useNativeDecode(true); pauseNative(false); } });
 
   for (const [name, config] of Object.entries(SHAPES)) {
     it(`${name}: the same logits bit for bit as the kernel-by-kernel forward, batch 1 and 3`, () => {
@@ -228,14 +218,7 @@ describe("generation step in one native call (wasm)", function () {
 
 describe("generation step on cpu", function () {
   this.timeout(60_000);
-  let previous = "";
-  before(async () => {
-    previous = tf.getBackend();
-    await initBackend({ force: "cpu", quiet: true });
-  });
-  after(async () => {
-    if (previous) await tf.setBackend(previous);
-  });
+  onBackend("cpu");
 
   it("takes the ordinary forward (no native step) and generates the same tokens with and without the cache", async () => {
     const model = new GPT(TINY, { seed: 3 });

@@ -3,10 +3,10 @@
  */
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "tiaoyu/dist/lib/backend";
 import { useKernelGroup } from "tiaoyu/dist/lib/kernels";
 import { pauseNative } from "tiaoyu/dist/lib/kernels/native";
 import { unsortedSegmentSum } from "tiaoyu/dist/lib/kernels/segment_sum";
+import { onBackend } from "../backend";
 
 /** Deterministic pseudo-random numbers, so a failure can be reproduced. */
 function rng(seed: number): () => number {
@@ -55,18 +55,7 @@ const BACKENDS = ["wasm", "cpu"] as const;
 
 for (const backend of BACKENDS) {
   describe(`kernels on ${backend}`, () => {
-    let previous = "";
-    before(async function () {
-      previous = tf.getBackend();
-      try {
-        await initBackend({ force: backend, quiet: true });
-      } catch {
-        this.skip(); // e.g. tfjs-backend-wasm not installed
-      }
-    });
-    after(async () => {
-      if (previous) await tf.setBackend(previous);
-    });
+    onBackend(backend);
 
     describe("UnsortedSegmentSum", () => {
       it("is ours (a one-pass scatter-add), not the backend's own", () => {
@@ -130,18 +119,7 @@ for (const backend of BACKENDS) {
 }
 
 describe("Identity and Cast on wasm (shared buffers)", () => {
-  let previous = "";
-  before(async function () {
-    previous = tf.getBackend();
-    try {
-      await initBackend({ force: "wasm", quiet: true });
-    } catch {
-      this.skip();
-    }
-  });
-  after(async () => {
-    if (previous) await tf.setBackend(previous);
-  });
+  onBackend("wasm");
 
   it("a clone keeps its values when the original is disposed", () => {
     const x = tf.tensor1d([1, 2, 3]);
@@ -177,19 +155,7 @@ describe("Identity and Cast on wasm (shared buffers)", () => {
 });
 
 describe("Sum over leading axes on wasm", () => {
-  let previous = "";
-  before(async function () {
-    previous = tf.getBackend();
-    try {
-      await initBackend({ force: "wasm", quiet: true });
-    } catch {
-      this.skip();
-    }
-  });
-  after(async () => {
-    pauseNative(false);
-    if (previous) await tf.setBackend(previous);
-  });
+  onBackend("wasm", { tearDown: () => pauseNative(false) });
 
   it("equals the backend's own Sum for every axes choice, keepDims, native and JavaScript routes", () => {
     const rand = rng(13);

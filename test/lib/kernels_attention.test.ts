@@ -6,9 +6,8 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import { GPT, gptConfig } from "tiaoyu";
-import { initBackend } from "tiaoyu/dist/lib/backend";
 import { causalAttention, useKernelGroup } from "tiaoyu/dist/lib/kernels";
-import { requireNative } from "../native";
+import { onBackend } from "../backend";
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
   assert.strictEqual(actual.length, expected.length, `${what}: length`);
@@ -34,19 +33,7 @@ function run(qs: number[], ks: number[], offset: number, rate: number): Float32A
 
 describe("causalAttention on wasm (native)", function () {
   this.timeout(60_000);
-  let previous = "";
-  before(async function () {
-    previous = tf.getBackend();
-    try {
-      await initBackend({ force: "wasm", quiet: true });
-    } catch {
-      this.skip();
-    }
-    requireNative(this);
-  });
-  after(async () => {
-    if (previous) await tf.setBackend(previous);
-  });
+  onBackend("wasm", { native: true });
 
   it("runs as one kernel forward and one backward", async () => {
     const q = tf.randomNormal([1, 2, 4, 8]);
@@ -126,21 +113,10 @@ describe("causalAttention on wasm (native)", function () {
 
 // Both backends, whatever runs there (native kernel on wasm with the addon, tfjs ops otherwise): keys and values
 // past offset + T (the unwritten rest of a preallocated KV cache) must not change anything, whatever they hold.
-for (const backend of ["wasm", "cpu"]) {
+for (const backend of ["wasm", "cpu"] as const) {
   describe(`causalAttention over a longer key buffer (${backend})`, function () {
     this.timeout(60_000);
-    let previous = "";
-    before(async function () {
-      previous = tf.getBackend();
-      try {
-        await initBackend({ force: backend, quiet: true });
-      } catch {
-        this.skip();
-      }
-    });
-    after(async () => {
-      if (previous) await tf.setBackend(previous);
-    });
+    onBackend(backend);
 
     for (const [T, offset, S] of [[1, 0, 8], [1, 5, 8], [3, 4, 12], [2, 6, 8]]) {
       it(`${T} queries after ${offset} positions, buffer of ${S}: equals attention over the first ${offset + T} keys`, () => {

@@ -5,14 +5,13 @@
  */
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "tiaoyu/dist/lib/backend";
 import { adamwUpdate, dropout, geluTanh, layerNorm, softmaxCrossEntropy, useKernelGroup } from "tiaoyu/dist/lib/kernels";
 import { pauseNative } from "tiaoyu/dist/lib/kernels/native";
 import { splitQkv } from "tiaoyu/dist/lib/kernels/fused";
 import { GPT, gptConfig } from "tiaoyu";
 import { dropout as modelDropout, SeedStream } from "tiaoyu/dist/lib/model/dropout";
 import { AdamW } from "tiaoyu/dist/lib/train/optimizer";
-import { requireNative } from "../native";
+import { onBackend } from "../backend";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -73,21 +72,7 @@ const ROUTES = [
 for (const route of ROUTES) {
   describe(`fused ops on ${route.backend}${route.backend === "wasm" ? (route.native ? " (native)" : " (JavaScript loops)") : ""}`, function () {
     this.timeout(60_000);
-    let previous = "";
-    before(async function () {
-      previous = tf.getBackend();
-      try {
-        await initBackend({ force: route.backend, quiet: true });
-      } catch {
-        this.skip();
-      }
-      pauseNative(!route.native);
-      if (route.native) requireNative(this);
-    });
-    after(async () => {
-      pauseNative(false);
-      if (previous) await tf.setBackend(previous);
-    });
+    onBackend(route.backend, { native: route.native, setUp: () => pauseNative(!route.native), tearDown: () => pauseNative(false) });
 
     it("runs as our kernels here", () => {
       for (const k of ["TiaoyuGeluTanh", "TiaoyuLayerNorm", "TiaoyuSoftmaxXent"]) assert.ok(tf.getKernel(k, route.backend), k);

@@ -8,11 +8,10 @@
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
 import { applyLora, GPT, gptConfig } from "tiaoyu";
-import { initBackend } from "tiaoyu/dist/lib/backend";
 import { useKernelGroup } from "tiaoyu/dist/lib/kernels";
 import { loraGrads, loraProduct } from "tiaoyu/dist/lib/kernels/lora";
 import { expectNoLeak } from "../leak";
-import { requireNative } from "../native";
+import { onBackend } from "../backend";
 
 /** [dA, dB] for random x, dy, A, B of the given sizes, copied out; `native` false runs the tfjs products. */
 function grads(N: number, inDim: number, outDim: number, r: number, scale: number, native: boolean): Float32Array[] {
@@ -54,20 +53,7 @@ function assertClose(got: Float32Array, want: Float32Array, tol: number, what: s
 
 describe("LoRA kernels on wasm (native)", function () {
   this.timeout(120_000);
-  let previous = "";
-  before(async function () {
-    previous = tf.getBackend();
-    try {
-      await initBackend({ force: "wasm", quiet: true });
-    } catch {
-      this.skip();
-    }
-    requireNative(this);
-  });
-  after(async () => {
-    useKernelGroup("lora", true);
-    if (previous) await tf.setBackend(previous);
-  });
+  onBackend("wasm", { native: true, tearDown: () => useKernelGroup("lora", true) });
 
   // [N, in, out, r]: the course model's four layers at the SFT batch's 4,096 rows; leftovers of every kind.
   const shapes: [number, number, number, number][] = [

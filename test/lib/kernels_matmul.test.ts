@@ -5,10 +5,10 @@
  */
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "tiaoyu/dist/lib/backend";
 import { batchMatMul, planMatMul } from "tiaoyu/dist/lib/kernels/matmul";
 import { pauseNative } from "tiaoyu/dist/lib/kernels/native";
 import { requireNative } from "../native";
+import { onBackend } from "../backend";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -77,19 +77,7 @@ function toTransposed(shape: number[], t: boolean): number[] {
 
 describe("BatchMatMul on wasm", function () {
   this.timeout(60_000); // the plain-loop reference is slow on the GPT-sized cases
-  let previous = "";
-  before(async function () {
-    previous = tf.getBackend();
-    try {
-      await initBackend({ force: "wasm", quiet: true });
-    } catch {
-      this.skip();
-    }
-  });
-  after(async () => {
-    pauseNative(false);
-    if (previous) await tf.setBackend(previous);
-  });
+  onBackend("wasm", { tearDown: () => pauseNative(false) });
 
   it("is ours, wrapping the backend's own", () => {
     assert.strictEqual(tf.getKernel("BatchMatMul", "wasm")?.kernelFunc, batchMatMul);

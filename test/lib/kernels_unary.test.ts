@@ -5,9 +5,8 @@
  */
 import * as assert from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "tiaoyu/dist/lib/backend";
 import { pauseNative } from "tiaoyu/dist/lib/kernels/native";
-import { requireNative } from "../native";
+import { onBackend } from "../backend";
 
 const REFERENCE: Record<string, (x: number) => number> = {
   exp: Math.exp,
@@ -47,19 +46,7 @@ function assertCloseFloat(actual: ArrayLike<number>, expected: ArrayLike<number>
 
 describe("elementwise kernels on wasm (native)", function () {
   this.timeout(30_000);
-  let previous = "";
-  before(async function () {
-    previous = tf.getBackend();
-    try {
-      await initBackend({ force: "wasm", quiet: true });
-    } catch {
-      this.skip();
-    }
-    requireNative(this); // without the addon the backend's own kernels run: nothing of ours to test (CI fails instead)
-  });
-  after(async () => {
-    if (previous) await tf.setBackend(previous);
-  });
+  onBackend("wasm", { native: true });
 
   it("replaces the backend's own kernels", () => {
     for (const name of ["Exp", "Log", "Tanh", "Sqrt", "Rsqrt", "Sigmoid", "Square", "Pow"]) {

@@ -4,7 +4,8 @@
  * uncached forward pass at batch 1 and batch 8, for every positional variant.
  */
 import * as assert from "assert";
-import { GPT, gptConfig, initBackend, KVCache, tf } from "tiaoyu";
+import { GPT, gptConfig, KVCache, tf } from "tiaoyu";
+import { onBackend } from "../backend";
 
 const TINY = gptConfig({ vocabSize: 41, blockSize: 10, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0 });
 const VARIANTS = {
@@ -18,17 +19,10 @@ function ids(B: number, T: number, V: number, seed: number): number[][] {
   return Array.from({ length: B }, () => Array.from({ length: T }, next));
 }
 
-for (const backend of ["wasm", "cpu"]) {
+for (const backend of ["wasm", "cpu"] as const) {
   describe(`KVCache (${backend})`, function () {
     this.timeout(60_000);
-    let previous = "";
-    before(async () => {
-      previous = tf.getBackend();
-      await initBackend({ force: backend, quiet: true });
-    });
-    after(async () => {
-      await initBackend({ force: previous === "tensorflow" ? "tensorflow" : previous, quiet: true });
-    });
+    onBackend(backend);
 
     it("writes each layer's keys and values in place: one buffer per layer, no new tensors per token", () => {
       const cache = new KVCache(1, 6);

@@ -1,9 +1,10 @@
 import * as assert from "assert";
 import {
-  causalMask, crossEntropy, geluTanh, GPT, GPT2_DEFAULTS, gptConfig, GPTConfig, initBackend, layerNorm, mergeHeads,
+  causalMask, crossEntropy, geluTanh, GPT, GPT2_DEFAULTS, gptConfig, GPTConfig, layerNorm, mergeHeads,
   parameterCounts, PRESETS, presetConfig, RotaryEmbedding, rmsNorm, sinusoidalValues, splitHeads, tf,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
+import { onBackend } from "../backend";
 
 const TINY = gptConfig({ vocabSize: 37, blockSize: 12, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0 });
 
@@ -246,18 +247,13 @@ describe("model: GPT", () => {
   });
 });
 
-for (const backend of ["wasm", "cpu"]) {
+for (const backend of ["wasm", "cpu"] as const) {
   describe(`model: no tensor leaks (${backend})`, function () {
-    let previous = "";
     let model: GPT;
-    before(async () => {
-      previous = tf.getBackend();
-      await initBackend({ force: backend, quiet: true });
+    after(() => model.dispose()); // registered first, so it runs before the backend switches back
+    onBackend(backend);
+    before(() => {
       model = new GPT(VARIANTS["rope + swiglu + rmsnorm, no bias, untied"]);
-    });
-    after(async () => {
-      model.dispose();
-      await initBackend({ force: previous === "tensorflow" ? "tensorflow" : previous, quiet: true });
     });
 
     it("forward (inference and training) leaves numTensors unchanged", async () => {
