@@ -7,7 +7,6 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { annealCommand } from "tiaoyu/dist/lib/commands/anneal";
 import { dataCommand } from "tiaoyu/dist/lib/commands/data";
@@ -19,6 +18,7 @@ import { rlhfCommand } from "tiaoyu/dist/lib/commands/rlhf";
 import { sftCommand } from "tiaoyu/dist/lib/commands/sft";
 import { shipCommand } from "tiaoyu/dist/lib/commands/ship";
 import { tokenizerCommand } from "tiaoyu/dist/lib/commands/tokenizer";
+import { withTempRuns } from "./train_fixtures";
 
 type Command = (args: string[]) => Promise<void>;
 
@@ -50,21 +50,9 @@ async function printed(run: () => Promise<void>): Promise<string> {
 }
 
 /** Runs `fn` in full mode with an empty runs folder and no shipped checkpoints, restoring the environment afterwards. */
-async function withEmptyRuns(fn: (runs: string) => Promise<void>): Promise<void> {
-  const saved = { quick: process.env.TIAOYU_QUICK, runs: process.env.TIAOYU_RUNS_DIR, shipped: process.env.TIAOYU_SHIPPED_DIR };
-  const runs = fs.mkdtempSync(path.join(os.tmpdir(), "tiaoyu-commands-"));
-  delete process.env.TIAOYU_QUICK;
-  process.env.TIAOYU_RUNS_DIR = runs;
-  process.env.TIAOYU_SHIPPED_DIR = path.join(runs, "no-shipped-checkpoints"); // as a clone without checkpoints/
-  try {
-    await fn(runs);
-  } finally {
-    for (const [k, v] of [["TIAOYU_QUICK", saved.quick], ["TIAOYU_RUNS_DIR", saved.runs], ["TIAOYU_SHIPPED_DIR", saved.shipped]] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    fs.rmSync(runs, { recursive: true, force: true });
-  }
+function withEmptyRuns(fn: (runs: string) => Promise<void>): Promise<void> {
+  // TIAOYU_SHIPPED_DIR names a folder that does not exist: as a clone without checkpoints/.
+  return withTempRuns("tiaoyu-commands-", fn, (runs) => ({ TIAOYU_QUICK: undefined, TIAOYU_SHIPPED_DIR: path.join(runs, "no-shipped-checkpoints") }));
 }
 
 describe("npx tiaoyu commands", () => {

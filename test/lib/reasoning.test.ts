@@ -1,6 +1,5 @@
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
   answerPart, ByteBPETokenizer, charAtQuestion, chatTokenIds, checkReasoningAnswer, encodeByChar, encodeReasoningChat, ensureReasoningGrpo, ensureReasoningModel,
@@ -9,7 +8,7 @@ import {
   stageDir, type StageModel, traceSteps, train,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
-import { POEMS } from "./train_fixtures";
+import { POEMS, withTempRuns } from "./train_fixtures";
 
 describe("train/reasoning: reading a response", () => {
   it("splits a well-formed response into its reasoning and its answer", () => {
@@ -164,9 +163,6 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
   });
 
   it("a saved reasoning stage is loaded while the data has the same tasks, and trained again once a task is added", async () => {
-    const runs = fs.mkdtempSync(path.join(os.tmpdir(), "tiaoyu-reasoning-runs-"));
-    const before = process.env.TIAOYU_RUNS_DIR;
-    process.env.TIAOYU_RUNS_DIR = runs;
     const model = new GPT(gptConfig({ vocabSize: tok.vocabSize, blockSize: 128, nLayer: 1, nHead: 2, nEmbd: 48, dropout: 0 }), { seed: 5 });
     const base = { model, dir: "(in memory)" } as unknown as StageModel; // only the model and its folder's name are read
     const settings = { questions: 6, steps: 2, evalQuestions: 1, maxNewTokens: 8, batchSize: 2 };
@@ -179,39 +175,38 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
       return { tasks: m.meta.extra?.tasks, trained: log.some((l) => l.includes("with reasoning traces")), log };
     };
     try {
-      const first = await run(items);
-      assert.deepStrictEqual([first.tasks, first.trained], [["form"], true]);
-      assert.match(first.log[0], /no checkpoint of stage 'reasoning' in .*: training it now \(2 steps from .*\)/);
-      assert.deepStrictEqual(first.log.slice(1), [`reasoning: 6 questions with reasoning traces, 2 steps`]);
-      assert.deepStrictEqual(await run(items), { tasks: ["form"], trained: false, log: [] }, "same tasks: the checkpoint is loaded");
-      const again = await run([...items, ...rhymes]);
-      assert.deepStrictEqual([again.tasks, again.trained], [["rhyme", "form"], true], again.log.join("\n"));
-      assert.match(again.log[0], /trained on tasks form, the data now has rhyme, form: training again/);
-      assert.ok(fs.existsSync(`${stageDir("reasoning")}.old-1`), "the run of other tasks is moved aside, not overwritten");
-      // A run that stopped before its last step (a crashed kernel, Ctrl-C) is trained on from its checkpoint, not loaded.
-      const log: string[] = [];
-      const longer = await ensureReasoningModel("traces", {
-        tokenizer: tok, data: { train: [...items, ...rhymes], heldout: items.slice(0, 2), unseen: [] }, base,
-        settings: { ...settings, steps: 4 }, progress: "none", log: (l) => log.push(l),
+      await withTempRuns("tiaoyu-reasoning-runs-", async () => {
+        const first = await run(items);
+        assert.deepStrictEqual([first.tasks, first.trained], [["form"], true]);
+        assert.match(first.log[0], /no checkpoint of stage 'reasoning' in .*: training it now \(2 steps from .*\)/);
+        assert.deepStrictEqual(first.log.slice(1), [`reasoning: 6 questions with reasoning traces, 2 steps`]);
+        assert.deepStrictEqual(await run(items), { tasks: ["form"], trained: false, log: [] }, "same tasks: the checkpoint is loaded");
+        const again = await run([...items, ...rhymes]);
+        assert.deepStrictEqual([again.tasks, again.trained], [["rhyme", "form"], true], again.log.join("\n"));
+        assert.match(again.log[0], /trained on tasks form, the data now has rhyme, form: training again/);
+        assert.ok(fs.existsSync(`${stageDir("reasoning")}.old-1`), "the run of other tasks is moved aside, not overwritten");
+        // A run that stopped before its last step (a crashed kernel, Ctrl-C) is trained on from its checkpoint, not loaded.
+        const log: string[] = [];
+        const longer = await ensureReasoningModel("traces", {
+          tokenizer: tok, data: { train: [...items, ...rhymes], heldout: items.slice(0, 2), unseen: [] }, base,
+          settings: { ...settings, steps: 4 }, progress: "none", log: (l) => log.push(l),
+        });
+        assert.strictEqual(longer.meta.step, 4, log.join("\n"));
+        assert.match(log.join("\n"), /stopped at step 2 of 4: training on/);
+        // GRPO with the verifiable reward from the traced model: its reward curve comes from the loop's log, and a second
+        // call loads the stage (with the same curve) instead of training again.
+        const data = { train: [...items, ...rhymes], heldout: items.slice(0, 2), unseen: [] };
+        const grpoSettings = { groupSize: 2, promptsPerStep: 1, maxNewTokens: 6, train: { steps: 2, progress: "none" as const } };
+        const grpo = await ensureReasoningGrpo({ tokenizer: tok, data, from: longer, settings: grpoSettings, log: () => {} });
+        assert.strictEqual(grpo.meta.step, 2);
+        assert.deepStrictEqual(grpo.history.map((h) => h.step), [1, 2]);
+        assert.ok(grpo.history.every((h) => Number.isFinite(h.meanReward) && h.kl >= 0), JSON.stringify(grpo.history));
+        const loaded = await ensureReasoningGrpo({ tokenizer: tok, data, from: longer, settings: grpoSettings, log: (l) => assert.fail(`must load: ${l}`) });
+        assert.deepStrictEqual(loaded.history, grpo.history);
+        for (const m of [longer, grpo, loaded]) m.model.dispose();
       });
-      assert.strictEqual(longer.meta.step, 4, log.join("\n"));
-      assert.match(log.join("\n"), /stopped at step 2 of 4: training on/);
-      // GRPO with the verifiable reward from the traced model: its reward curve comes from the loop's log, and a second
-      // call loads the stage (with the same curve) instead of training again.
-      const data = { train: [...items, ...rhymes], heldout: items.slice(0, 2), unseen: [] };
-      const grpoSettings = { groupSize: 2, promptsPerStep: 1, maxNewTokens: 6, train: { steps: 2, progress: "none" as const } };
-      const grpo = await ensureReasoningGrpo({ tokenizer: tok, data, from: longer, settings: grpoSettings, log: () => {} });
-      assert.strictEqual(grpo.meta.step, 2);
-      assert.deepStrictEqual(grpo.history.map((h) => h.step), [1, 2]);
-      assert.ok(grpo.history.every((h) => Number.isFinite(h.meanReward) && h.kl >= 0), JSON.stringify(grpo.history));
-      const loaded = await ensureReasoningGrpo({ tokenizer: tok, data, from: longer, settings: grpoSettings, log: (l) => assert.fail(`must load: ${l}`) });
-      assert.deepStrictEqual(loaded.history, grpo.history);
-      for (const m of [longer, grpo, loaded]) m.model.dispose();
     } finally {
       model.dispose();
-      if (before === undefined) delete process.env.TIAOYU_RUNS_DIR;
-      else process.env.TIAOYU_RUNS_DIR = before;
-      fs.rmSync(runs, { recursive: true, force: true });
     }
   });
 });

@@ -13,6 +13,7 @@ import {
   batchLoss, batchSha256, ensureCorpus, ensureStage, hasStage, installShipped, loadStage, ensureTokenStream, evalBatches, GPT, gptConfig, loadShipped, loadTokenizer,
   readSafetensorsHeader, readSamples, readShippedManifest, shipModel, shippedDir, shippedModelFor, tokenizerIdentity, type TokenBatch, verifyShipped,
 } from "tiaoyu";
+import { saveEnv } from "./train_fixtures";
 
 const CONFIG = gptConfig({ vocabSize: 40, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0 });
 
@@ -111,16 +112,16 @@ describe("shipped checkpoints", () => {
 
   describe("installed into an empty run folder", () => {
     let runs: string;
-    const saved = process.env.TIAOYU_RUNS_DIR;
+    let restoreEnv: () => void;
     beforeEach(() => {
+      restoreEnv = saveEnv(["TIAOYU_RUNS_DIR", "TIAOYU_QUICK"]);
       runs = fs.mkdtempSync(path.join(os.tmpdir(), "tiaoyu-shipped-runs-"));
       process.env.TIAOYU_RUNS_DIR = runs;
       delete process.env.TIAOYU_QUICK;
     });
     afterEach(() => {
       fs.rmSync(runs, { recursive: true, force: true });
-      if (saved === undefined) delete process.env.TIAOYU_RUNS_DIR;
-      else process.env.TIAOYU_RUNS_DIR = saved;
+      restoreEnv();
     });
 
     it("becomes runs/<stage>'s checkpoint with the shipped weights, says so, and is never installed over a run", async () => {

@@ -92,7 +92,7 @@ export interface PoemRunFixture {
 export function poemRunFixture(prefix: string, trainPoems: readonly string[], validationPoems: readonly string[]): PoemRunFixture {
   const fx = {} as PoemRunFixture;
   const tok = poemTokenizer();
-  const savedRunsDir = process.env.TIAOYU_RUNS_DIR;
+  const restoreEnv = saveEnv(["TIAOYU_RUNS_DIR"]);
   before(async () => {
     await initBackend({ quiet: true });
     fx.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -104,8 +104,7 @@ export function poemRunFixture(prefix: string, trainPoems: readonly string[], va
     };
   });
   after(() => {
-    if (savedRunsDir === undefined) delete process.env.TIAOYU_RUNS_DIR;
-    else process.env.TIAOYU_RUNS_DIR = savedRunsDir;
+    restoreEnv();
     fs.rmSync(fx.dir, { recursive: true, force: true });
   });
   return fx;
@@ -123,17 +122,45 @@ export interface TempRunsDir {
  */
 export function tempRunsDir(prefix: string): TempRunsDir {
   const fx = {} as TempRunsDir;
-  const saved = { TIAOYU_QUICK: process.env.TIAOYU_QUICK, TIAOYU_RUNS_DIR: process.env.TIAOYU_RUNS_DIR };
+  const restoreEnv = saveEnv(["TIAOYU_QUICK", "TIAOYU_RUNS_DIR"]);
   before(() => {
     fx.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     process.env.TIAOYU_RUNS_DIR = path.join(fx.dir, "runs");
   });
   after(() => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
     fs.rmSync(fx.dir, { recursive: true, force: true });
   });
   return fx;
+}
+
+/** Saves the named environment variables now; the function returned puts each back (unset if it was unset). */
+export function saveEnv(keys: readonly string[]): () => void {
+  const saved = keys.map((k) => [k, process.env[k]] as const);
+  return () => {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+/**
+ * Runs `fn` with TIAOYU_RUNS_DIR pointed at a new temporary folder and the variables in `env` set (undefined: unset),
+ * then restores every one of them and removes the folder, whether `fn` succeeded or threw.
+ */
+export async function withTempRuns<T>(prefix: string, fn: (runs: string) => Promise<T>, env: (runs: string) => Record<string, string | undefined> = () => ({})): Promise<T> {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const vars = { TIAOYU_RUNS_DIR: runs, ...env(runs) };
+  const restoreEnv = saveEnv(Object.keys(vars));
+  for (const [k, v] of Object.entries(vars)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  try {
+    return await fn(runs);
+  } finally {
+    restoreEnv();
+    fs.rmSync(runs, { recursive: true, force: true });
+  }
 }
