@@ -79,6 +79,9 @@ export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count",
  * question reversed, so it also needs the poem searched, which one step cannot do (answers alone 7.3%, base rate
  * 7.0%, in the run from chapter 6's new SFT model). That run (800 steps) showed the new SFT model needs more steps
  * before it copies line 3 in a trace (0% of 234; trained on to 1,600 steps, 85.2%): see REASONING_PRESETS.
+ * With its second trace it is still not learned (2.3%–6.0% in three full-size runs of 1,600–2,400 steps, base rate
+ * 7.0%): the step that decides where to stop, comparing the character just written with the question's, is right
+ * under 10% of the time. It also has the fewest training questions (3,216; the character question 11,696).
  */
 export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme", "find"] as ReasoningTask[]);
 
