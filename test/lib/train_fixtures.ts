@@ -136,13 +136,16 @@ export function tempRunsDir(prefix: string): TempRunsDir {
 
 /** Saves the named environment variables now; the function returned puts each back (unset if it was unset). */
 export function saveEnv(keys: readonly string[]): () => void {
-  const saved = keys.map((k) => [k, process.env[k]] as const);
-  return () => {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  };
+  const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+  return () => setEnv(saved);
+}
+
+/** Sets each variable in `vars`, unsetting the ones whose value is undefined. */
+export function setEnv(vars: Readonly<Record<string, string | undefined>>): void {
+  for (const [k, v] of Object.entries(vars)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
 }
 
 /**
@@ -153,10 +156,7 @@ export async function withTempRuns<T>(prefix: string, fn: (runs: string) => Prom
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const vars = { TIAOYU_RUNS_DIR: runs, ...env(runs) };
   const restoreEnv = saveEnv(Object.keys(vars));
-  for (const [k, v] of Object.entries(vars)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  setEnv(vars);
   try {
     return await fn(runs);
   } finally {
