@@ -338,18 +338,37 @@ export function charAtQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem
  * Null when the poem is not a 五言绝句, its text is not lines and single marks, or no Han character occurs once.
  */
 export function findQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
+  return findQuestions(poem, split, 1)[0] ?? null;
+}
+
+/**
+ * Up to `max` find questions about one poem, each about another character: first {@link findQuestion}'s, then the
+ * poem's other once-only characters in an order fixed by the poem's id. The training poems are asked
+ * {@link FIND_PER_TRAINING_POEM} of them (only 五言绝句 have find questions, so one each gave find a quarter of the
+ * training questions the character question has); held-out and unseen poems keep one, so the evaluation is unchanged.
+ */
+export function findQuestions(poem: PoemRecord, split: QaSplit, max: number): ReasoningItem[] {
   const shape = regularShape(poem);
-  if (!shape || shape.kind !== "绝句" || shape.meter !== "五言") return null;
+  if (!shape || shape.kind !== "绝句" || shape.meter !== "五言") return [];
   const text = poem.paragraphs.join("");
-  if (!lineSegments(text, shape.lines)) return null;
+  if (!lineSegments(text, shape.lines)) return [];
   const all = shape.lines.flatMap((l) => [...l]);
   const once = all.filter((c) => /\p{Script=Han}/u.test(c) && all.indexOf(c) === all.lastIndexOf(c));
-  if (once.length === 0) return null;
-  const c = once[mix32(fnv1a32(`${poem.id}:find`)) % once.length];
-  const i = 1 + shape.lines.findIndex((l) => [...l].includes(c));
-  const j = 1 + [...shape.lines[i - 1]].indexOf(c);
-  const upToX = [...shape.lines[i - 1]].slice(0, j);
-  const walk = shape.lines.slice(0, i).map((l, k) => `第${k + 1}句${k === i - 1 ? upToX.join("") : l}`);
+  if (once.length === 0) return [];
+  const first = once[mix32(fnv1a32(`${poem.id}:find`)) % once.length];
+  const key = (c: string) => mix32(fnv1a32(`${poem.id}:find:${c}`));
+  const rest = once.filter((c) => c !== first).sort((a, b) => key(a) - key(b));
+  return [first, ...rest].slice(0, max).map((c) => findItem(poem, text, shape.lines, c, split));
+}
+
+/** The training poems' find questions per poem (see findQuestions). */
+export const FIND_PER_TRAINING_POEM = 3;
+
+function findItem(poem: PoemRecord, text: string, lines: readonly string[], c: string, split: QaSplit): ReasoningItem {
+  const i = 1 + lines.findIndex((l) => [...l].includes(c));
+  const j = 1 + [...lines[i - 1]].indexOf(c);
+  const upToX = [...lines[i - 1]].slice(0, j);
+  const walk = lines.slice(0, i).map((l, k) => `第${k + 1}句${k === i - 1 ? upToX.join("") : l}`);
   const numbered = upToX.map((ch, k) => `${k + 1}${ch}`).join("");
   const place = `第${i}句第${j}字`;
   const thinking = `${walk.join("，")}；${numbered}，在${place}。`;
@@ -438,10 +457,7 @@ export function reasoningItems(poems: readonly PoemRecord[], options: ReasoningD
       const r = rhymeQuestion(p, split);
       if (r) out.push(r);
     }
-    if (tasks.has("find")) {
-      const f = findQuestion(p, split);
-      if (f) out.push(f);
-    }
+    if (tasks.has("find")) out.push(...findQuestions(p, split, split === "train" ? FIND_PER_TRAINING_POEM : 1));
   }
   return out;
 }

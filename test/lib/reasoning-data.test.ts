@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { pinyin } from "pinyin-pro";
 import {
-  buildCorpus, charAtAsk, charAtQuestion, findAsk, findQuestion, charRhyme, checkReasoningAnswer, countQuestion, COUNT_MAX_CHARS, COUNT_QUESTION, DEFAULT_REASONING_TASKS,
+  buildCorpus, charAtAsk, charAtQuestion, findAsk, findQuestion, findQuestions, FIND_PER_TRAINING_POEM, charRhyme, checkReasoningAnswer, countQuestion, COUNT_MAX_CHARS, COUNT_QUESTION, DEFAULT_REASONING_TASKS,
   formQuestion, loadPoems, nextLineQuestion, parseReasoning, type PoemRecord, reasoningCounts, reasoningItems, type ReasoningItem, rhymeQuestion,
   RHYME_GROUPS, RHYME_QUESTION, splitReasoningItems, FORM_QUESTION, qaSplitOf, REASONING_TASKS,
 } from "tiaoyu";
@@ -160,6 +160,30 @@ describe("data/reasoning: the questions, by hand", () => {
     assert.strictEqual(findAsk("上"), "「上」字在第几句第几个字？");
     assert.throws(() => findAsk("上下"), /findAsk: the character must be one Han character, got "上下"/);
     assert.throws(() => findAsk("a"), /findAsk: the character must be one Han character/);
+  });
+
+  it("asks a training poem FIND_PER_TRAINING_POEM find questions about different characters, a held-out poem one", () => {
+    const p = poem({ id: "tang-7" });
+    const three = findQuestions(p, "train", 3);
+    assert.strictEqual(FIND_PER_TRAINING_POEM, 3);
+    assert.strictEqual(three.length, 3);
+    assert.deepStrictEqual(three[0], findQuestion(p, "train"), "the first is the one question a held-out poem gets");
+    assert.strictEqual(new Set(three.map((it) => it.expected.char)).size, 3, "three different characters");
+    const lines = ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"];
+    for (const it of three) {
+      const { char, line, position } = it.expected;
+      assert.strictEqual([...lines[Number(line) - 1]][Number(position) - 1], char);
+      // The trace, rebuilt here: lines copied up to the character, then its line numbered up to it.
+      const upTo = [...lines[Number(line) - 1]].slice(0, Number(position));
+      const walk = [...lines.slice(0, Number(line) - 1), upTo.join("")].map((l, k) => `第${k + 1}句${l}`).join("，");
+      assert.strictEqual(it.thinking, `${walk}；${upTo.map((c, k) => `${k + 1}${c}`).join("")}，在第${line}句第${position}字。`);
+    }
+    // More than the poem has: every once-only character, once (光 is the only one here).
+    assert.deepStrictEqual(findQuestions(poem({ paragraphs: ["明月明月光，明月明月明。", "明月明月明，明月明月明。"] }), "train", 3).map((it) => it.expected.char), ["光"]);
+    const train = reasoningItems([p], { tasks: ["find"], split: () => "train" });
+    const heldout = reasoningItems([p], { tasks: ["find"], split: () => "heldout" });
+    assert.deepStrictEqual(train.map((it) => it.expected.char), three.map((it) => it.expected.char));
+    assert.deepStrictEqual(heldout.map((it) => it.prompt), [findQuestion(p, "heldout")!.prompt]);
   });
 
   it("asks the find question about 五言绝句 only, and never about a character the poem has twice", () => {
