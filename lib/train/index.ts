@@ -24,6 +24,7 @@ export * from "./flawedSft"; // chapter 7: chapter 6's SFT on data with a share 
 // Chapter 7 — RLHF: reward model, DPO, GRPO
 export * from "./logprobs";
 export * from "./preferencePairs";
+export * from "./sampledPairs"; // the SFT model's own flawed answers as rejected ones
 export * from "./rewardModel";
 export * from "./reward";
 export * from "./referenceLogProbs";

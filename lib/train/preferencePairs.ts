@@ -76,6 +76,20 @@ export class EncodedPairs {
     return { encoded: new EncodedPairs(chosen, rejected, options.padId), kept, dropped: pairs.length - kept.length };
   }
 
+  /** Pairs already encoded (e.g. a rejected answer kept as the tokens a model sampled): chosen[i] against rejected[i]. */
+  static fromAnswers(chosen: readonly EncodedAnswer[], rejected: readonly EncodedAnswer[], padId: number): EncodedPairs {
+    if (chosen.length !== rejected.length) throw new Error(`EncodedPairs.fromAnswers: ${chosen.length} chosen answers but ${rejected.length} rejected`);
+    chosen.forEach((c, i) => checkEncoded(c, `pair ${i} (chosen)`));
+    rejected.forEach((r, i) => checkEncoded(r, `pair ${i} (rejected)`));
+    return new EncodedPairs([...chosen], [...rejected], padId);
+  }
+
+  /** These pairs followed by `other`'s (the same padding id). */
+  concat(other: EncodedPairs): EncodedPairs {
+    if (other.padId !== this.padId) throw new Error(`EncodedPairs.concat: padding ids differ (${this.padId} and ${other.padId})`);
+    return new EncodedPairs([...this.chosen, ...other.chosen], [...this.rejected, ...other.rejected], this.padId);
+  }
+
   get size(): number {
     return this.chosen.length;
   }

@@ -11,6 +11,11 @@ import {
   ByteBPETokenizer,
   changedWeights,
   chatPrompt,
+  chatReply,
+  chatTokenIds,
+  encodeChat,
+  flawOf,
+  sampledFlawPairs,
   compareReplies,
   chatStopIds,
   dpoMetrics,
@@ -210,6 +215,54 @@ describe("rlhf stages (tiny GPT)", function () {
     } finally {
       model.dispose();
       rm.dispose();
+    }
+  });
+
+  it("sampledFlawPairs: the model's own flawed replies, as sampled, against the good answers; clean ones left out", async () => {
+    const model = tinyGPT(9);
+    try {
+      // Two pairs per prompt: each prompt is asked once.
+      const questions = new Set(pairs.train.slice(0, 12).map((p) => p.prompt)).size;
+      const own = await sampledFlawPairs(model, tok, pairs.train, { questions, blockSize: 64, maxNewTokens: 8, seed: 5 });
+      assert.strictEqual(own.asked, questions);
+      // The same sampling, done independently: exactly the flawed replies become pairs, in order.
+      const prompts = [...new Set(pairs.train.map((p) => p.prompt))].slice(0, questions);
+      const expected = [];
+      const replies: string[] = [];
+      for (const [i, prompt] of prompts.entries()) {
+        const r = await chatReply(model, tok, prompt, { maxNewTokens: 8, temperature: 1, seed: 5 + i });
+        if (r.ids.length > 0) replies.push(r.reply);
+        if (flawOf(r.reply)) expected.push({ prompt, rejected: r.reply, kind: flawOf(r.reply), ids: r.ids, stopped: r.reason === "stop" });
+      }
+      assert.ok(expected.length > 0, "an untrained model writes flawed replies");
+      assert.deepStrictEqual(own.pairs.map((p) => [p.prompt, p.rejected, p.kind]), expected.map((e) => [e.prompt, e.rejected, e.kind]));
+      assert.strictEqual(own.encoded.size, expected.length);
+      const end = chatTokenIds(tok).end;
+      expected.forEach((e, k) => {
+        const good = pairs.train.find((p) => p.prompt === e.prompt)!.chosen;
+        assert.strictEqual(own.pairs[k].chosen, good);
+        const b = own.encoded.batch([k]);
+        const row = (r: number) => Array.from(b.ids.slice(r * b.length, r * b.length + b.last[r] + 1));
+        const maskRow = (r: number) => Array.from(b.mask.slice(r * b.length, r * b.length + b.last[r] + 1));
+        const chosen = encodeChat(tok, { prompt: e.prompt, answer: good });
+        assert.deepStrictEqual(row(0), chosen.ids);
+        assert.deepStrictEqual(maskRow(0), chosen.lossMask);
+        // The rejected row is the prompt and the sampled tokens themselves (+ <|end|> when the reply stopped), learned on the reply only.
+        const promptIds = chatPrompt(tok, e.prompt);
+        const answer = e.stopped ? [...e.ids, end] : e.ids;
+        assert.deepStrictEqual(row(1), [...promptIds, ...answer]);
+        assert.deepStrictEqual(maskRow(1), [...promptIds.map(() => 0), ...answer.map(() => 1)]);
+      });
+      const again = await sampledFlawPairs(model, tok, pairs.train, { questions, blockSize: 64, maxNewTokens: 8, seed: 5 });
+      assert.deepStrictEqual(again.pairs, own.pairs, "seeded: the same pairs every time");
+      // A reply the judge finds clean is no pair: with every other reply judged clean, only the others remain.
+      let n = 0;
+      const half = await sampledFlawPairs(model, tok, pairs.train, { questions, blockSize: 64, maxNewTokens: 8, seed: 5, judge: (r) => (n++ % 2 === 0 ? flawOf(r) : null) });
+      assert.deepStrictEqual(half.pairs.map((p) => p.rejected), replies.filter((r, i) => i % 2 === 0 && flawOf(r)));
+      assert.ok(half.pairs.length < own.pairs.length);
+      await assert.rejects(sampledFlawPairs(model, tok, pairs.train, { questions: -1, blockSize: 64 }), /questions = -1 must be an integer ≥ 0/);
+    } finally {
+      model.dispose();
     }
   });
 });
