@@ -6,7 +6,7 @@ import { evaluateReasoning, reasoningComparisonRows, reasoningEvalSet, type Reas
 import { MAX_STEPS, numberFlag, parseCommandFlags, stopOnCtrlC } from "../flags";
 import { ensureTokenizer } from "../tokenizer/ensure";
 import type { StageModel } from "../train/handoff";
-import { ensureReasoningBase, ensureReasoningModel, overrideReasoningSettings, reasoningSettings } from "../train/reasoning";
+import { ensureReasoningBase, ensureReasoningModel, reasoningSettings } from "../train/reasoning";
 import { ensureReasoningGrpo } from "../train/reasoningGrpo";
 import { requireStage } from "./prerequisites";
 
@@ -41,8 +41,7 @@ export async function reasoningCommand(args: string[]): Promise<void> {
   if (!values) return;
   const steps = numberFlag("steps", values.steps, { integer: true, min: 1, max: MAX_STEPS });
   const lr = numberFlag("lr", values.lr, { min: Number.MIN_VALUE, max: 1 });
-  const overrides = { ...(steps === undefined ? {} : { steps }), ...(lr === undefined ? {} : { lr }) };
-  const settings = overrideReasoningSettings(reasoningSettings(), overrides);
+  const settings = { ...reasoningSettings(), ...(steps === undefined ? {} : { steps }), ...(lr === undefined ? {} : { lr }) };
   await requireStage("sft");
   await initBackend();
   const tokenizer = await ensureTokenizer();
@@ -53,9 +52,9 @@ export async function reasoningCommand(args: string[]): Promise<void> {
       const base = await ensureReasoningBase(tokenizer);
       held.push(base);
       const start = values.force ? "retrain" : "load";
-      const traced = await ensureReasoningModel("traces", { tokenizer, data, base, settings: overrides, start, signal });
+      const traced = await ensureReasoningModel("traces", { tokenizer, data, base, settings, start, signal });
       held.push(traced);
-      const answers = await ensureReasoningModel("answers", { tokenizer, data, base, settings: overrides, start, signal });
+      const answers = await ensureReasoningModel("answers", { tokenizer, data, base, settings, start, signal });
       held.push(answers);
       const grpo = values.grpo ? await ensureReasoningGrpo({ tokenizer, data, from: traced, start, signal }) : null;
       if (grpo) held.push(grpo);

@@ -39,7 +39,7 @@ import { fsyncDirSync, writeFileAtomicSync } from "../io/atomic";
 import { AdamW, clipFactor, globalNorm, type NamedVariables } from "./optimizer";
 import { type ProgressMode, TrainingProgress } from "./progress";
 import { Rng, type RngState } from "../rng";
-import { learningRate, type ScheduleConfig, validateSchedule } from "./schedule";
+import { learningRate, validateSchedule } from "./schedule";
 import { runFolder as stageDir } from "./registry";
 
 /** Where a stage's training batches come from. Its position is saved in checkpoints and restored on resume. */
@@ -109,8 +109,6 @@ export interface TrainingOptions {
   readonly minLr: number;
   /** Linear warmup steps. */
   readonly warmupSteps: number;
-  /** A warm restart of the learning rate after this step (0: none); see lib/train/schedule.ts. */
-  readonly restartAt: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
@@ -165,7 +163,6 @@ export interface TrainingOptions {
 export const TRAIN_DEFAULTS: Omit<TrainingOptions, "steps" | "lr" | "minLr" | "runDir" | "onStep" | "onEval" | "onCheckpointPhase" | "signal"> =
   Object.freeze({
     warmupSteps: 0,
-    restartAt: 0,
     beta1: 0.9,
     beta2: 0.95,
     eps: 1e-8,
@@ -331,7 +328,7 @@ export function startOver(runDir: string, how: true | "delete" = true): string |
 }
 
 /** Options that shape the run: changing one changes the learning-rate schedule, the updates or the data order. */
-const SHAPING_OPTIONS = ["steps", "lr", "minLr", "warmupSteps", "restartAt", "accumulate", "seed", "beta1", "beta2", "eps", "weightDecay", "clipNorm"] as const;
+const SHAPING_OPTIONS = ["steps", "lr", "minLr", "warmupSteps", "accumulate", "seed", "beta1", "beta2", "eps", "weightDecay", "clipNorm"] as const;
 
 /**
  * What differs between the run a checkpoint was written by and the one about to continue it, as "name was → now":
@@ -390,13 +387,8 @@ export function resolveOptions<B>(stage: Stage<B>, options: Partial<TrainingOpti
   if (![true, false, "delete"].includes(o.fresh)) throw new Error(`${where}: fresh = ${JSON.stringify(o.fresh)} must be true, false or "delete"`);
   if (o.resume && o.fresh) throw new Error(`${where}: resume and fresh both set: continue the run (resume) or start over (fresh), not both`);
   if (!(o.clipNorm > 0)) throw new Error(`${where}: clipNorm = ${o.clipNorm} must be > 0 (Infinity: no clipping)`);
-  validateSchedule(scheduleOf(o));
+  validateSchedule({ maxLr: o.lr, minLr: o.minLr, warmupSteps: o.warmupSteps, decaySteps: Math.max(o.steps, o.warmupSteps) });
   return Object.freeze(o);
-}
-
-/** The learning-rate schedule of a run: its cosine decays over all its steps. */
-function scheduleOf(o: TrainingOptions): ScheduleConfig {
-  return { maxLr: o.lr, minLr: o.minLr, warmupSteps: o.warmupSteps, decaySteps: Math.max(o.steps, o.warmupSteps), restartAt: o.restartAt };
 }
 
 /** The options worth recording in meta.json (numbers and strings; no callbacks). */
@@ -481,7 +473,7 @@ export async function train<B>(stage: Stage<B>, options: Partial<TrainingOptions
   // tf.variableGrads names gradients by the tf.Variable's own (globally unique) name; map them back.
   const varList = [...trainable.values()];
   const byVarName = new Map([...trainable].map(([name, v]) => [v.name, name]));
-  const schedule = scheduleOf(o);
+  const schedule = { maxLr: o.lr, minLr: o.minLr, warmupSteps: o.warmupSteps, decaySteps: Math.max(o.steps, o.warmupSteps) };
   const logFile = o.runDir ? path.join(o.runDir, "log.jsonl") : null;
 
   let step = 0;

@@ -14,17 +14,6 @@
  *   min ┤ ╱              ╲______
  *       └─┴────────────────────┴──── step
  *         warmup              decaySteps
- *
- * A warm restart (`restartAt`, after SGDR's restarts): the first `restartAt` steps run a short schedule of their own
- * (warmup, then a cosine down to minLr at step restartAt); from the next step on the rate follows the long cosine (over
- * decaySteps) again, so it jumps back up from minLr to the value the long cosine has there and decays once more.
- *
- *   max ┤   ╭╮
- *       │  ╱  ╲      ╷──╮
- *       │ ╱    ╲     │   ╲___
- *   min ┤╱      ╲____╯       ╲______
- *       └────────────┴─────────────┴── step
- *                restartAt       decaySteps
  */
 
 export interface ScheduleConfig {
@@ -36,8 +25,6 @@ export interface ScheduleConfig {
   readonly warmupSteps: number;
   /** The step at which the cosine reaches minLr; the rate stays at minLr after it. Usually the run's total steps. */
   readonly decaySteps: number;
-  /** A warm restart after this step (0 or absent: none); must lie after warmup and before decaySteps. */
-  readonly restartAt?: number;
 }
 
 /** Checks a schedule once, at the boundary, with the offending value in the message. */
@@ -51,10 +38,6 @@ export function validateSchedule(c: ScheduleConfig): ScheduleConfig {
   if (!Number.isInteger(c.decaySteps) || c.decaySteps < c.warmupSteps) {
     bad("decaySteps", `must be an integer ≥ warmupSteps (${c.warmupSteps})`);
   }
-  const r = c.restartAt ?? 0;
-  if (!Number.isInteger(r) || (r !== 0 && !(r > c.warmupSteps && r < c.decaySteps))) {
-    bad("restartAt", `must be 0 (no restart) or an integer after warmupSteps (${c.warmupSteps}) and before decaySteps (${c.decaySteps})`);
-  }
   return Object.freeze({ ...c });
 }
 
@@ -64,12 +47,9 @@ export function validateSchedule(c: ScheduleConfig): ScheduleConfig {
  * @example with { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 10, decaySteps: 110 }:
  *   step 1 → 1e-4 (1/10 of the peak), step 10 → 1e-3, step 60 → 5.5e-4 (halfway down the cosine),
  *   step 110 and later → 1e-4.
- * @example with { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 0, decaySteps: 1600, restartAt: 800 }:
- *   step 800 → 1e-4 (the end of the first cosine), step 801 → 5.5e-4 (the long cosine's value halfway), step 1600 → 1e-4.
  */
 export function learningRate(step: number, c: ScheduleConfig): number {
   if (!Number.isInteger(step) || step < 1) throw new Error(`learningRate: step must be an integer ≥ 1, got ${step}`);
-  if (c.restartAt && step <= c.restartAt) return learningRate(step, { ...c, decaySteps: c.restartAt, restartAt: 0 });
   if (step <= c.warmupSteps) return (c.maxLr * step) / c.warmupSteps;
   if (step >= c.decaySteps) return c.minLr;
   const progress = (step - c.warmupSteps) / (c.decaySteps - c.warmupSteps); // 0 → 1

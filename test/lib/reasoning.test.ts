@@ -5,7 +5,7 @@ import {
   answerPart, ByteBPETokenizer, charAtQuestion, chatTokenIds, checkReasoningAnswer, encodeByChar, encodeReasoningChat, ensureReasoningGrpo, ensureReasoningModel,
   evaluateReasoning, feetInsideTokens, fitsContext, formQuestion, GPT, gptConfig, initBackend, parseReasoning, type PoemRecord, reasoningComparisonRows, type ReasoningItem,
   reasoningEvalSet, reasoningPrompt, reasoningReward, reasoningStepRows, reasoningTarget, reasoningScorer, packRows, rhymeQuestion, sftSettings, sftStage,
-  stageDir, type StageModel, traceSteps, train, overrideReasoningSettings, REASONING_PRESETS,
+  stageDir, type StageModel, traceSteps, train,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
 import { POEMS, withTempRuns } from "./train_fixtures";
@@ -37,18 +37,6 @@ describe("train/reasoning: reading a response", () => {
   it("answerPart reads the answer of any response, tags or not", () => {
     assert.strictEqual(answerPart("<think>想</think>答"), "答");
     assert.strictEqual(answerPart("这首诗是「五言绝句」。"), "这首诗是「五言绝句」。");
-  });
-});
-
-describe("train/reasoning: the schedule's warm restart under overrides", () => {
-  it("keeps the restart at its share of the run when only steps change, drops it when it would fall in the warmup", () => {
-    const course = REASONING_PRESETS.course;
-    assert.deepStrictEqual([course.steps, course.restartAt], [1600, 800]);
-    assert.strictEqual(overrideReasoningSettings(course, { steps: 400 }, 50).restartAt, 200);
-    assert.strictEqual(overrideReasoningSettings(course, { steps: 80 }, 50).restartAt, 0, "40 is inside a 50-step warmup");
-    assert.strictEqual(overrideReasoningSettings(course, { steps: 400, restartAt: 300 }, 50).restartAt, 300, "an explicit restart is kept");
-    assert.strictEqual(overrideReasoningSettings(course, { lr: 3e-3 }, 50).restartAt, 800);
-    assert.strictEqual(overrideReasoningSettings({ ...course, restartAt: undefined }, { steps: 400 }, 50).restartAt, undefined);
   });
 });
 

@@ -17,7 +17,6 @@ import {
   initBackend,
   type JsonValue,
   learningRate,
-  validateSchedule,
   NonFiniteError,
   readTrainingLog,
   Rng,
@@ -76,21 +75,6 @@ describe("train/schedule", () => {
     assert.strictEqual(learningRate(110, c), 1e-4);
     assert.strictEqual(learningRate(500, c), 1e-4);
     assert.throws(() => learningRate(0, c), /step must be an integer ≥ 1/);
-  });
-
-  it("a warm restart: a short cosine to the floor at restartAt, then the long cosine's own value", () => {
-    const r = { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 0, decaySteps: 1600, restartAt: 800 };
-    const short = { ...r, decaySteps: 800, restartAt: 0 };
-    for (const step of [1, 200, 400, 799, 800]) assert.strictEqual(learningRate(step, r), learningRate(step, short), `step ${step}`);
-    assert.strictEqual(learningRate(800, r), 1e-4);
-    // Step 801 is back on the 1,600-step cosine, just past its middle: min + 0.5·(1 + cos(π·801/1600))·9e-4 ≈ 5.49e-4.
-    assert.ok(Math.abs(learningRate(801, r) - (1e-4 + 0.5 * (1 + Math.cos((Math.PI * 801) / 1600)) * 9e-4)) < 1e-15);
-    assert.ok(learningRate(801, r) > 5e-4);
-    assert.strictEqual(learningRate(1200, r), learningRate(1200, { ...r, restartAt: 0 }));
-    assert.strictEqual(learningRate(1600, r), 1e-4);
-    assert.throws(() => validateSchedule({ ...r, restartAt: 1600 }), /restartAt = 1600 must be 0 \(no restart\) or an integer after warmupSteps \(0\) and before decaySteps \(1600\)/);
-    assert.throws(() => validateSchedule({ ...r, warmupSteps: 50, restartAt: 50 }), /restartAt = 50/);
-    assert.throws(() => validateSchedule({ ...r, restartAt: 1.5 }), /restartAt = 1.5/);
   });
 });
 
@@ -297,25 +281,6 @@ describe("train/loop (toy bigram model)", function () {
     assert.deepStrictEqual(Array.from(model.w.dataSync()), Array.from(before!));
     assert.strictEqual(tf.memory().numTensors, tensors, "the failed run leaked tensors");
     model.dispose();
-  });
-
-  it("follows a warm restart step by step, across a stop and a resume", async () => {
-    const opts = { steps: 12, restartAt: 6, lr: 0.05, minLr: 0.005, warmupSteps: 0, runDir: dir };
-    const expected = Array.from({ length: 12 }, (_, k) => learningRate(k + 1, { maxLr: 0.05, minLr: 0.005, warmupSteps: 0, decaySteps: 12, restartAt: 6 }));
-    const lrs: number[] = [];
-    const stop = new AbortController();
-    const models = [new Toy(), new Toy(), new Toy()];
-    // Stopped after step 4 (as Ctrl-C would), then resumed by a fresh process: the rates are the schedule's, in order.
-    await train(toyStage(models[0], 5), { ...opts, signal: stop.signal, onStep: (r) => (lrs.push(r.lr), r.step === 4 && stop.abort()) });
-    assert.strictEqual(lrs.length, 4);
-    await train(toyStage(models[1], 5), { ...opts, resume: true, onStep: (r) => lrs.push(r.lr) });
-    assert.deepStrictEqual(lrs, expected);
-    assert.strictEqual(lrs[5], 0.005, "the first cosine ends at the floor at restartAt");
-    assert.ok(lrs[6] > 0.02, `step 7 jumps back up: ${lrs[6]}`);
-    await assert.rejects(train(toyStage(models[2], 5), { ...opts, restartAt: 12, runDir: null }), /restartAt = 12 must be 0/);
-    // The restart shapes the run: continuing it with another one is refused unless accepted.
-    await assert.rejects(train(toyStage(models[2], 5), { ...opts, steps: 14, restartAt: 7, resume: true }), /restartAt 6 → 7/);
-    for (const m of models) m.dispose();
   });
 
   it("resumes exactly: 2N steps straight = N steps, stop, resume, N steps", async () => {
