@@ -246,7 +246,8 @@ export async function runDpo(options: DpoRunOptions): Promise<DpoRun> {
     const { train: train0, heldout } = rlhfPairs(tokenizer, prefs, { blockSize: T, quick: preset === "tiny", maxTrain, maxHeldout });
     // The frozen reference answers: it is the SFT model also when a resumed run's policy has already moved.
     const sampled = settings.sampledQuestions ? await sampledFlawPairs(reference, tokenizer, train0.items, { questions: settings.sampledQuestions, blockSize: T, seed: settings.dataSeed }) : null;
-    const trainPairs = sampled ? train0.encoded.subset(Math.min(train0.encoded.size, sampled.encoded.size)).concat(sampled.encoded) : train0.encoded;
+    // As many offline pairs as the model's own: half of what DPO reads shows each flaw as people write it, half as this model does.
+    const trainPairs = sampled && sampled.encoded.size > 0 ? train0.encoded.subset(Math.min(train0.encoded.size, sampled.encoded.size)).concat(sampled.encoded) : train0.encoded;
     if (sampled) log(`dpo: the SFT model answered ${sampled.asked.toLocaleString("en-US")} training questions, ${sampled.pairs.length.toLocaleString("en-US")} answers flawed: pairs against the good answers`);
     log(`dpo: ${trainPairs.size.toLocaleString("en-US")} training pairs, ${heldout.encoded.size.toLocaleString("en-US")} held-out, β = ${settings.beta}`);
     const validation = heldout.encoded.subset(Math.min(heldout.encoded.size, 4 * settings.batchSize));
