@@ -10,7 +10,7 @@
  *
  *   user:       独坐幽篁里，弹琴复长啸。深林人不知，明月来相照。
  *               第2句的第4个字是什么？
- *   assistant:  <think>独坐幽篁里，1弹2琴3复4长5啸，第4字是长。</think>是「长」。
+ *   assistant:  <think>独坐幽篁里，1弹2琴3复4长，第4字是长。</think>是「长」。
  *
  *   user:       江南好，风景旧曾谙。日出江花红胜火，春来江水绿如蓝。能不忆江南。
  *               这首诗一共有多少个字（不算标点）？
@@ -287,11 +287,15 @@ export function countQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)
 /**
  * The character question about a 绝句: which character is at line i, position j (both chosen by the poem's id)?
  * The trace walks the poem from its start, copying lines 1 … i−1 exactly as the prompt has them (marks included),
- * then writes line i with each character's position before it, and reads off the character after the number j:
- *   床前明月光，1疑2是3地4上5霜，第4字是上。
- * Every step is local: a copied character is the one that follows the previous one in the prompt, the number
- * before it is one more than the last, and "the 4th character" is the one written after the 4 the model has just
- * written. (The first traces, "第2句" and a copy of line 2, did better once trained long enough: see the file comment.)
+ * then writes line i with each character's position before it, up to position j, and names the character it
+ * stopped at:
+ *   床前明月光，1疑2是3地4上，第4字是上。
+ * Every step is one the model learns: a copied character is the one that follows the previous one in the prompt,
+ * the number before it is one more than the last, stopping at j is counting to a number the question gives (as the
+ * walk stops at line i), and the answer is the character just written. The second trace numbered the whole line
+ * and read off "the character after the number j" (床前明月光，1疑2是3地4上5霜，第4字是上。): that step means
+ * finding a token by what it is, not where it is, and only some training runs learned it (15–29% right in four
+ * full-size runs, 98.8% in one; notebook 10, 10.5). The first trace, "第2句" and a copy of line 2, is in the file comment.
  * Null when the poem is not a 绝句 or its text is not lines and single marks.
  */
 export function charAtQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
@@ -306,7 +310,7 @@ export function charAtQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem
   const j = 1 + ((h >>> 8) % line.length);
   const c = line[j - 1];
   const before = segments.slice(0, i - 1).map(([l, m]) => l + m).join("");
-  const numbered = line.map((ch, k) => `${k + 1}${ch}`).join("");
+  const numbered = line.slice(0, j).map((ch, k) => `${k + 1}${ch}`).join("");
   const thinking = `${before}${numbered}，第${j}字是${c}。`;
   const answer = `是「${c}」。`;
   return {

@@ -101,7 +101,7 @@ describe("data/reasoning: the questions, by hand", () => {
     assert.strictEqual(countQuestion(poem({ paragraphs: [long] })), null, "over the length that fits the context");
   });
 
-  it("writes the character question of 静夜思: the poem walked to line i, line i numbered, position j read off", () => {
+  it("writes the character question of 静夜思: the poem walked to line i, line i numbered up to position j, the last character named", () => {
     // Line and position come from the id: over many ids, every line is asked and the answer is always that character.
     const ls = ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"];
     const asked = new Set<string>();
@@ -113,7 +113,7 @@ describe("data/reasoning: the questions, by hand", () => {
       assert.strictEqual(it.expected.char, [...ls[i - 1]][j - 1]);
       assert.strictEqual(it.prompt, `床前明月光，疑是地上霜。举头望明月，低头思故乡。\n${charAtAsk(i, j)}`);
       const walked = ["床前明月光，", "疑是地上霜。", "举头望明月，"].slice(0, i - 1).join("");
-      const numbered = [...ls[i - 1]].map((c, k) => `${k + 1}${c}`).join("");
+      const numbered = [...ls[i - 1]].slice(0, j).map((c, k) => `${k + 1}${c}`).join("");
       assert.strictEqual(it.thinking, `${walked}${numbered}，第${j}字是${it.expected.char}。`);
       assert.strictEqual(it.answer, `是「${it.expected.char}」。`);
     }
@@ -123,7 +123,7 @@ describe("data/reasoning: the questions, by hand", () => {
     assert.throws(() => charAtAsk(2, 1.5), /position must be a whole number from 1, got 1.5/);
     // One fixed case written out in full: 第3句 第4字 of 静夜思 is 明.
     const id = Array.from({ length: 500 }, (_, k) => `tang-${k}`).find((x) => charAtQuestion(poem({ id: x }))!.expected.position === "4" && charAtQuestion(poem({ id: x }))!.expected.line === "3")!;
-    assert.strictEqual(charAtQuestion(poem({ id }))!.thinking, "床前明月光，疑是地上霜。1举2头3望4明5月，第4字是明。");
+    assert.strictEqual(charAtQuestion(poem({ id }))!.thinking, "床前明月光，疑是地上霜。1举2头3望4明，第4字是明。");
   });
 
   it("asks no walking question about a text the walk cannot copy exactly (two marks in a row, a quote)", () => {
@@ -287,8 +287,8 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
       const [i, j] = [Number(it.expected.line), Number(it.expected.position)];
       assert.strictEqual(it.expected.char, [...ls[i - 1]][j - 1], `${p.id} ${i} ${j}`);
       assert.ok(it.prompt.endsWith(`\n${charAtAsk(i, j)}`));
-      // The walk, checked against the text: lines 1 … i−1 exactly as the prompt has them, then line i numbered, then
-      // "第j字是c", where c follows the number j in the numbered line.
+      // The walk, checked against the text: lines 1 … i−1 exactly as the prompt has them, then line i numbered up to
+      // position j, then "第j字是c", where c is the last character numbered.
       const text = p.paragraphs.join("");
       const starts = [0];
       for (let k = 0; k < text.length; k++) if (/[，。？！；]/u.test(text[k])) starts.push(k + 1);
@@ -298,10 +298,11 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
       const m = /^((?:\d\p{Script=Han})+)，第(\d)字是(\p{Script=Han})。$/u.exec(rest)!;
       assert.ok(m, `${p.id}: ${rest}`);
       const pairs = [...m[1].matchAll(/(\d)(\p{Script=Han})/gu)];
-      assert.deepStrictEqual(pairs.map((q) => q[2]).join(""), ls[i - 1]);
+      assert.deepStrictEqual(pairs.map((q) => q[2]).join(""), [...ls[i - 1]].slice(0, j).join(""));
       assert.deepStrictEqual(pairs.map((q) => Number(q[1])), pairs.map((_, k) => k + 1));
       assert.strictEqual(Number(m[2]), j);
-      assert.strictEqual(m[3], pairs.find((q) => Number(q[1]) === j)![2]);
+      assert.strictEqual(pairs.length, j);
+      assert.strictEqual(m[3], pairs[pairs.length - 1][2]);
       const other = [...ls[i - 1]].find((c) => c !== it.expected.char);
       if (other) assert.ok(!checkReasoningAnswer(it, `是「${other}」。`).correct, `${p.id}: ${other}`);
     }
