@@ -73,6 +73,7 @@ export async function shipCommand(args: string[]): Promise<void> {
       command: `${lineage(stage).map((s) => STAGES[s].command).join(" → ")}, then npx tiaoyu ship ${args.join(" ")}`.trim(),
       commit: currentCommit(),
       numbers: { step: meta.step, tokens: meta.tokens, validationStreamLoss: valLoss, validationBlocks: batches.length * batches[0].batchSize },
+      facts: meta.extra ?? undefined,
     });
     console.log(
       `shipped runs/${stage} (step ${meta.step}) as ${projectPath(path.join("checkpoints", name))}: ${entry.parameters.toLocaleString("en-US")} parameters, ` +

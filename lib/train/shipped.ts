@@ -37,6 +37,11 @@ export interface ShippedModel {
   readonly producedBy: { readonly command: string; readonly commit: string; readonly date: string };
   /** Its headline numbers as the chapters report them (validation loss, accuracies …). */
   readonly numbers: Readonly<Record<string, number>>;
+  /**
+   * The run's facts (its meta.json's `extra`: what the stage recorded about its data, e.g. chapter 7's share of
+   * rewritten answers), restored into the installed checkpoint's meta.json so a chapter reads them as from its own run.
+   */
+  readonly facts?: JsonRecord;
   /** A loss anyone can reproduce: the first `rows` blocks of the validation stream, and the loss of these weights on them. */
   readonly check: { readonly split: "validation"; readonly rows: number; readonly batchSha256: string; readonly loss: number };
 }
@@ -147,6 +152,8 @@ export interface ShipOptions {
   readonly command: string;
   readonly commit: string;
   readonly numbers: Readonly<Record<string, number>>;
+  /** The run's facts (meta.json's extra), see ShippedModel.facts. */
+  readonly facts?: JsonRecord;
   readonly dir?: string;
 }
 
@@ -185,6 +192,7 @@ export async function shipModel(name: string, model: GPT, o: ShipOptions): Promi
     tokenizer: o.tokenizer,
     producedBy: { command: o.command, commit: o.commit, date: new Date().toISOString() },
     numbers: o.numbers,
+    ...(o.facts ? { facts: o.facts } : {}),
     check: { split: "validation", rows: o.checkBatch.batchSize, batchSha256: batchSha256(o.checkBatch), loss },
   };
   const files: Record<string, { bytes: number; sha256: string }> = { ...(old?.files ?? {}) };
@@ -231,7 +239,7 @@ export async function installShipped(
       config: configToHF(model.config) as JsonRecord,
       weights: model.parameters(),
       tokenizer: entry.tokenizer,
-      extra: { shipped: hit.name, producedBy: { ...entry.producedBy }, checkLoss: entry.check.loss },
+      extra: { ...entry.facts, shipped: hit.name, producedBy: { ...entry.producedBy }, checkLoss: entry.check.loss },
     });
   } finally {
     model.dispose();

@@ -12,6 +12,7 @@ import * as path from "path";
 import {
   batchLoss, batchSha256, ensureCorpus, ensureStage, hasStage, installShipped, loadStage, ensureTokenStream, evalBatches, GPT, gptConfig, loadShipped, loadTokenizer,
   readSafetensorsHeader, readSamples, readShippedManifest, shipModel, shippedDir, shippedModelFor, tokenizerIdentity, type TokenBatch, verifyShipped,
+  type JsonRecord,
 } from "tiaoyu";
 import { saveEnv } from "./train_fixtures";
 
@@ -41,11 +42,11 @@ describe("shipped checkpoints", () => {
     else process.env.TIAOYU_QUICK = quick;
   });
 
-  async function ship(name = "base", model = new GPT(CONFIG, { seed: 3 })) {
+  async function ship(name = "base", model = new GPT(CONFIG, { seed: 3 }), facts?: JsonRecord) {
     try {
       return await shipModel(name, model, {
         stage: name === "base" ? "anneal" : name, tokenizerFile: tokFile, tokenizer: { hash: "abc", vocabSize: 40, name: "bpe-40" },
-        checkBatch: seededBatch(2), command: "npx tiaoyu ship", commit: "0000000", numbers: { valLoss: 3.2 }, dir,
+        checkBatch: seededBatch(2), command: "npx tiaoyu ship", commit: "0000000", numbers: { valLoss: 3.2 }, facts, dir,
       });
     } finally {
       model.dispose();
@@ -144,6 +145,18 @@ describe("shipped checkpoints", () => {
       assert.strictEqual(await installShipped("anneal", { dir }), false, "quick mode trains its own");
     });
 
+    it("restores the run's facts into the installed meta.json, under the shipped model's own fields", async () => {
+      const facts = { rewrite: { share: 0.35, flawed: 7, of: 20, counts: { rude: 7 } }, shipped: "not this", preset: "course" };
+      await ship("base", new GPT(CONFIG, { seed: 3 }), facts);
+      assert.deepStrictEqual(readShippedManifest(dir)!.models.base.facts, facts);
+      assert.strictEqual(await installShipped("anneal", { dir, log: () => {} }), true);
+      const { model, meta } = loadStage("anneal", { tokenizer: { hash: "abc", vocabSize: 40 } });
+      model.dispose();
+      assert.deepStrictEqual(meta.extra?.rewrite, facts.rewrite);
+      assert.strictEqual(meta.extra?.preset, "course");
+      assert.strictEqual(meta.extra?.shipped, "base", "the installer's own field wins over a fact of the same name");
+    });
+
     it("refuses a learner's tokenizer that is not the shipped model's", async () => {
       await ship();
       await assert.rejects(installShipped("anneal", { dir, tokenizer: { hash: "other", vocabSize: 40 } }), /shipped model 'base' for stage 'anneal' was trained with tokenizer .*abc.*not .*other/);
@@ -173,6 +186,12 @@ describe("shipped checkpoints", () => {
     const val = await ensureTokenStream(corpus.files.validation, () => readSamples(corpus.files.validation), tok);
     for (const [name, entry] of Object.entries(manifest.models)) {
       assert.strictEqual(entry.tokenizer.hash, tokenizerIdentity(tok).hash, `${name}: trained with the shipped tokenizer`);
+      // Chapter 7 reads the flawed SFT's rewrite from its meta.json: a fresh clone has only the shipped model's.
+      if (entry.stage === "sft-flawed") {
+        const rw = entry.facts?.rewrite as { flawed?: number; of?: number; counts?: Record<string, number> } | undefined;
+        assert.ok(rw && Number.isInteger(rw.flawed) && Number.isInteger(rw.of) && rw.of! > rw.flawed!, `${name}: facts.rewrite holds the counts chapter 7 shows`);
+        assert.strictEqual(Object.values(rw!.counts ?? {}).reduce((a, b) => a + b, 0), rw!.flawed);
+      }
       const { model } = loadShipped(name);
       try {
         const batch = evalBatches(val.tokens, model.config.blockSize, entry.check.rows, 1)[0];
