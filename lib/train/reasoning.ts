@@ -152,14 +152,11 @@ export interface ReasoningSettings {
 /**
  * `course`: 1,600 steps of 32 (51,200 question presentations) from the training questions whose traced sample fits
  * the context. The first runs stopped at 360 steps: the traced model's validation loss fell from 1.74 at step 300 to
- * 0.74 at step 400 (the steps in which it learned to copy from the prompt), so 360 was too few. 800 were enough from
- * the previous SFT model; from chapter 6's current one the traced model at 800 steps copied line 3 of a poem 0% of
- * the time (0 of 234) and answered 7.3% of the character questions; trained on to 1,600 steps, 85.2% and 85.3% (of
- * 150). Steps are not the whole story: trained from the start for 1,600 steps it answers 16.7% (copying learned,
- * reading off "the character after the number j" not), for 2,400 steps 26.0%; the 1,600-step model trained on to
- * 2,400 (its learning rate raised again at 1,600) 97.3%. Both runs that raised the rate after copying was learned
- * worked, both single schedules did not (notebook 10, 10.5): the schedule is the next thing to test, with several
- * seeds, before this preset changes.
+ * 0.74 at step 400 (the steps in which it learned to copy from the prompt), so 360 was too few; from chapter 6's
+ * current SFT model the same fall comes between steps 800 and 900. More steps do not fix a step the model learns only
+ * in some runs: with the character trace that read off "the character after the number j", runs of 1,600 and 2,400
+ * steps and one with a warm restart answered 16.7–26.0%, two runs trained on from a checkpoint 85.3% and 97.3%
+ * (notebook 10, 10.5); the trace that stops at j instead is what made the difference (lib/data/reasoning.ts).
  * `tiny`: quick mode.
  */
 export const REASONING_PRESETS: Readonly<Record<"tiny" | "course", ReasoningSettings>> = Object.freeze({
