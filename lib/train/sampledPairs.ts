@@ -5,8 +5,10 @@
  *
  * Why: real preference data is collected this way — people compare the answers the model itself gives. The
  * offline pairs (lib/data/preferences.ts) show each flaw as a person writes it; at temperature 1 this model's flawed
- * answers are more often garbled ones no person writes ("这是「五言", a reply that stops inside a character), and DPO,
- * which learns only from the pairs it is shown, never saw those. GRPO scores the model's own samples, so it does.
+ * answers are more often garbled ones no person writes ("这是「五言", a reply that stops inside a character), which
+ * DPO on the offline pairs never sees (GRPO scores the model's own samples, so it does). Tried at full size
+ * (notebook 07's comparison): DPO with these pairs and as many offline ones left 17.0% of answers flawed, on the
+ * offline pairs alone 13.3%, intervals overlapping: no difference, so chapter 7's DPO leaves them off by default.
  */
 import { type FlawKind, flawOf } from "../data/flaws";
 import type { GenerativeModel } from "../generate";
@@ -30,9 +32,9 @@ export interface SampledPairs {
 /**
  * Asks `model` the first `questions` distinct prompts of `pairs` once each, sampled at `temperature` (default 1)
  * with seed `seed + i` for question i, so the pairs are the same every time; keeps the replies `judge` (default
- * flawOf) finds flawed,
- * each against the chosen answer of its prompt's first pair. Replies get at most `maxNewTokens` tokens (default 32,
- * fewer where the context of `blockSize` tokens has less room); one cut off by that limit is judged as it stands.
+ * flawOf) finds flawed, each against the chosen answer of its prompt's first pair. Replies get at most
+ * `maxNewTokens` tokens (default 32, fewer where the context of `blockSize` tokens has less room); one cut off by
+ * that limit is judged as it stands.
  * @example const own = await sampledFlawPairs(sft, tok, prefs.items.train, { questions: 3000, blockSize: 128 });
  */
 export async function sampledFlawPairs(
