@@ -81,7 +81,9 @@ export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count",
  * before it copies line 3 in a trace (0% of 234; trained on to 1,600 steps, 85.2%): see REASONING_PRESETS.
  * With its second trace it is still not learned (2.3%–6.0% in three full-size runs of 1,600–2,400 steps, base rate
  * 7.0%): the step that decides where to stop, comparing the character just written with the question's, is right
- * under 10% of the time. It also has the fewest training questions (3,216; the character question 11,696).
+ * under 10% of the time. It then had the fewest training questions (3,216; the character question 11,696); with
+ * three per training poem (9,648, see findQuestions) it stays at its base rate (4.0–4.7% on three seeds): the stop is a
+ * comparison by content, which this model does not learn reliably in the chapter's training.
  */
 export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme", "find"] as ReasoningTask[]);
 

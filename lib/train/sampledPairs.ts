@@ -57,15 +57,15 @@ export async function sampledFlawPairs(
   let i = 0;
   for (const [prompt, good] of chosenOf) {
     const promptIds = chatPrompt(tokenizer, prompt);
-    const good1 = encodeChat(tokenizer, { prompt, answer: good });
+    const goodEncoded = encodeChat(tokenizer, { prompt, answer: good });
     const room = Math.min(maxNewTokens, blockSize - promptIds.length - 1);
-    const r = room > 0 && good1.ids.length <= blockSize ? await chatReply(model, tokenizer, prompt, { maxNewTokens: room, temperature, seed: seed + i }) : null;
+    const r = room > 0 && goodEncoded.ids.length <= blockSize ? await chatReply(model, tokenizer, prompt, { maxNewTokens: room, temperature, seed: seed + i }) : null;
     i++;
     const kind = r && r.ids.length > 0 ? judge(r.reply) : null;
     if (!r || !kind) continue;
     const answer = r.reason === "stop" ? [...r.ids, end] : r.ids;
     out.push({ prompt, chosen: good, rejected: r.reply, kind });
-    chosen.push({ ids: good1.ids, mask: good1.lossMask });
+    chosen.push({ ids: goodEncoded.ids, mask: goodEncoded.lossMask });
     rejected.push({ ids: [...promptIds, ...answer], mask: [...promptIds.map(() => 0), ...answer.map(() => 1)] });
   }
   return { pairs: out, encoded: EncodedPairs.fromAnswers(chosen, rejected, padId(tokenizer)), asked: chosenOf.size };
