@@ -21,6 +21,12 @@
  *   assistant:  <think>床前明月光，疑是地上霜。霜uang唐；举头望明月，低头思故乡。乡iang唐；同韵。</think>
  *               押韵，都是「唐」韵。
  *
+ * the final question, two hops (the character question's steps, then the character's final):
+ *
+ *   user:       独坐幽篁里，弹琴复长啸。深林人不知，明月来相照。
+ *               第3句的第2个字，普通话韵母是什么？
+ *   assistant:  <think>独坐幽篁里，弹琴复长啸。1深2林，第2字是林，韵母in。</think>韵母是「in」。
+ *
  * and the find question, the character question reversed:
  *
  *   user:       床前明月光，疑是地上霜。举头望明月，低头思故乡。
@@ -61,9 +67,9 @@ import { type QaSplit, QA_SPLITS, qaSplitOf } from "./qa";
 import { type CharRhyme, charRhyme } from "./rhyme";
 
 /** The kinds of question. */
-export type ReasoningTask = "count" | "charAt" | "rhyme" | "find" | "form" | "nextLine";
+export type ReasoningTask = "count" | "charAt" | "charFinal" | "rhyme" | "find" | "form" | "nextLine";
 /** Every task this file can write, in the order tables list them. */
-export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme", "find", "form", "nextLine"] as ReasoningTask[]);
+export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "charFinal", "rhyme", "find", "form", "nextLine"] as ReasoningTask[]);
 
 /**
  * The tasks the chapter trains and scores by default: questions meant to need several steps read off the poem in the
@@ -84,13 +90,17 @@ export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count",
  * under 10% of the time. It then had the fewest training questions (3,216; the character question 11,696); with
  * three per training poem (9,648, see findQuestions) it stays at its base rate (4.0–4.7% on three seeds): the stop is a
  * comparison by content, which this model does not learn reliably in the chapter's training.
+ *
+ * The final question (第i句第j字的韵母) joined them as a second task the character question's trace makes possible:
+ * two hops, where the model fails the first in one step; see charFinalQuestion.
  */
-export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "rhyme", "find"] as ReasoningTask[]);
+export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "charFinal", "rhyme", "find"] as ReasoningTask[]);
 
 /** What a table calls each kind of question. */
 export const REASONING_TASK_LABELS: Readonly<Record<ReasoningTask, string>> = Object.freeze({
   count: "字数",
   charAt: "第i句第j字",
+  charFinal: "第i句第j字的韵母",
   rhyme: "押韵",
   find: "字在哪里",
   form: "体裁",
@@ -116,6 +126,11 @@ export function charAtAsk(line: number, position: number): string {
     if (!(Number.isInteger(v) && v >= 1)) throw new Error(`charAtAsk: ${name} must be a whole number from 1, got ${v}`);
   }
   return `第${line}句的第${position}个字是什么？`;
+}
+
+/** The final question's words: 第2句的第4个字，普通话韵母是什么？ */
+export function charFinalAsk(line: number, position: number): string {
+  return charAtAsk(line, position).replace(/是什么？$/u, "，普通话韵母是什么？");
 }
 
 /** The find question's words: 「上」字在第几句第几个字？ */
@@ -303,27 +318,71 @@ export function countQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)
  * Null when the poem is not a 绝句 or its text is not lines and single marks.
  */
 export function charAtQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
-  const shape = regularShape(poem);
-  if (!shape || shape.kind !== "绝句") return null;
-  const text = poem.paragraphs.join("");
-  const segments = lineSegments(text, shape.lines);
-  if (!segments) return null;
+  const at = jueju(poem);
+  if (!at) return null;
   const h = mix32(fnv1a32(`${poem.id}:charAt`));
   const i = 1 + (h % 4);
-  const line = [...shape.lines[i - 1]];
-  const j = 1 + ((h >>> 8) % line.length);
-  const c = line[j - 1];
-  const before = segments.slice(0, i - 1).map(([l, m]) => l + m).join("");
-  const numbered = line.slice(0, j).map((ch, k) => `${k + 1}${ch}`).join("");
-  const thinking = `${before}${numbered}，第${j}字是${c}。`;
+  const j = 1 + ((h >>> 8) % [...at.lines[i - 1]].length);
+  const { thinking: walk, char: c } = walkTo(at.segments, i, j);
+  const thinking = `${walk}。`;
   const answer = `是「${c}」。`;
   return {
     task: "charAt",
-    prompt: `${text}\n${charAtAsk(i, j)}`,
+    prompt: `${at.text}\n${charAtAsk(i, j)}`,
     thinking,
     answer,
     response: reasoningResponse(thinking, answer),
     expected: { char: c, line: String(i), position: String(j) },
+    poemId: poem.id,
+    split,
+  };
+}
+
+/** A 绝句's text, lines and line segments, or null when the poem is not a 绝句 or its text is not lines and single marks. */
+function jueju(poem: PoemRecord): { text: string; lines: string[]; segments: [string, string][] } | null {
+  const shape = regularShape(poem);
+  if (!shape || shape.kind !== "绝句") return null;
+  const text = poem.paragraphs.join("");
+  const segments = lineSegments(text, shape.lines);
+  return segments ? { text, lines: shape.lines, segments } : null;
+}
+
+/** The character question's walk to line i, position j ("床前明月光，1疑2是3地4上，第4字是上", no final mark) and the character. */
+function walkTo(segments: readonly [string, string][], i: number, j: number): { thinking: string; char: string } {
+  const line = [...segments[i - 1][0]];
+  const before = segments.slice(0, i - 1).map(([l, m]) => l + m).join("");
+  const numbered = line.slice(0, j).map((ch, k) => `${k + 1}${ch}`).join("");
+  return { thinking: `${before}${numbered}，第${j}字是${line[j - 1]}`, char: line[j - 1] };
+}
+
+/**
+ * The final question about a 绝句: what is the final (韵母, by today's Mandarin) of the character at line i,
+ * position j? Two hops: find the character (the character question), then recall its final, which the model
+ * learns from the training questions as it learns any fact. The trace is the character question's walk, then the
+ * final:
+ *   床前明月光，1疑2是3地4上，第4字是上，韵母ang。
+ * One step would have to do both hops at once, and the first one alone is what the model fails at in one step
+ * (the character question answered without a trace). The place is chosen by the poem's id among the characters that
+ * have a single reading (see charRhyme), independently of the poem's character question.
+ * Null when the poem is not a 绝句, its text is not lines and single marks, or no character has a single reading.
+ */
+export function charFinalQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
+  const at = jueju(poem);
+  if (!at) return null;
+  const places = at.lines.flatMap((l, i) => [...l].flatMap((c, j) => (charRhyme(c) ? [[i + 1, j + 1] as const] : [])));
+  if (places.length === 0) return null;
+  const [i, j] = places[mix32(fnv1a32(`${poem.id}:charFinal`)) % places.length];
+  const { thinking: walk, char: c } = walkTo(at.segments, i, j);
+  const { final } = charRhyme(c)!;
+  const thinking = `${walk}，韵母${final}。`;
+  const answer = `韵母是「${final}」。`;
+  return {
+    task: "charFinal",
+    prompt: `${at.text}\n${charFinalAsk(i, j)}`,
+    thinking,
+    answer,
+    response: reasoningResponse(thinking, answer),
+    expected: { final, char: c, line: String(i), position: String(j) },
     poemId: poem.id,
     split,
   };
@@ -453,6 +512,10 @@ export function reasoningItems(poems: readonly PoemRecord[], options: ReasoningD
       const c = charAtQuestion(p, split);
       if (c) out.push(c);
     }
+    if (tasks.has("charFinal")) {
+      const c = charFinalQuestion(p, split);
+      if (c) out.push(c);
+    }
     if (tasks.has("form")) {
       const f = formQuestion(p, split);
       if (f) out.push(f);
@@ -513,6 +576,7 @@ export interface AnswerCheck {
  * Checks a final answer (the text after </think>) against an item's expected facts.
  *   count:    exactly one number is stated, and it is the count ("一共「18」个字。"; "18" counts too).
  *   charAt:   exactly one 「…」, holding the character ("是「上」。").
+ *   charFinal: exactly one 「…」, holding the final ("韵母是「ang」。").
  *   find:     exactly one 「…」, naming the line and position ("在「第2句第4字」。"; 第4个字 counts too).
  *   form:     exactly one of the four forms is named, and it is the right one ("这首诗是五言绝句。" counts;
  *             "五言绝句或七言绝句" does not: listing every choice must not score).
@@ -533,6 +597,11 @@ export function checkReasoningAnswer(item: Pick<ReasoningItem, "task" | "expecte
     const quoted = [...a.matchAll(/「([^」]*)」/gu)].map((m) => m[1]);
     const ok = quoted.length === 1 && quoted[0] === item.expected.char;
     return { correct: ok, parts: { char: ok } };
+  }
+  if (item.task === "charFinal") {
+    const quoted = [...a.matchAll(/「([^」]*)」/gu)].map((m) => m[1]);
+    const ok = quoted.length === 1 && quoted[0] === item.expected.final;
+    return { correct: ok, parts: { final: ok } };
   }
   if (item.task === "find") {
     // Exactly one 「…」, naming the place: 在「第2句第4字」。 (the 个 of the question's wording is allowed).

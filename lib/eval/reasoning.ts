@@ -121,10 +121,11 @@ export async function evaluateReasoning(
   return { rows, replies };
 }
 
-/** What makes two expected answers the same answer (the char question's line and position are not part of it, nor the find question's character). */
+/** What makes two expected answers the same answer (only the character of the char question, the final of the final question, the place of the find question). */
 function expectedKey(item: Pick<ReasoningItem, "task" | "expected">): string {
   const e = item.expected;
   if (item.task === "charAt") return e.char;
+  if (item.task === "charFinal") return e.final;
   if (item.task === "find") return `第${e.line}句第${e.position}字`;
   return Object.keys(e).sort().map((k) => `${k}=${e[k]}`).join(";");
 }

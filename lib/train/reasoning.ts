@@ -150,8 +150,10 @@ export interface ReasoningSettings {
 }
 
 /**
- * `course`: 1,600 steps of 32 (51,200 question presentations) from the training questions whose traced sample fits
- * the context. The first runs stopped at 360 steps: the traced model's validation loss fell from 1.74 at step 300 to
+ * `course`: 2,000 steps of 32 (64,000 question presentations) from the training questions whose traced sample fits
+ * the context (43,866 with the five default tasks: each seen about 1.5 times). It was 1,600 steps of the 32,172
+ * questions of four tasks (1.6 times each) until the final question added 11,694; the steps grew with the data so
+ * that each task is trained about as often as before. The first runs stopped at 360 steps: the traced model's validation loss fell from 1.74 at step 300 to
  * 0.74 at step 400 (the steps in which it learned to copy from the prompt), so 360 was too few; from chapter 6's
  * current SFT model the same fall comes between steps 800 and 900. More steps do not fix a step the model learns only
  * in some runs: with the character trace that read off "the character after the number j", runs of 1,600 and 2,400
@@ -162,7 +164,7 @@ export interface ReasoningSettings {
 export const REASONING_PRESETS: Readonly<Record<"tiny" | "course", ReasoningSettings>> = Object.freeze({
   // The quick model must learn two new tokens (<think>, </think>) in 60 steps: a higher rate than chapter 6's.
   tiny: { questions: 400, steps: 60, evalQuestions: 4, maxNewTokens: 120, batchSize: 8, lr: 1e-2 },
-  course: { questions: 40000, steps: 1600, evalQuestions: 300, maxNewTokens: 80, lr: 1e-3 },
+  course: { questions: 50000, steps: 2000, evalQuestions: 300, maxNewTokens: 80, lr: 1e-3 },
 });
 
 export function reasoningSettings(preset: CoursePreset = coursePreset()): ReasoningSettings {

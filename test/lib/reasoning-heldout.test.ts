@@ -14,6 +14,7 @@ import { saveEnv } from "./train_fixtures";
 const PINNED: Record<string, { n: number; hash: string }> = {
   count: { n: 300, hash: "d53cea0e" },
   charAt: { n: 300, hash: "49af43ca" },
+  charFinal: { n: 300, hash: "e61b5327" },
   rhyme: { n: 300, hash: "17651ea" },
   find: { n: 300, hash: "1584e924" },
 };
