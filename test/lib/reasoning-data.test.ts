@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { pinyin } from "pinyin-pro";
 import {
-  buildCorpus, charAtAsk, charAtQuestion, findAsk, findQuestion, findQuestions, FIND_PER_TRAINING_POEM, charRhyme, checkReasoningAnswer, countQuestion, COUNT_MAX_CHARS, COUNT_QUESTION, DEFAULT_REASONING_TASKS,
+  buildCorpus, charAtAsk, charAtQuestion, charFinalAsk, charFinalQuestion, findAsk, findQuestion, findQuestions, FIND_PER_TRAINING_POEM, charRhyme, checkReasoningAnswer, countQuestion, COUNT_MAX_CHARS, COUNT_QUESTION, DEFAULT_REASONING_TASKS,
   formQuestion, loadPoems, nextLineQuestion, parseReasoning, type PoemRecord, reasoningCounts, reasoningItems, type ReasoningItem, rhymeQuestion,
   RHYME_GROUPS, RHYME_QUESTION, splitReasoningItems, FORM_QUESTION, qaSplitOf, REASONING_TASKS,
 } from "tiaoyu";
@@ -124,6 +124,42 @@ describe("data/reasoning: the questions, by hand", () => {
     // One fixed case written out in full: 第3句 第4字 of 静夜思 is 明.
     const id = Array.from({ length: 500 }, (_, k) => `tang-${k}`).find((x) => charAtQuestion(poem({ id: x }))!.expected.position === "4" && charAtQuestion(poem({ id: x }))!.expected.line === "3")!;
     assert.strictEqual(charAtQuestion(poem({ id }))!.thinking, "床前明月光，疑是地上霜。1举2头3望4明，第4字是明。");
+  });
+
+  it("writes the final question of 静夜思: the character question's walk, then the final of a character with one reading", () => {
+    const ls = ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"];
+    const asked = new Set<string>();
+    for (let k = 0; k < 80; k++) {
+      const it = charFinalQuestion(poem({ id: `tang-${k}` }))!;
+      const [i, j] = [Number(it.expected.line), Number(it.expected.position)];
+      const c = [...ls[i - 1]][j - 1];
+      asked.add(`${i}:${j}`);
+      assert.strictEqual(it.expected.char, c);
+      assert.notStrictEqual(rhymeGroupOf(c), null, `${c} has one reading`);
+      assert.ok(RHYME_GROUPS[rhymeGroupOf(c) as keyof typeof RHYME_GROUPS].includes(it.expected.final), `${c}: ${it.expected.final}`);
+      assert.strictEqual(it.prompt, `床前明月光，疑是地上霜。举头望明月，低头思故乡。\n${charFinalAsk(i, j)}`);
+      // The same walk as the character question asked about that place, then the final.
+      const walked = ["床前明月光，", "疑是地上霜。", "举头望明月，"].slice(0, i - 1).join("");
+      const numbered = [...ls[i - 1]].slice(0, j).map((ch, n) => `${n + 1}${ch}`).join("");
+      assert.strictEqual(it.thinking, `${walked}${numbered}，第${j}字是${c}，韵母${it.expected.final}。`);
+      assert.strictEqual(it.answer, `韵母是「${it.expected.final}」。`);
+      assert.ok(checkReasoningAnswer(it, it.answer).correct);
+    }
+    assert.ok(asked.size >= 12, `places asked: ${[...asked].join(" ")}`);
+    assert.strictEqual(charFinalAsk(2, 4), "第2句的第4个字，普通话韵母是什么？");
+    assert.throws(() => charFinalAsk(0, 4), /line must be a whole number from 1, got 0/);
+    // One fixed case written out in full: 第3句 第4字 of 静夜思 is 明 (míng → ing).
+    const id = Array.from({ length: 2000 }, (_, k) => `tang-${k}`).find((x) => { const q = charFinalQuestion(poem({ id: x }))!; return q.expected.line === "3" && q.expected.position === "4"; })!;
+    assert.strictEqual(charFinalQuestion(poem({ id }))!.response, "<think>床前明月光，疑是地上霜。1举2头3望4明，第4字是明，韵母ing。</think>韵母是「ing」。");
+  });
+
+  it("asks the final question about 绝句 only, and never about a polyphonic character", () => {
+    assert.strictEqual(charFinalQuestion(poem({ paragraphs: Array(4).fill("床前明月光，疑是地上霜。") })), null, "律诗");
+    assert.strictEqual(charFinalQuestion(poem({ collection: "songci" })), null);
+    // 长 (cháng/zhǎng), 还 (huán/hái), 行 (xíng/háng), 重 (zhòng/chóng), 发 (fā/fà) and 觉 (jué/jiào) have two readings:
+    // a poem made of them has a place only where a character has one.
+    const many = poem({ paragraphs: ["长还行重发，觉长还行重。", "长还行重发，觉长还行月。"] });
+    for (let k = 0; k < 20; k++) assert.strictEqual(charFinalQuestion({ ...many, id: `tang-${k}` })!.expected.char, "月");
   });
 
   it("asks no walking question about a text the walk cannot copy exactly (two marks in a row, a quote)", () => {
@@ -308,6 +344,32 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
     }
   });
 
+  it("charFinal: the character is the one at line i, position j, it has one reading, and its final is in the group computed here", () => {
+    const byId = new Map(poems.map((p) => [p.id, p]));
+    const asked = items.filter((i) => i.task === "charFinal");
+    assert.ok(asked.length > 0);
+    const charAts = new Map(items.filter((i) => i.task === "charAt").map((i) => [i.poemId, i]));
+    for (const it of asked) {
+      const p = byId.get(it.poemId)!;
+      const ls = lines(p.paragraphs.join(""));
+      assert.strictEqual(ls.length, 4, `${p.id}: a 绝句`);
+      const [i, j] = [Number(it.expected.line), Number(it.expected.position)];
+      const c = [...ls[i - 1]][j - 1];
+      assert.strictEqual(it.expected.char, c, `${p.id} ${i} ${j}`);
+      const group = rhymeGroupOf(c);
+      assert.ok(group && RHYME_GROUPS[group as keyof typeof RHYME_GROUPS].includes(it.expected.final), `${p.id}: ${c} ${it.expected.final} ${group}`);
+      assert.ok(it.prompt.endsWith(`\n${charFinalAsk(i, j)}`));
+      // The trace is the character question's walk (its own poem's, written for this place), then the final.
+      const m = /^(.*，第(\d)字是(\p{Script=Han}))，韵母([a-zü-]+)。$/u.exec(it.thinking);
+      assert.ok(m, `${p.id}: ${it.thinking}`);
+      assert.strictEqual(m[3], c);
+      assert.strictEqual(m[4], it.expected.final);
+      const at = charAts.get(p.id)!;
+      if (at.expected.line === it.expected.line && at.expected.position === it.expected.position) assert.strictEqual(`${m[1]}。`, at.thinking);
+      assert.ok(!checkReasoningAnswer(it, `韵母是「${it.expected.final === "a" ? "o" : "a"}」。`).correct);
+    }
+  });
+
   it("find: the character occurs once in the poem, at the line and position said, and the trace reads every line up to it", () => {
     const byId = new Map(poems.map((p) => [p.id, p]));
     const asked = items.filter((i) => i.task === "find");
@@ -446,6 +508,14 @@ describe("data/reasoning: checking an answer", () => {
     assert.ok(!checkReasoningAnswer(at, "是「上」或「地」。").correct);
     assert.ok(!checkReasoningAnswer(at, "是上。").correct);
     assert.ok(!checkReasoningAnswer(at, "是「地上」。").correct);
+  });
+  it("accepts the one right final in 「」, and rejects another, two of them, or none", () => {
+    const fin = { task: "charFinal" as const, expected: { final: "ing", char: "明", line: "3", position: "4" } };
+    assert.deepStrictEqual(checkReasoningAnswer(fin, "韵母是「ing」。"), { correct: true, parts: { final: true } });
+    assert.ok(!checkReasoningAnswer(fin, "韵母是「in」。").correct);
+    assert.ok(!checkReasoningAnswer(fin, "韵母是「ing」或「in」。").correct);
+    assert.ok(!checkReasoningAnswer(fin, "韵母是ing。").correct);
+    assert.ok(!checkReasoningAnswer(fin, "是「明」。").correct);
   });
   it("accepts the one right place in 「」, and rejects another, two of them, or none", () => {
     const at = { task: "find" as const, expected: { char: "上", line: "2", position: "4" } };
