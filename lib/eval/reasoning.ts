@@ -18,6 +18,22 @@ export function traceSteps(thinking: string): string[] {
   return thinking.split(/[，；。]/u).map((s) => s.trim()).filter((s) => s !== "");
 }
 
+/**
+ * Tasks whose trace starts with a walk of as many steps as lines before the one asked about: their steps are
+ * compared from the end, so that "the last step" (第4字是上, 韵母ang, 在第2句第4字) is the same step in every question.
+ */
+const FROM_END: ReadonlySet<ReasoningTask> = new Set<ReasoningTask>(["charAt", "charFinal", "find"]);
+
+/**
+ * Which steps of the expected trace the reply's trace has, at the same place: counted from the start, or for a walk
+ * (FROM_END) from the end, so that a reply that walked one line too far still gets its last steps compared with the last.
+ * @example stepMatches("charAt", ["床前明月光", "1疑2是", "第2字是是"], ["1疑2是", "第2字是是"]) // [false, true, true]
+ */
+export function stepMatches(task: ReasoningTask, expected: readonly string[], got: readonly string[]): boolean[] {
+  const shift = FROM_END.has(task) ? got.length - expected.length : 0;
+  return expected.map((s, k) => got[k + shift] === s);
+}
+
 /** One question asked, and what came back. */
 export interface ReasoningReply {
   readonly task: ReasoningTask;
@@ -103,7 +119,7 @@ export async function evaluateReasoning(
       reply,
       wellFormed: parsed.ok,
       correct: checkReasoningAnswer(it, answerPart(reply)).correct,
-      steps: traceSteps(it.thinking).map((s, k) => got[k] === s),
+      steps: stepMatches(it.task, traceSteps(it.thinking), got),
     });
     options.onProgress?.(i + 1, items.length);
   }
@@ -132,21 +148,26 @@ function expectedKey(item: Pick<ReasoningItem, "task" | "expected">): string {
 
 /**
  * How often each step of the trace came out right, per task: step k of the expected trace (traceSteps) against
- * step k of the reply's reasoning. Shows where a trace goes wrong (a miscopied line, a wrong final), and so what
- * to fix. `example` is the step as the first question's trace has it.
+ * step k of the reply's reasoning (stepMatches). Shows where a trace goes wrong (a miscopied line, a wrong final), and
+ * so what to fix. A walk's steps are counted from the end ("倒数1" is the last step, the one that names the answer).
+ * `example` is the step as the first question's trace has it.
  * @example table(reasoningStepRows(evTraced, evalSet))
  */
-export function reasoningStepRows(evaluation: ReasoningEvaluation, items: readonly ReasoningItem[]): { 题型: string; step: number; example: string; questions: number; 正确率: string }[] {
+export function reasoningStepRows(evaluation: ReasoningEvaluation, items: readonly ReasoningItem[]): { 题型: string; step: number | string; example: string; questions: number; 正确率: string }[] {
   if (items.length !== evaluation.replies.length) throw new Error(`reasoningStepRows: ${items.length} items but ${evaluation.replies.length} replies (pass the items that were evaluated)`);
-  const out: { 题型: string; step: number; example: string; questions: number; 正确率: string }[] = [];
+  const out: { 题型: string; step: number | string; example: string; questions: number; 正确率: string }[] = [];
   for (const task of REASONING_TASKS) {
     const idx = items.flatMap((it, k) => (it.task === task ? [k] : []));
     if (idx.length === 0) continue;
     const steps = Math.max(...idx.map((k) => evaluation.replies[k].steps.length));
+    const fromEnd = FROM_END.has(task);
     for (let s = 0; s < steps; s++) {
-      const having = idx.filter((k) => evaluation.replies[k].steps.length > s);
-      const right = having.filter((k) => evaluation.replies[k].steps[s]).length;
-      out.push({ 题型: REASONING_TASK_LABELS[task], step: s + 1, example: traceSteps(items[having[0]].thinking)[s], questions: having.length, 正确率: formatRate(wilson(right, having.length)) });
+      // s-th step from the start, or (a walk) the (s+1)-th from the end, listed from the earliest.
+      const at = (n: number) => (fromEnd ? n - steps + s : s);
+      const having = idx.filter((k) => at(evaluation.replies[k].steps.length) >= 0);
+      const right = having.filter((k) => evaluation.replies[k].steps[at(evaluation.replies[k].steps.length)]).length;
+      const first = traceSteps(items[having[0]].thinking);
+      out.push({ 题型: REASONING_TASK_LABELS[task], step: fromEnd ? `倒数${steps - s}` : s + 1, example: first[at(first.length)], questions: having.length, 正确率: formatRate(wilson(right, having.length)) });
     }
   }
   return out;

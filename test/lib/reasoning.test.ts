@@ -5,7 +5,7 @@ import {
   answerPart, ByteBPETokenizer, charAtQuestion, chatTokenIds, checkReasoningAnswer, encodeByChar, encodeReasoningChat, ensureReasoningGrpo, ensureReasoningModel,
   evaluateReasoning, feetInsideTokens, fitsContext, formQuestion, GPT, gptConfig, initBackend, parseReasoning, type PoemRecord, reasoningComparisonRows, type ReasoningItem,
   reasoningEvalSet, reasoningPrompt, reasoningReward, reasoningStepRows, reasoningTarget, reasoningScorer, packRows, rhymeQuestion, sftSettings, sftStage,
-  stageDir, type StageModel, traceSteps, train,
+  stageDir, type StageModel, stepMatches, traceSteps, train, type ReasoningEvaluation,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
 import { POEMS, withTempRuns } from "./train_fixtures";
@@ -37,6 +37,35 @@ describe("train/reasoning: reading a response", () => {
   it("answerPart reads the answer of any response, tags or not", () => {
     assert.strictEqual(answerPart("<think>想</think>答"), "答");
     assert.strictEqual(answerPart("这首诗是「五言绝句」。"), "这首诗是「五言绝句」。");
+  });
+});
+
+describe("eval/reasoning: comparing a reply's steps with the trace's", () => {
+  const jingyesi = (id: string): PoemRecord => ({ id, collection: "tang", title: "静夜思", author: "李白", paragraphs: ["床前明月光，疑是地上霜。", "举头望明月，低头思故乡。"], form: "五言绝句", split: "test" });
+  const ids = Array.from({ length: 400 }, (_, k) => `tang-${k}`);
+  const onLine = (line: string) => charAtQuestion(jingyesi(ids.find((x) => charAtQuestion(jingyesi(x))!.expected.line === line)!))!;
+
+  it("compares a walk's steps from the end, every other trace's from the start", () => {
+    const exp = ["床前明月光", "1疑2是", "第2字是是"];
+    assert.deepStrictEqual(stepMatches("charAt", exp, exp), [true, true, true]);
+    // Walked one line too many: the last two steps are still compared with the last two.
+    assert.deepStrictEqual(stepMatches("charAt", exp, ["床前明月光", "疑是地上霜", "1疑2是", "第2字是是"]), [false, true, true]);
+    assert.deepStrictEqual(stepMatches("charFinal", [...exp, "韵母i"], ["1疑2是", "第2字是是", "韵母-i"]), [false, true, true, false]);
+    // A count trace is compared from the start.
+    assert.deepStrictEqual(stepMatches("count", ["各句字数3", "5", "累计3", "8"], ["各句字数3", "5", "累计3"]), [true, true, true, false]);
+  });
+
+  it("lists a walk's steps counted from the end, so the last step of a question about line 1 and one about line 4 share a row", () => {
+    const items = [onLine("1"), onLine("4")];
+    const steps = items.map((it) => traceSteps(it.thinking));
+    assert.deepStrictEqual(steps.map((s) => s.length), [2, 5]);
+    // The first question's reply is right; the second's names the wrong character at its last step.
+    const replies = [steps[0].map(() => true), steps[1].map((_, k) => k < 4)];
+    const evaluation = { rows: [], replies: replies.map((st, k) => ({ task: "charAt", split: "heldout", prompt: items[k].prompt, reply: "", wellFormed: true, correct: st.every(Boolean), steps: st })) } as unknown as ReasoningEvaluation;
+    const rows = reasoningStepRows(evaluation, items);
+    assert.deepStrictEqual(rows.map((r) => [r.step, r.questions, r.正确率.split(" ")[0]]), [["倒数5", 1, "100.0%"], ["倒数4", 1, "100.0%"], ["倒数3", 1, "100.0%"], ["倒数2", 2, "100.0%"], ["倒数1", 2, "50.0%"]]);
+    // The example is the step as the first question having it writes it: the line-1 question's for the last two rows.
+    assert.deepStrictEqual(rows.map((r) => r.example), [steps[1][0], steps[1][1], steps[1][2], steps[0][0], steps[0][1]]);
   });
 });
 
