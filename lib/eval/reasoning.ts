@@ -164,7 +164,7 @@ export function reasoningStepRows(evaluation: ReasoningEvaluation, items: readon
     for (let s = 0; s < steps; s++) {
       // s-th step from the start, or (a walk) the (s+1)-th from the end, listed from the earliest.
       const at = (n: number) => (fromEnd ? n - steps + s : s);
-      const having = idx.filter((k) => at(evaluation.replies[k].steps.length) >= 0);
+      const having = idx.filter((k) => { const i = at(evaluation.replies[k].steps.length); return i >= 0 && i < evaluation.replies[k].steps.length; });
       const right = having.filter((k) => evaluation.replies[k].steps[at(evaluation.replies[k].steps.length)]).length;
       const first = traceSteps(items[having[0]].thinking);
       out.push({ 题型: REASONING_TASK_LABELS[task], step: fromEnd ? `倒数${steps - s}` : s + 1, example: first[at(first.length)], questions: having.length, 正确率: formatRate(wilson(right, having.length)) });

@@ -66,6 +66,12 @@ describe("eval/reasoning: comparing a reply's steps with the trace's", () => {
     assert.deepStrictEqual(rows.map((r) => [r.step, r.questions, r.正确率.split(" ")[0]]), [["倒数5", 1, "100.0%"], ["倒数4", 1, "100.0%"], ["倒数3", 1, "100.0%"], ["倒数2", 2, "100.0%"], ["倒数1", 2, "50.0%"]]);
     // The example is the step as the first question having it writes it: the line-1 question's for the last two rows.
     assert.deepStrictEqual(rows.map((r) => r.example), [steps[1][0], steps[1][1], steps[1][2], steps[0][0], steps[0][1]]);
+    // Any other trace is counted from the start: a step only the longer trace has is asked of that one question.
+    const counts = [{ task: "count", thinking: "各句字数3，5；累计3，8。" }, { task: "count", thinking: "各句字数3，5，7；累计3，8，15。" }] as unknown as ReasoningItem[];
+    const countSteps = counts.map((it) => traceSteps(it.thinking).map(() => true));
+    const countEval = { rows: [], replies: countSteps.map((st) => ({ task: "count", split: "heldout", prompt: "", reply: "", wellFormed: true, correct: true, steps: st })) } as unknown as ReasoningEvaluation;
+    const countRows = reasoningStepRows(countEval, counts);
+    assert.deepStrictEqual(countRows.map((r) => [r.step, r.example, r.questions]), [[1, "各句字数3", 2], [2, "5", 2], [3, "累计3", 2], [4, "8", 2], [5, "8", 1], [6, "15", 1]]);
   });
 });
 
