@@ -92,9 +92,10 @@ export const DPO_PRESETS: Readonly<Record<"tiny" | "course", DpoSettings>> = Obj
   // Chapter 7's full run with lr 1e-4 and no NLL term: by step 20 the chosen answers' log π had fallen 18 nats, and
   // sampled replies lost both the format and the facts (0% right). A tenth of the learning rate and the NLL term.
   // Most flaws DPO leaves are garbled samples unlike any offline pair; adding the model's own flawed answers
-  // (sampledQuestions: 3000) made no difference at full size (17.0% flawed vs 13.3%, notebook 07), so they are off by default.
+  // (sampledQuestions: 3000) made no difference at full size (17.0% flawed vs 13.3% at lr 1e-5, 10.7% vs 11.7% at 2e-5; notebook 07), so they are off by default.
   // The rate was then chosen on 600 of the SFT model's training questions (never the held-out ones; SFT 39.7% flawed
   // there): lr 1e-5 left 15.3% flawed, 400 steps 11.5%, β 0.05 15.7%, lr 2e-5 11.7% in the same 200 steps (notebook 07).
+  // On the held-out questions it then left 11.7% flawed, 0.31 of SFT's 38.0% (at 1e-5: 0.35–0.36 in three runs).
   course: { beta: 0.1, nllWeight: 1, batchSize: 16, dataSeed: 2, train: { steps: 200, lr: 2e-5, minLr: 2e-6, warmupSteps: 20, evalEvery: 20, checkpointEvery: 100, weightDecay: 0 } },
 });
 
