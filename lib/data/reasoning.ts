@@ -92,7 +92,8 @@ export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count",
  * comparison by content, which this model does not learn reliably in the chapter's training.
  *
  * The final question (第i句第j字的韵母) joined them as a second task the character question's trace makes possible:
- * two hops, where the model fails the first in one step; see charFinalQuestion.
+ * two hops, where the model fails the first in one step; see charFinalQuestion. In its first full-size run (2,000
+ * steps, five tasks): traces 43.0%, answers alone 5.3%, base rate 9.3%; the character question 93.7% against 3.0%.
  */
 export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "charFinal", "rhyme", "find"] as ReasoningTask[]);
 
@@ -363,7 +364,9 @@ function walkTo(segments: readonly [string, string][], i: number, j: number): { 
  *   床前明月光，1疑2是3地4上，第4字是上，韵母ang。
  * One step would have to do both hops at once, and the first one alone is what the model fails at in one step
  * (the character question answered without a trace). The place is chosen by the poem's id among the characters that
- * have a single reading (see charRhyme), independently of the poem's character question.
+ * have a single reading (see charRhyme), independently of the poem's character question. At full size the walk is as
+ * reliable as the character question's (the character named right 96.0% of the time) and the final is the weak step
+ * (43.0%): it is recalled, not read, and a trace cannot supply a fact the model has not learned (notebook 10, 10.5).
  * Null when the poem is not a 绝句, its text is not lines and single marks, or no character has a single reading.
  */
 export function charFinalQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
