@@ -25,7 +25,7 @@
  *
  *   user:       独坐幽篁里，弹琴复长啸。深林人不知，明月来相照。
  *               第3句的第2个字，普通话韵母是什么？
- *   assistant:  <think>独坐幽篁里，弹琴复长啸。1深2林，第2字是林，韵母in。</think>韵母是「in」。
+ *   assistant:  <think>独坐幽篁里，弹琴复长啸。1深2林，第2字是林。林in。</think>韵母是「in」。
  *
  * and the find question, the character question reversed:
  *
@@ -93,8 +93,9 @@ export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count",
  *
  * The final question (第i句第j字的韵母) joined them as a second task the character question's trace makes possible:
  * two hops, where the model fails the first in one step; see charFinalQuestion. At full size (2,000 steps, five tasks,
- * three seeds): traces 43.0%, 17.0% and 40.7%, answers alone 5.3%, base rate 9.3%; the character question 93.7%,
- * 95.3% and 94.7% against 3.0%.
+ * three seeds) with its first trace ("…，第2字是林，韵母in。"): traces 43.0%, 17.0% and 40.7%, answers alone 5.3%,
+ * base rate 9.3%; the character question 93.7%, 95.3% and 94.7% against 3.0%. Its second trace writes the final
+ * right after the character, as the rhyme trace does (see charFinalQuestion).
  */
 export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "charFinal", "rhyme", "find"] as ReasoningTask[]);
 
@@ -361,15 +362,18 @@ function walkTo(segments: readonly [string, string][], i: number, j: number): { 
  * The final question about a 绝句: what is the final (韵母, by today's Mandarin) of the character at line i,
  * position j? Two hops: find the character (the character question), then recall its final, which the model
  * learns from the training questions as it learns any fact. The trace is the character question's walk, then the
- * final:
- *   床前明月光，1疑2是3地4上，第4字是上，韵母ang。
+ * character again with its final right after it, as the rhyme trace writes a line's last character ("乡iang唐"):
+ *   床前明月光，1疑2是3地4上，第4字是上。上ang。
  * One step would have to do both hops at once, and the first one alone is what the model fails at in one step
  * (the character question answered without a trace). The place is chosen by the poem's id among the characters that
- * have a single reading (see charRhyme), independently of the poem's character question. At full size the walk is as
- * reliable as the character question's (the character named right 96.0% of the time) and the final is the weak step
- * (43.0%): it is recalled, not read, and a trace cannot supply a fact the model has not learned (notebook 10, 10.5).
- * Nor is it learned in every run: a second seed wrote a final beginning with i for 296 of 300 questions (106 are) and
- * answered 17.0%. The final is written letter by letter; a one-token answer (the 中华新韵 group) is the next thing to try.
+ * have a single reading (see charRhyme), independently of the poem's character question.
+ * The first trace wrote "…，第4字是上，韵母ang。": the final came three tokens after the character, so the model had
+ * to look back for it. With it the walk was as reliable as the character question's (the character named right
+ * 92–96% of the time on three seeds) and the final was the weak step: 43.0%, 17.0% and 40.7% right, while the same
+ * runs wrote the final of a line's last character in the rhyme trace, straight after it, right 74–77% of the time
+ * (notebook 10, 10.5; the second seed wrote a final beginning with i for 296 of 300 questions). A final is recalled,
+ * not read, and a trace cannot supply a fact the model has not learned; the second trace asks for it where the rhyme
+ * questions already teach it.
  * Null when the poem is not a 绝句, its text is not lines and single marks, or no character has a single reading.
  */
 export function charFinalQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
@@ -380,7 +384,7 @@ export function charFinalQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(p
   const [i, j] = places[mix32(fnv1a32(`${poem.id}:charFinal`)) % places.length];
   const { thinking: walk, char: c } = walkTo(at.segments, i, j);
   const { final } = charRhyme(c)!;
-  const thinking = `${walk}，韵母${final}。`;
+  const thinking = `${walk}。${c}${final}。`;
   const answer = `韵母是「${final}」。`;
   return {
     task: "charFinal",

@@ -11,7 +11,7 @@ import { answerPart, parseReasoning } from "../train/reasoningReward";
 import { formatRate, majorityBaseline, type Rate, wilson } from "./stats";
 
 /**
- * The steps of a trace: its pieces between ，；。 ("第2句疑是地上霜", "末字霜", "韵母uang", …). A reply's step k is
+ * The steps of a trace: its pieces between ，；。 ("第2句疑是地上霜", "霜uang唐", "同韵", …). A reply's step k is
  * right when it is the expected trace's step k, character for character: that is where a miscopy shows.
  */
 export function traceSteps(thinking: string): string[] {
@@ -20,7 +20,7 @@ export function traceSteps(thinking: string): string[] {
 
 /**
  * Tasks whose trace starts with a walk of as many steps as lines before the one asked about: their steps are
- * compared from the end, so that "the last step" (第4字是上, 韵母ang, 在第2句第4字) is the same step in every question.
+ * compared from the end, so that "the last step" (第4字是上, 上ang, 在第2句第4字) is the same step in every question.
  */
 const FROM_END: ReadonlySet<ReasoningTask> = new Set<ReasoningTask>(["charAt", "charFinal", "find"]);
 

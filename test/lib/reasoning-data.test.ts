@@ -145,10 +145,10 @@ describe("data/reasoning: the questions, by hand", () => {
       assert.notStrictEqual(rhymeGroupOf(c), null, `${c} has one reading`);
       assert.ok(RHYME_GROUPS[rhymeGroupOf(c) as keyof typeof RHYME_GROUPS].includes(it.expected.final), `${c}: ${it.expected.final}`);
       assert.strictEqual(it.prompt, `床前明月光，疑是地上霜。举头望明月，低头思故乡。\n${charFinalAsk(i, j)}`);
-      // The same walk as the character question asked about that place, then the final.
+      // The same walk as the character question asked about that place, then the character again with its final.
       const walked = ["床前明月光，", "疑是地上霜。", "举头望明月，"].slice(0, i - 1).join("");
       const numbered = [...ls[i - 1]].slice(0, j).map((ch, n) => `${n + 1}${ch}`).join("");
-      assert.strictEqual(it.thinking, `${walked}${numbered}，第${j}字是${c}，韵母${it.expected.final}。`);
+      assert.strictEqual(it.thinking, `${walked}${numbered}，第${j}字是${c}。${c}${it.expected.final}。`);
       assert.strictEqual(it.answer, `韵母是「${it.expected.final}」。`);
       assert.ok(checkReasoningAnswer(it, it.answer).correct);
     }
@@ -157,7 +157,7 @@ describe("data/reasoning: the questions, by hand", () => {
     assert.throws(() => charFinalAsk(0, 4), /line must be a whole number from 1, got 0/);
     // One fixed case written out in full: 第3句 第4字 of 静夜思 is 明 (míng → ing).
     const id = Array.from({ length: 2000 }, (_, k) => `tang-${k}`).find((x) => { const q = charFinalQuestion(poem({ id: x }))!; return q.expected.line === "3" && q.expected.position === "4"; })!;
-    assert.strictEqual(charFinalQuestion(poem({ id }))!.response, "<think>床前明月光，疑是地上霜。1举2头3望4明，第4字是明，韵母ing。</think>韵母是「ing」。");
+    assert.strictEqual(charFinalQuestion(poem({ id }))!.response, "<think>床前明月光，疑是地上霜。1举2头3望4明，第4字是明。明ing。</think>韵母是「ing」。");
   });
 
   it("asks the final question about 绝句 only, and never about a polyphonic character", () => {
@@ -362,8 +362,9 @@ describe("data/reasoning: answers are correct by construction (a corpus built fr
       const group = rhymeGroupOf(c);
       assert.ok(group && RHYME_GROUPS[group as keyof typeof RHYME_GROUPS].includes(it.expected.final), `${p.id}: ${c} ${it.expected.final} ${group}`);
       assert.ok(it.prompt.endsWith(`\n${charFinalAsk(i, j)}`));
-      // The trace is the character question's walk to this place (checked against the text here), then the final.
-      const m = /^(.*，第(\d)字是(\p{Script=Han}))，韵母([a-zü-]+)。$/u.exec(it.thinking);
+      // The trace is the character question's walk to this place (checked against the text here), then the
+      // character again with its final right after it.
+      const m = /^(.*，第(\d)字是(\p{Script=Han}))。\3([a-zü-]+)。$/u.exec(it.thinking);
       assert.ok(m, `${p.id}: ${it.thinking}`);
       assert.strictEqual(m[3], c);
       assert.strictEqual(m[4], it.expected.final);
