@@ -12,6 +12,7 @@
  * lib/eval/reasoning.ts.
  */
 import { isQuick, projectPath } from "../course";
+import { fnv1a32 } from "../data/hash";
 import { type ReasoningData, type ReasoningItem, type ReasoningTask, REASONING_TASKS, THINK_CLOSE, THINK_OPEN } from "../data/reasoning";
 import { presetConfig } from "../model/config";
 import { GPT } from "../model/gpt";
@@ -236,20 +237,46 @@ export function reasoningDataTasks(data: ReasoningData): ReasoningTask[] {
   return REASONING_TASKS.filter((t) => data.train.some((it) => it.task === t));
 }
 
+/** What a reasoning stage was trained on, recorded in its meta.json: the tasks, and a hash of every training sample. */
+export interface ReasoningTrainedOn {
+  readonly tasks: ReasoningTask[];
+  /** fnv1a32 of the training questions' prompts and targets (traces or answers alone), in order, as hex. */
+  readonly data: string;
+}
+
+/**
+ * The tasks and the fingerprint of the training samples of `variant`: a changed trace (chapter 10 changed the final
+ * question's) changes the traced variant's fingerprint but not the answers-alone one's.
+ */
+export function reasoningTrainedOn(data: ReasoningData, variant: ReasoningVariant): ReasoningTrainedOn {
+  let h = 0;
+  for (const it of data.train) {
+    const t = reasoningTarget(it, variant);
+    h = fnv1a32(`${h}|${it.task}|${t.prompt}|${t.response}`);
+  }
+  return { tasks: reasoningDataTasks(data), data: h.toString(16) };
+}
+
 /**
  * What {@link ensureStage} should do with a reasoning stage's checkpoint, given what the caller asked (`start`):
- * a checkpoint trained on other tasks than the data now has is trained again (it would be scored on questions it
- * never saw: the rhyme questions were added after the first runs), and one that stopped before `steps` (Ctrl-C, a
+ * a checkpoint trained on other tasks or other samples than the data now has is trained again (it would be scored
+ * on questions it never saw, or show the results of traces the chapter no longer writes: the rhyme questions were
+ * added after the first runs, the final question's trace changed), and one that stopped before `steps` (Ctrl-C, a
  * crashed kernel) is continued rather than scored half-trained. Says why in the log when it overrides "load".
  */
-export function reasoningStart(name: StageName, tasks: readonly ReasoningTask[], steps: number, start: StageStart, log: (line: string) => void): StageStart {
+export function reasoningStart(name: StageName, trainedOn: ReasoningTrainedOn, steps: number, start: StageStart, log: (line: string) => void): StageStart {
   const dir = latestCheckpoint(stageDir(name));
   if (!dir || start === "retrain") return start;
   const meta = readCheckpointMeta(dir);
   const had = meta.extra?.tasks;
   const where = projectPath(dir);
+  const { tasks } = trainedOn;
   if (!(Array.isArray(had) && had.join(",") === tasks.join(","))) {
     log(`${name}: the checkpoint in ${where} was trained on tasks ${Array.isArray(had) ? had.join(", ") : "(not recorded)"}, the data now has ${tasks.join(", ")}: training again`);
+    return "retrain";
+  }
+  if (meta.extra?.data !== trainedOn.data) {
+    log(`${name}: the checkpoint in ${where} was trained on other samples (data ${String(meta.extra?.data ?? "(not recorded)")}, now ${trainedOn.data}: a trace changed): training again`);
     return "retrain";
   }
   if (start === "load" && meta.step < steps) {
@@ -276,7 +303,7 @@ export interface ReasoningRunOptions extends StageRunOptions {
  * Fine-tunes a copy of the base model with chapter 6's SFT stage, on the traced samples ("traces": black-box
  * distillation of the program that wrote them) or on the same questions' answers alone ("answers"): stage
  * runs/reasoning or runs/reasoning-answers, through ensureStage (load, resume or train once, the same in quick and
- * full mode), with {@link reasoningStart}'s check that the checkpoint trained on the data's tasks.
+ * full mode), with {@link reasoningStart}'s check that the checkpoint trained on the data's tasks and samples.
  * The caller disposes the model.
  * @example const traced = await ensureReasoningModel("traces", { tokenizer: tok, data, base });
  */
@@ -284,10 +311,10 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
   const { tokenizer, data, base, settings: overrides, start = "load", log = console.log, ...trainOptions } = options;
   const settings = { ...reasoningSettings(), ...overrides };
   const name = REASONING_STAGES[variant];
-  const tasks = reasoningDataTasks(data);
+  const trainedOn = reasoningTrainedOn(data, variant);
   return ensureStage(name, {
     tokenizer,
-    start: reasoningStart(name, tasks, settings.steps, start, log),
+    start: reasoningStart(name, trainedOn, settings.steps, start, log),
     log,
     describe: `${settings.steps} steps from ${projectPath(base.dir)}`,
     train: async (resume) => {
@@ -303,10 +330,10 @@ export async function ensureReasoningModel(variant: ReasoningVariant, options: R
           name,
           from: "sft",
           tokenizer,
-          info: { variant, tasks },
+          info: { variant, ...trainedOn },
         });
         const lr = settings.lr === undefined ? {} : { lr: settings.lr, minLr: settings.lr / 10 };
-        // reasoningStart checked the tasks before choosing to resume; more steps than the checkpoint had is its "training on".
+        // reasoningStart checked the data before choosing to resume; more steps than the checkpoint had is its "training on".
         await train(stage, { steps: settings.steps, ...lr, ...trainOptions, resume, acceptChanges: resume });
       } finally {
         model.dispose();

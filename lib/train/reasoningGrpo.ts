@@ -10,7 +10,7 @@ import { chatStopIds, padId } from "./chat";
 import { GRPO_PRESETS, type GrpoSettings, grpoStage } from "./grpo";
 import { copyModel, ensureStage, type StageModel, type StageRunOptions, type StageStart, withOverrides } from "./handoff";
 import { train } from "./loop";
-import { reasoningDataTasks, reasoningPrompt, reasoningStart, REASONING_STAGES } from "./reasoning";
+import { reasoningPrompt, reasoningStart, reasoningTrainedOn, REASONING_STAGES } from "./reasoning";
 import { REASONING_REWARD_WEIGHTS, reasoningScorer } from "./reasoningReward";
 import { type CoursePreset, coursePreset, stageDir } from "./registry";
 import type { GrpoStepStats } from "./rollouts";
@@ -42,7 +42,7 @@ export interface ReasoningGrpoOptions extends StageRunOptions {
 
 /**
  * GRPO with the verifiable reward, through ensureStage (load, resume or train once, the same in quick and full
- * mode; retrained when its checkpoint trained on other tasks: reasoningStart). `history`: the mean reward and KL
+ * mode; retrained when its checkpoint trained on other tasks or traces: reasoningStart). `history`: the mean reward and KL
  * of every step, from the run's log. The caller disposes the model.
  * @example const grpo = await ensureReasoningGrpo({ tokenizer: tok, data, from: traced });   grpo.history
  */
@@ -50,10 +50,10 @@ export async function ensureReasoningGrpo(options: ReasoningGrpoOptions): Promis
   const { tokenizer, data, from, settings: overrides, maxPrompts = 2000, start = "load", log = console.log, ...trainOptions } = options;
   const settings = withOverrides(reasoningGrpoSettings(), overrides);
   const name = "reasoning-grpo";
-  const tasks = reasoningDataTasks(data);
+  const trainedOn = reasoningTrainedOn(data, "traces");   // the traced model it starts from was trained on these
   const model = await ensureStage(name, {
     tokenizer,
-    start: reasoningStart(name, tasks, settings.train.steps ?? 0, start, log),
+    start: reasoningStart(name, trainedOn, settings.train.steps ?? 0, start, log),
     log,
     describe: `${settings.train.steps} steps from ${REASONING_STAGES.traces}`,
     train: async (resume) => {
@@ -67,8 +67,8 @@ export async function ensureReasoningGrpo(options: ReasoningGrpoOptions): Promis
           name,
           tokenizer: tokenizerIdentity(tokenizer),
         });
-        // reasoningStart checked the tasks before choosing to resume; more steps than the checkpoint had is its "training on".
-        await train({ ...stage, from: REASONING_STAGES.traces, info: { ...stage.info, tasks } }, { ...trainOptions, resume, acceptChanges: resume });
+        // reasoningStart checked the data before choosing to resume; more steps than the checkpoint had is its "training on".
+        await train({ ...stage, from: REASONING_STAGES.traces, info: { ...stage.info, ...trainedOn } }, { ...trainOptions, resume, acceptChanges: resume });
       } finally {
         policy.dispose();
       }

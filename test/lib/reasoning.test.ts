@@ -5,7 +5,7 @@ import {
   answerPart, ByteBPETokenizer, charAtQuestion, chatTokenIds, checkReasoningAnswer, encodeByChar, encodeReasoningChat, ensureReasoningGrpo, ensureReasoningModel,
   evaluateReasoning, feetInsideTokens, fitsContext, formQuestion, GPT, gptConfig, initBackend, parseReasoning, type PoemRecord, reasoningComparisonRows, type ReasoningItem,
   reasoningEvalSet, reasoningPrompt, reasoningReward, reasoningStepRows, reasoningTarget, reasoningScorer, packRows, rhymeQuestion, sftSettings, sftStage,
-  stageDir, type StageModel, stepMatches, traceSteps, train, type ReasoningEvaluation,
+  stageDir, type StageModel, stepMatches, reasoningTrainedOn, traceSteps, train, type ReasoningEvaluation,
 } from "tiaoyu";
 import { expectNoLeak } from "../leak";
 import { POEMS, withTempRuns } from "./train_fixtures";
@@ -197,7 +197,7 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
     model.dispose();
   });
 
-  it("a saved reasoning stage is loaded while the data has the same tasks, and trained again once a task is added", async () => {
+  it("a saved reasoning stage is loaded while the data has the same tasks and samples, and trained again once a task is added or a trace changes", async () => {
     const model = new GPT(gptConfig({ vocabSize: tok.vocabSize, blockSize: 128, nLayer: 1, nHead: 2, nEmbd: 48, dropout: 0 }), { seed: 5 });
     const base = { model, dir: "(in memory)" } as unknown as StageModel; // only the model and its folder's name are read
     const settings = { questions: 6, steps: 2, evalQuestions: 1, maxNewTokens: 8, batchSize: 2 };
@@ -239,6 +239,18 @@ describe("train/reasoning: samples, training and evaluation on a tiny model", fu
         const loaded = await ensureReasoningGrpo({ tokenizer: tok, data, from: longer, settings: grpoSettings, log: (l) => assert.fail(`must load: ${l}`) });
         assert.deepStrictEqual(loaded.history, grpo.history);
         for (const m of [longer, grpo, loaded]) m.model.dispose();
+        // The same tasks with a trace written differently: the checkpoint shows the old traces' results, so it is trained
+        // again; the answers-alone variant never saw a trace, so the same change leaves its fingerprint as it was.
+        const retraced = rhymes.map((it) => ({ ...it, thinking: `${it.thinking}。`, response: it.response.replace("</think>", "。</think>") }));
+        const changed = await run([...items, ...retraced]);
+        assert.ok(changed.trained, changed.log.join("\n"));
+        assert.match(changed.log[0], /was trained on other samples \(data [0-9a-f]+, now [0-9a-f]+: a trace changed\): training again/);
+        assert.ok(fs.existsSync(`${stageDir("reasoning")}.old-2`));
+        const before = { train: [...items, ...rhymes], heldout: [], unseen: [] };
+        const after = { train: [...items, ...retraced], heldout: [], unseen: [] };
+        assert.notStrictEqual(reasoningTrainedOn(before, "traces").data, reasoningTrainedOn(after, "traces").data);
+        assert.deepStrictEqual(reasoningTrainedOn(before, "answers"), reasoningTrainedOn(after, "answers"));
+        assert.deepStrictEqual(await run([...items, ...retraced]), { tasks: ["rhyme", "form"], trained: false, log: [] }, "same samples: loaded");
       });
     } finally {
       model.dispose();
