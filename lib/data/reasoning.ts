@@ -95,7 +95,7 @@ export const REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count",
  * two hops, where the model fails the first in one step; see charFinalQuestion. At full size (2,000 steps, five tasks,
  * three seeds) with its first trace ("…，第2字是林，韵母in。"): traces 43.0%, 17.0% and 40.7%, answers alone 5.3%,
  * base rate 9.3%; the character question 93.7%, 95.3% and 94.7% against 3.0%. Its second trace writes the final
- * right after the character, as the rhyme trace does (see charFinalQuestion).
+ * right after the character, as the rhyme trace does (see charFinalQuestion): 52.3%, 51.0% and 52.3% on three seeds.
  */
 export const DEFAULT_REASONING_TASKS: readonly ReasoningTask[] = Object.freeze(["count", "charAt", "charFinal", "rhyme", "find"] as ReasoningTask[]);
 
@@ -373,7 +373,8 @@ function walkTo(segments: readonly [string, string][], i: number, j: number): { 
  * runs wrote the final of a line's last character in the rhyme trace, straight after it, right 74–77% of the time
  * (notebook 10, 10.5; the second seed wrote a final beginning with i for 296 of 300 questions). A final is recalled,
  * not read, and a trace cannot supply a fact the model has not learned; the second trace asks for it where the rhyme
- * questions already teach it.
+ * questions already teach it. With it three seeds answer 52.3%, 51.0% and 52.3% (the final step 50.0–52.0% right, no
+ * seed collapsing onto one first letter).
  * Null when the poem is not a 绝句, its text is not lines and single marks, or no character has a single reading.
  */
 export function charFinalQuestion(poem: PoemRecord, split: QaSplit = qaSplitOf(poem)): ReasoningItem | null {
